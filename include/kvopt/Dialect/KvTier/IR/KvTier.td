@@ -1,0 +1,2 @@
+//===- KvTier.td - kvtier dialect umbrella ------------------*- tablegen -*-===//
+include "kvopt/Dialect/KvTier/IR/KvTierOps.td"

@@ -1,0 +1,332 @@
+//===- KvTierAttrs.cpp - kvtier attributes --------------------------------===//
+//
+// Part of kv-opt. Memory-system attributes with readable units, and the plan
+// summary attributes written by the planner.
+//
+//===----------------------------------------------------------------------===//
+
+#include "kvopt/Dialect/KvTier/IR/KvTierAttrs.h"
+#include "kvopt/Dialect/KvTier/IR/KvTierDialect.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/DialectImplementation.h"
+#include "mlir/IR/Operation.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::kvtier;
+
+#include "kvopt/Dialect/KvTier/IR/KvTierEnums.cpp.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "kvopt/Dialect/KvTier/IR/KvTierAttrs.cpp.inc"
+
+void KvTierDialect::registerAttributes() {
+  addAttributes<
+#define GET_ATTRDEF_LIST
+#include "kvopt/Dialect/KvTier/IR/KvTierAttrs.cpp.inc"
+      >();
+}
+
+//===----------------------------------------------------------------------===//
+// Quantities with units
+//===----------------------------------------------------------------------===//
+
+namespace {
+struct UnitScale {
+  llvm::StringLiteral name;
+  double scale;
+};
+} // namespace
+
+static const UnitScale kByteUnits[] = {
+    {"B", 1.0},       {"KB", 1e3},           {"MB", 1e6},
+    {"GB", 1e9},      {"TB", 1e12},          {"KiB", 1024.0},
+    {"MiB", 1048576.0}, {"GiB", 1073741824.0}, {"TiB", 1099511627776.0}};
+
+/// Parses `<number> <unit>` (or `<number> <unit>/s` when `rate`) into an
+/// exact byte count. Negative values are kept so that the verifier can name
+/// them; fractions of a byte and overflow are parse errors.
+static ParseResult parseQuantity(AsmParser &parser, bool rate, int64_t &out) {
+  SMLoc loc = parser.getCurrentLocation();
+  double value;
+  int64_t integer;
+  OptionalParseResult isInteger = parser.parseOptionalInteger(integer);
+  if (isInteger.has_value()) {
+    if (failed(*isInteger))
+      return failure();
+    value = static_cast<double>(integer);
+  } else if (parser.parseFloat(value)) {
+    return failure();
+  }
+  StringRef unit;
+  SMLoc unitLoc = parser.getCurrentLocation();
+  if (parser.parseOptionalKeyword(&unit))
+    return parser.emitError(unitLoc, "expected a unit (B, KB, MB, GB, TB, "
+                                     "KiB, MiB, GiB, TiB") << (rate ? "/s)" : ")");
+  const UnitScale *found = nullptr;
+  for (const UnitScale &u : kByteUnits)
+    if (u.name == unit)
+      found = &u;
+  if (!found)
+    return parser.emitError(unitLoc, "unknown unit '")
+           << unit << "'; expected B, KB, MB, GB, TB, KiB, MiB, GiB or TiB"
+           << (rate ? " followed by /s" : "");
+  if (rate) {
+    StringRef per;
+    if (parser.parseSlash() || parser.parseKeyword(&per))
+      return failure();
+    if (per != "s")
+      return parser.emitError(unitLoc, "bandwidth must be given per second, "
+                                       "e.g. 450 GB/s");
+  }
+  double bytes = value * found->scale;
+  if (!std::isfinite(bytes) || std::fabs(bytes) > 9.0e18)
+    return parser.emitError(loc, "quantity out of range");
+  double rounded = std::nearbyint(bytes);
+  if (std::fabs(bytes - rounded) > 1e-3 * std::max(1.0, std::fabs(bytes) * 1e-12))
+    return parser.emitError(loc, "quantity is not a whole number of bytes");
+  out = static_cast<int64_t>(rounded);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// TierAttr
+//===----------------------------------------------------------------------===//
+
+Attribute TierAttr::parse(AsmParser &parser, Type) {
+  std::string name;
+  StringRef kindName;
+  int64_t capacity, read, write;
+  if (parser.parseLess() || parser.parseString(&name))
+    return {};
+  SMLoc kindLoc = parser.getCurrentLocation();
+  if (parser.parseKeyword(&kindName))
+    return {};
+  std::optional<TierKind> kind = symbolizeTierKind(kindName);
+  if (!kind) {
+    parser.emitError(kindLoc, "unknown tier kind '")
+        << kindName << "'; expected 'hbm' or 'dram'";
+    return {};
+  }
+  if (parser.parseComma() || parser.parseKeyword("capacity") ||
+      parser.parseEqual() || parseQuantity(parser, false, capacity) ||
+      parser.parseComma() || parser.parseKeyword("read") ||
+      parser.parseEqual() || parseQuantity(parser, true, read) ||
+      parser.parseComma() || parser.parseKeyword("write") ||
+      parser.parseEqual() || parseQuantity(parser, true, write) ||
+      parser.parseGreater())
+    return {};
+  return parser.getChecked<TierAttr>(parser.getContext(), name, *kind,
+                                     capacity, read, write);
+}
+
+void TierAttr::print(AsmPrinter &printer) const {
+  printer << '<';
+  printer.printString(getName());
+  printer << ' ' << stringifyTierKind(getKind())
+          << ", capacity = " << formatBytes(getCapacityBytes())
+          << ", read = " << formatBandwidth(getReadBytesPerSecond())
+          << ", write = " << formatBandwidth(getWriteBytesPerSecond()) << '>';
+}
+
+LogicalResult TierAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                               StringRef name, TierKind, int64_t capacity,
+                               int64_t read, int64_t write) {
+  if (name.empty())
+    return emitError() << "tier name must not be empty";
+  if (capacity <= 0)
+    return emitError() << "tier '" << name << "' capacity must be positive, got "
+                       << formatBytes(capacity);
+  if (read <= 0)
+    return emitError() << "tier '" << name
+                       << "' read bandwidth must be positive, got "
+                       << formatBandwidth(read);
+  if (write <= 0)
+    return emitError() << "tier '" << name
+                       << "' write bandwidth must be positive, got "
+                       << formatBandwidth(write);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// LinkAttr
+//===----------------------------------------------------------------------===//
+
+Attribute LinkAttr::parse(AsmParser &parser, Type) {
+  std::string from, to;
+  int64_t bandwidth;
+  if (parser.parseLess() || parser.parseString(&from) || parser.parseArrow() ||
+      parser.parseString(&to) || parser.parseComma() ||
+      parseQuantity(parser, true, bandwidth) || parser.parseGreater())
+    return {};
+  return parser.getChecked<LinkAttr>(parser.getContext(), from, to, bandwidth);
+}
+
+void LinkAttr::print(AsmPrinter &printer) const {
+  printer << '<';
+  printer.printString(getFrom());
+  printer << " -> ";
+  printer.printString(getTo());
+  printer << ", " << formatBandwidth(getBytesPerSecond()) << '>';
+}
+
+LogicalResult LinkAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                               StringRef from, StringRef to,
+                               int64_t bandwidth) {
+  if (from.empty() || to.empty())
+    return emitError() << "link endpoints must name tiers";
+  if (from == to)
+    return emitError() << "link from tier '" << from << "' to itself";
+  if (bandwidth <= 0)
+    return emitError() << "link '" << from << "' -> '" << to
+                       << "' bandwidth must be positive, got "
+                       << formatBandwidth(bandwidth);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// MemorySystemAttr
+//===----------------------------------------------------------------------===//
+
+LogicalResult
+MemorySystemAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                         ArrayRef<TierAttr> tiers, ArrayRef<LinkAttr> links,
+                         StringAttr) {
+  if (tiers.empty())
+    return emitError() << "memory system has no tiers";
+  llvm::StringSet<> names;
+  int numHbm = 0;
+  for (TierAttr tier : tiers) {
+    if (!tier)
+      return emitError() << "memory system tier is null";
+    if (!names.insert(tier.getName()).second)
+      return emitError() << "duplicate tier name '" << tier.getName() << "'";
+    if (tier.getKind() == TierKind::hbm)
+      ++numHbm;
+  }
+  if (numHbm != 1)
+    return emitError() << "memory system must have exactly one 'hbm' tier, has "
+                       << numHbm;
+  llvm::StringSet<> pairs;
+  for (LinkAttr link : links) {
+    for (StringRef end : {link.getFrom(), link.getTo()})
+      if (!names.contains(end))
+        return emitError() << "link '" << link.getFrom() << "' -> '"
+                           << link.getTo() << "' names unknown tier '" << end
+                           << "'";
+    if (!pairs.insert((link.getFrom() + "\0" + link.getTo()).str()).second)
+      return emitError() << "duplicate link '" << link.getFrom() << "' -> '"
+                         << link.getTo() << "'";
+  }
+  // Every off-package tier must be reachable in both directions from HBM:
+  // misses and promotions cross dram -> hbm, demotions hbm -> dram.
+  StringRef hbm;
+  for (TierAttr tier : tiers)
+    if (tier.getKind() == TierKind::hbm)
+      hbm = tier.getName();
+  for (TierAttr tier : tiers) {
+    if (tier.getKind() != TierKind::dram)
+      continue;
+    for (auto [from, to] : {std::pair(tier.getName(), hbm),
+                            std::pair(hbm, tier.getName())})
+      if (!pairs.contains((from + "\0" + to).str()))
+        return emitError() << "tier '" << tier.getName()
+                           << "' needs a link '" << from << "' -> '" << to
+                           << "'";
+  }
+  return success();
+}
+
+TierAttr MemorySystemAttr::lookupTier(StringRef name) const {
+  for (TierAttr tier : getTiers())
+    if (tier.getName() == name)
+      return tier;
+  return {};
+}
+
+TierAttr MemorySystemAttr::getHbmTier() const {
+  for (TierAttr tier : getTiers())
+    if (tier.getKind() == TierKind::hbm)
+      return tier;
+  return {};
+}
+
+LinkAttr MemorySystemAttr::lookupLink(StringRef from, StringRef to) const {
+  for (LinkAttr link : getLinks())
+    if (link.getFrom() == from && link.getTo() == to)
+      return link;
+  return {};
+}
+
+MemorySystemAttr mlir::kvtier::lookupMemorySystem(Operation *op) {
+  for (; op; op = op->getParentOp())
+    if (auto sys = op->getAttrOfType<MemorySystemAttr>(
+            KvTierDialect::getMemorySystemAttrName()))
+      return sys;
+  return {};
+}
+
+//===----------------------------------------------------------------------===//
+// Plan summary attributes
+//===----------------------------------------------------------------------===//
+
+LogicalResult
+PlacementAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                      int64_t hbmBlocks, int64_t peakHbmBlocks,
+                      int64_t totalBlocks, int64_t promotions,
+                      int64_t demotions) {
+  if (hbmBlocks < 0 || peakHbmBlocks < 0 || totalBlocks < 0 || promotions < 0 ||
+      demotions < 0)
+    return emitError() << "placement counts must be non-negative";
+  if (hbmBlocks > peakHbmBlocks)
+    return emitError() << "placement hbm_blocks (" << hbmBlocks
+                       << ") exceeds peak_hbm_blocks (" << peakHbmBlocks << ")";
+  if (peakHbmBlocks > totalBlocks)
+    return emitError() << "placement peak_hbm_blocks (" << peakHbmBlocks
+                       << ") exceeds total_blocks (" << totalBlocks << ")";
+  return success();
+}
+
+LogicalResult SplitAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                llvm::APFloat hbmValue,
+                                llvm::APFloat balancedValue) {
+  double hbm = hbmValue.convertToDouble();
+  double balanced = balancedValue.convertToDouble();
+  if (!(hbm >= 0.0 && hbm <= 1.0))
+    return emitError() << "split hbm fraction must be in [0, 1], got " << hbm;
+  if (!(balanced >= 0.0 && balanced <= 1.0))
+    return emitError() << "split balanced fraction must be in [0, 1], got "
+                       << balanced;
+  return success();
+}
+
+LogicalResult PlanAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                               StringRef policy, StringRef status,
+                               llvm::APFloat boundValue,
+                               llvm::APFloat scheduleValue,
+                               llvm::APFloat gapValue, StringRef file,
+                               int64_t migrations) {
+  double bound = boundValue.convertToDouble();
+  double schedule = scheduleValue.convertToDouble();
+  double gap = gapValue.convertToDouble();
+  if (status != "optimal" && status != "gap_closed" && status != "gap_open")
+    return emitError() << "plan status must be 'optimal', 'gap_closed' or "
+                          "'gap_open', got '"
+                       << status << "'";
+  if (!(bound >= 0.0) || !(schedule >= 0.0))
+    return emitError() << "plan times must be non-negative";
+  // A bound above an achievable schedule would be a false certificate.
+  if (bound > schedule * (1.0 + 1e-9))
+    return emitError() << "plan bound (" << bound
+                       << " s) exceeds the schedule time (" << schedule
+                       << " s): not a valid lower bound";
+  if (!(gap >= 0.0 && gap <= 1.0))
+    return emitError() << "plan gap must be in [0, 1], got " << gap;
+  if (migrations < 0)
+    return emitError() << "plan migrations must be non-negative";
+  return success();
+}

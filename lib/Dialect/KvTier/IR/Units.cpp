@@ -1,0 +1,73 @@
+//===- Units.cpp - exact printing of byte counts and bandwidths -----------===//
+//
+// Part of kv-opt. Capacities and bandwidths are stored as exact integers
+// (bytes, bytes per second) and printed with the unit that represents them
+// exactly, so that custom-form IR round-trips bit for bit.
+//
+//===----------------------------------------------------------------------===//
+
+#include "kvopt/Dialect/KvTier/IR/KvTierAttrs.h"
+
+#include <cstdint>
+#include <string>
+
+namespace {
+struct Unit {
+  const char *name;
+  int64_t scale;
+};
+} // namespace
+
+/// Prints `value / scale` as an exact decimal; `scale` is a power of ten.
+static std::string exactDecimal(uint64_t value, uint64_t scale) {
+  std::string out = std::to_string(value / scale);
+  uint64_t rem = value % scale;
+  if (rem == 0)
+    return out;
+  std::string frac;
+  for (uint64_t s = scale / 10; s > 0; s /= 10) {
+    frac.push_back(static_cast<char>('0' + rem / s));
+    rem %= s;
+  }
+  while (!frac.empty() && frac.back() == '0')
+    frac.pop_back();
+  return out + "." + frac;
+}
+
+static std::string formatWithUnits(int64_t value, const char *suffix,
+                                   bool allowBinary) {
+  if (value < 0)
+    return "-" + formatWithUnits(-value, suffix, allowBinary);
+  static const Unit binary[] = {{"TiB", int64_t(1) << 40},
+                                {"GiB", int64_t(1) << 30},
+                                {"MiB", int64_t(1) << 20},
+                                {"KiB", int64_t(1) << 10}};
+  static const Unit decimal[] = {{"TB", 1000000000000LL},
+                                 {"GB", 1000000000LL},
+                                 {"MB", 1000000LL},
+                                 {"KB", 1000LL}};
+  if (value == 0)
+    return std::string("0 B") + suffix;
+  // An exact whole number of a decimal unit reads best ("96 GB"); then an
+  // exact binary unit ("24 GiB"); then the largest decimal unit with an exact
+  // fraction ("4.9 TB").
+  for (const Unit &u : decimal)
+    if (value % u.scale == 0)
+      return std::to_string(value / u.scale) + " " + u.name + suffix;
+  if (allowBinary)
+    for (const Unit &u : binary)
+      if (value % u.scale == 0)
+        return std::to_string(value / u.scale) + " " + u.name + suffix;
+  for (const Unit &u : decimal)
+    if (value >= u.scale)
+      return exactDecimal(value, u.scale) + " " + u.name + suffix;
+  return std::to_string(value) + " B" + suffix;
+}
+
+std::string mlir::kvtier::formatBytes(int64_t bytes) {
+  return formatWithUnits(bytes, "", /*allowBinary=*/true);
+}
+
+std::string mlir::kvtier::formatBandwidth(int64_t bytesPerSecond) {
+  return formatWithUnits(bytesPerSecond, "/s", /*allowBinary=*/true);
+}

@@ -1,0 +1,41 @@
+# lit configuration for kv-opt.
+import os
+
+import lit.formats
+from lit.llvm import llvm_config
+from lit.llvm.subst import ToolSubst
+
+config.name = "kv-opt"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".test", ".json"]
+config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.kvopt_obj_root, "test")
+
+config.substitutions.append(("%PATH%", config.environment["PATH"]))
+config.substitutions.append(("%kvopt_src", config.kvopt_src_root))
+config.substitutions.append(("%kvopt_lib", config.kvopt_lib_dir))
+# Real-world inputs shared by the team live outside the tree.
+shared = os.path.abspath(os.path.join(config.kvopt_src_root, "..", "shared"))
+config.substitutions.append(("%shared", shared))
+if os.path.isdir(os.path.join(shared, "data")):
+    config.available_features.add("shared-data")
+if config.kvopt_have_cuda:
+    config.available_features.add("nvcc")
+
+config.environment["FILECHECK_OPTS"] = "-enable-var-scope"
+
+llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
+llvm_config.use_default_substitutions()
+
+tool_dirs = [config.kvopt_tools_dir, config.llvm_tools_dir]
+tools = [
+    "kv-opt",
+    ToolSubst("kv-translate", unresolved="ignore"),
+    ToolSubst("kv-trace", unresolved="ignore"),
+    ToolSubst("mlir-opt", unresolved="ignore"),
+    ToolSubst("z3", unresolved="ignore"),
+]
+llvm_config.add_tool_substitutions(tools, tool_dirs)
+if os.path.exists("/usr/bin/z3"):
+    config.available_features.add("z3-cli")
