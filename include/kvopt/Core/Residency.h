@@ -1,0 +1,112 @@
+//===- Residency.h - Where every KV block lives, during a run ---*- C++ -*-===//
+//
+// The simulator's state, readable by policies. Blocks are numbered densely:
+// block (seq b, layer l, index k) = (b * layers + l) * blocksPerSeqLayer + k,
+// covering tokens [k * tokensPerBlock, (k+1) * tokensPerBlock). Besides the
+// tier of each block it keeps, in O(1) per change:
+//  * readCount(block): tokens of the block in the current read set;
+//  * per (seq, layer): read-set size and HBM hits;
+//  * the cold list: HBM blocks with readCount 0, least recently read first;
+//  * the missing set: DRAM blocks with readCount > 0.
+//
+//===----------------------------------------------------------------------===//
+#ifndef KVOPT_CORE_RESIDENCY_H
+#define KVOPT_CORE_RESIDENCY_H
+
+#include "llvm/ADT/ArrayRef.h"
+
+#include <cstdint>
+#include <vector>
+
+namespace kvopt {
+
+using BlockId = uint32_t;
+constexpr BlockId kNoBlock = ~BlockId(0);
+
+class Residency {
+public:
+  Residency(uint32_t layers, uint32_t batch, uint32_t tokensPerBlock,
+            uint64_t blocksPerSeqLayer, uint64_t capacityBlocks);
+
+  uint32_t layers() const { return nLayers; }
+  uint32_t batch() const { return nBatch; }
+  uint32_t tokensPerBlock() const { return blockTokens; }
+  uint64_t blocksPerSeqLayer() const { return perSeqLayer; }
+  uint64_t totalBlocks() const { return tier.size(); }
+
+  BlockId blockOf(uint32_t seq, uint32_t layer, uint32_t token) const {
+    return BlockId((uint64_t(seq) * nLayers + layer) * perSeqLayer +
+                   token / blockTokens);
+  }
+  uint32_t layerOf(BlockId b) const {
+    return uint32_t((b / perSeqLayer) % nLayers);
+  }
+  uint32_t seqOf(BlockId b) const {
+    return uint32_t(b / perSeqLayer / nLayers);
+  }
+  uint32_t indexOf(BlockId b) const { return uint32_t(b % perSeqLayer); }
+  /// First token of a block.
+  uint32_t firstToken(BlockId b) const { return indexOf(b) * blockTokens; }
+
+  /// Tokens cached per sequence so far (prompt + appended).
+  uint32_t tokens() const { return nTokens; }
+  /// Whether the block holds at least one cached token.
+  bool exists(BlockId b) const { return firstToken(b) < nTokens; }
+  /// Entries (tokens) the block holds now.
+  uint32_t entriesIn(BlockId b) const;
+
+  bool inHbm(BlockId b) const { return tier[b] != 0; }
+  uint32_t readCount(BlockId b) const { return reads[b]; }
+  uint64_t hbmBlocks() const { return nHbm; }
+  uint64_t capacityBlocks() const { return capacity; }
+  uint64_t freeBlocks() const {
+    return nHbm >= capacity ? 0 : capacity - nHbm;
+  }
+
+  uint64_t readSetSize(uint32_t seq, uint32_t layer) const {
+    return setSize[uint64_t(seq) * nLayers + layer];
+  }
+  uint64_t hits(uint32_t seq, uint32_t layer) const {
+    return hitCount[uint64_t(seq) * nLayers + layer];
+  }
+  /// Whether `token` of (seq, layer) is in the current read set.
+  bool isRead(uint32_t seq, uint32_t layer, uint32_t token) const;
+
+  /// Cold list: least recently read resident block first; kNoBlock at end.
+  BlockId coldHead() const { return coldFirst; }
+  BlockId coldNext(BlockId b) const { return next[b]; }
+  bool isCold(BlockId b) const { return inHbm(b) && reads[b] == 0; }
+  uint64_t coldSize() const { return nCold; }
+  /// DRAM blocks with at least one token in the read set (any order).
+  llvm::ArrayRef<BlockId> missing() const { return missingList; }
+
+private:
+  friend class Simulator;
+  void setTokens(uint32_t n) { nTokens = n; }
+  void addRead(uint32_t seq, uint32_t layer, uint32_t token);
+  void removeRead(uint32_t seq, uint32_t layer, uint32_t token);
+  void moveToHbm(BlockId b);
+  void moveToDram(BlockId b);
+  void coldPush(BlockId b);
+  void coldUnlink(BlockId b);
+  void missingAdd(BlockId b);
+  void missingRemove(BlockId b);
+
+  uint32_t nLayers, nBatch, blockTokens;
+  uint64_t perSeqLayer, capacity;
+  uint32_t nTokens = 0;
+  uint64_t nHbm = 0, nCold = 0;
+  uint64_t wordsPerSet;
+  std::vector<uint64_t> readBits;
+  std::vector<uint8_t> tier;
+  std::vector<uint32_t> reads;
+  std::vector<BlockId> prev, next;
+  BlockId coldFirst = kNoBlock, coldLast = kNoBlock;
+  std::vector<uint32_t> missingPos;
+  std::vector<BlockId> missingList;
+  std::vector<uint64_t> setSize, hitCount;
+};
+
+} // namespace kvopt
+
+#endif // KVOPT_CORE_RESIDENCY_H
