@@ -15,6 +15,7 @@
 #include "llvm/ADT/TypeSwitch.h"
 
 #include <cmath>
+#include <cstdio>
 
 using namespace mlir;
 using namespace mlir::kvtier;
@@ -29,6 +30,29 @@ void KvTierDialect::registerAttributes() {
 #define GET_ATTRDEF_LIST
 #include "kvopt/Dialect/KvTier/IR/KvTierAttrs.cpp.inc"
       >();
+}
+
+ParseResult mlir::kvtier::parseNumber(AsmParser &parser, double &value) {
+  bool negative = succeeded(parser.parseOptionalMinus());
+  int64_t integer;
+  OptionalParseResult isInteger = parser.parseOptionalInteger(integer);
+  if (isInteger.has_value()) {
+    if (failed(*isInteger))
+      return failure();
+    value = static_cast<double>(integer);
+  } else if (parser.parseFloat(value)) {
+    return failure();
+  }
+  if (negative)
+    value = -value;
+  return success();
+}
+
+/// Formats a double for a diagnostic ("3", "0.0118", "1e+20").
+static std::string fmt(double value) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%g", value);
+  return buf;
 }
 
 //===----------------------------------------------------------------------===//
@@ -53,15 +77,8 @@ static const UnitScale kByteUnits[] = {
 static ParseResult parseQuantity(AsmParser &parser, bool rate, int64_t &out) {
   SMLoc loc = parser.getCurrentLocation();
   double value;
-  int64_t integer;
-  OptionalParseResult isInteger = parser.parseOptionalInteger(integer);
-  if (isInteger.has_value()) {
-    if (failed(*isInteger))
-      return failure();
-    value = static_cast<double>(integer);
-  } else if (parser.parseFloat(value)) {
+  if (parseNumber(parser, value))
     return failure();
-  }
   StringRef unit;
   SMLoc unitLoc = parser.getCurrentLocation();
   if (parser.parseOptionalKeyword(&unit))
@@ -192,6 +209,58 @@ LogicalResult LinkAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 // MemorySystemAttr
 //===----------------------------------------------------------------------===//
 
+/// Parses `[ #kvtier.<mnemonic><...>, ... ]`.
+template <typename AttrT>
+static ParseResult parseAttrList(AsmParser &parser,
+                                 SmallVectorImpl<AttrT> &out) {
+  return parser.parseCommaSeparatedList(
+      AsmParser::Delimiter::Square, [&]() -> ParseResult {
+        SMLoc loc = parser.getCurrentLocation();
+        Attribute attr;
+        if (parser.parseAttribute(attr))
+          return failure();
+        auto typed = dyn_cast<AttrT>(attr);
+        if (!typed)
+          return parser.emitError(loc, "expected a ")
+                 << AttrT::getMnemonic() << " attribute, got " << attr;
+        out.push_back(typed);
+        return success();
+      });
+}
+
+Attribute MemorySystemAttr::parse(AsmParser &parser, Type) {
+  StringAttr preset;
+  SmallVector<TierAttr> tiers;
+  SmallVector<LinkAttr> links;
+  if (parser.parseLess())
+    return {};
+  if (succeeded(parser.parseOptionalKeyword("preset"))) {
+    if (parser.parseEqual() || parser.parseAttribute(preset) ||
+        parser.parseComma())
+      return {};
+  }
+  if (parser.parseKeyword("tiers") || parser.parseEqual() ||
+      parseAttrList(parser, tiers) || parser.parseComma() ||
+      parser.parseKeyword("links") || parser.parseEqual() ||
+      parseAttrList(parser, links) || parser.parseGreater())
+    return {};
+  return parser.getChecked<MemorySystemAttr>(parser.getContext(), tiers, links,
+                                             preset);
+}
+
+void MemorySystemAttr::print(AsmPrinter &printer) const {
+  printer << '<';
+  if (getPreset())
+    printer << "preset = " << getPreset() << ", ";
+  printer << "tiers = [";
+  llvm::interleaveComma(getTiers(), printer,
+                        [&](TierAttr t) { printer.printAttribute(t); });
+  printer << "], links = [";
+  llvm::interleaveComma(getLinks(), printer,
+                        [&](LinkAttr l) { printer.printAttribute(l); });
+  printer << "]>";
+}
+
 LogicalResult
 MemorySystemAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                          ArrayRef<TierAttr> tiers, ArrayRef<LinkAttr> links,
@@ -297,10 +366,10 @@ LogicalResult SplitAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   double hbm = hbmValue.convertToDouble();
   double balanced = balancedValue.convertToDouble();
   if (!(hbm >= 0.0 && hbm <= 1.0))
-    return emitError() << "split hbm fraction must be in [0, 1], got " << hbm;
+    return emitError() << "split hbm fraction must be in [0, 1], got " << fmt(hbm);
   if (!(balanced >= 0.0 && balanced <= 1.0))
     return emitError() << "split balanced fraction must be in [0, 1], got "
-                       << balanced;
+                       << fmt(balanced);
   return success();
 }
 
@@ -321,11 +390,11 @@ LogicalResult PlanAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "plan times must be non-negative";
   // A bound above an achievable schedule would be a false certificate.
   if (bound > schedule * (1.0 + 1e-9))
-    return emitError() << "plan bound (" << bound
-                       << " s) exceeds the schedule time (" << schedule
+    return emitError() << "plan bound (" << fmt(bound)
+                       << " s) exceeds the schedule time (" << fmt(schedule)
                        << " s): not a valid lower bound";
   if (!(gap >= 0.0 && gap <= 1.0))
-    return emitError() << "plan gap must be in [0, 1], got " << gap;
+    return emitError() << "plan gap must be in [0, 1], got " << fmt(gap);
   if (migrations < 0)
     return emitError() << "plan migrations must be non-negative";
   return success();

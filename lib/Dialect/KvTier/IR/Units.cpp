@@ -48,12 +48,13 @@ static std::string formatWithUnits(int64_t value, const char *suffix,
                                  {"KB", 1000LL}};
   if (value == 0)
     return std::string("0 B") + suffix;
-  // An exact whole number of a decimal unit reads best ("96 GB"); then an
-  // exact binary unit ("24 GiB"); then the largest decimal unit with an exact
-  // fraction ("4.9 TB").
+  // Prefer the largest decimal unit that needs at most three fraction digits
+  // ("4.9 TB/s", "96 GB"), then an exact binary unit ("24 GiB"), then the
+  // largest decimal unit with an exact fraction of any length.
   for (const Unit &u : decimal)
-    if (value % u.scale == 0)
-      return std::to_string(value / u.scale) + " " + u.name + suffix;
+    if (value >= u.scale &&
+        value % (u.scale >= 1000000 ? u.scale / 1000 : u.scale) == 0)
+      return exactDecimal(value, u.scale) + " " + u.name + suffix;
   if (allowBinary)
     for (const Unit &u : binary)
       if (value % u.scale == 0)

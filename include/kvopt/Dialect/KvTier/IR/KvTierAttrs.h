@@ -3,6 +3,7 @@
 #define KVOPT_DIALECT_KVTIER_IR_KVTIERATTRS_H
 
 #include "mlir/IR/Attributes.h"
+#include "mlir/IR/OpImplementation.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectImplementation.h"
 
@@ -12,6 +13,8 @@
 #include "kvopt/Dialect/KvTier/IR/KvTierAttrs.h.inc"
 
 namespace mlir::kvtier {
+/// Parses a signed integer or floating-point literal as a double.
+ParseResult parseNumber(AsmParser &parser, double &value);
 /// Finds the memory system that applies to `op`: the `kvtier.memory_system`
 /// attribute of the closest enclosing operation that has one, or null.
 MemorySystemAttr lookupMemorySystem(Operation *op);

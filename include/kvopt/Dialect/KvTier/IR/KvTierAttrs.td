@@ -19,16 +19,8 @@ def KvTier_F64Param : AttrOrTypeParameter<"::llvm::APFloat", "a double"> {
   let comparator = "$_lhs.bitwiseIsEqual($_rhs)";
   let parser = [{ [&]() -> ::mlir::FailureOr<::llvm::APFloat> {
     double value;
-    int64_t integer;
-    ::mlir::OptionalParseResult isInteger =
-        $_parser.parseOptionalInteger(integer);
-    if (isInteger.has_value()) {
-      if (::mlir::failed(*isInteger))
-        return ::mlir::failure();
-      value = static_cast<double>(integer);
-    } else if ($_parser.parseFloat(value)) {
+    if (::mlir::kvtier::parseNumber($_parser, value))
       return ::mlir::failure();
-    }
     return ::llvm::APFloat(value);
   }() }];
   let printer = [{ $_printer.printFloat($_self) }];
@@ -102,9 +94,7 @@ def KvTier_MemorySystemAttr : KvTier_Attr<"MemorySystem", "memory_system"> {
     ArrayRefParameter<"TierAttr", "tiers">:$tiers,
     ArrayRefParameter<"LinkAttr", "links">:$links,
     OptionalParameter<"StringAttr", "preset name">:$preset);
-  let assemblyFormat = [{
-    `<` (`preset` `=` $preset^ `,`)? `tiers` `=` `[` $tiers `]` `,` `links` `=` `[` $links `]` `>`
-  }];
+  let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
   let extraClassDeclaration = [{
     /// Returns the tier with this name, or null.

@@ -102,7 +102,7 @@ def KvTier_MigrateOp : KvTier_Op<"migrate"> {
                        StrAttr:$to);
   let results = (outs KvTier_MigrationType:$handle);
   let assemblyFormat = [{
-    $cache `layer` $layer `blocks` `[` $first `,` $count `]` `from` $from `to` $to
+    $cache `layer` $layer `blocks` ` ` `[` $first `,` $count `]` `from` $from `to` $to
     attr-dict `:` type($cache)
   }];
   let hasVerifier = 1;
