@@ -33,6 +33,7 @@ tools = [
     "kv-opt",
     ToolSubst("kv-translate", unresolved="ignore"),
     ToolSubst("kv-trace", unresolved="ignore"),
+    ToolSubst("kv-solve", unresolved="ignore"),
     ToolSubst("mlir-opt", unresolved="ignore"),
     ToolSubst("z3", unresolved="ignore"),
 ]
