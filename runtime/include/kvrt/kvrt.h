@@ -1,0 +1,22 @@
+/*===- kvrt/kvrt.h - kv-opt runtime, single include --------------*- C -*-===*\
+|*                                                                            *|
+|* The kv-opt runtime: a two-tier (HBM + off-package DRAM) paged KV cache,    *|
+|* its migration engine, schedule executor and split-tier decode attention,   *|
+|* with a CUDA backend and a host backend of identical semantics.             *|
+|* C API usable from C, C++ and CUDA. See docs/runtime.md.                    *|
+|*                                                                            *|
+\*===----------------------------------------------------------------------===*/
+#ifndef KVRT_KVRT_H
+#define KVRT_KVRT_H
+
+#include "kvrt/status.h"
+#include "kvrt/types.h"
+#include "kvrt/context.h"
+#include "kvrt/cache.h"
+#include "kvrt/migration.h"
+#include "kvrt/schedule.h"
+#include "kvrt/attention.h"
+#include "kvrt/counters.h"
+#include "kvrt/testing.h"
+
+#endif /* KVRT_KVRT_H */

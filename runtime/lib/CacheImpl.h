@@ -1,0 +1,86 @@
+//===- CacheImpl.h - Internal state of contexts and caches ------*- C++ -*-===//
+//
+// The bookkeeping both backends share: block tables, free slots per tier,
+// and the tickets that order reads, writes and slot reuse.
+//
+//===----------------------------------------------------------------------===//
+#ifndef KVRT_LIB_CACHEIMPL_H
+#define KVRT_LIB_CACHEIMPL_H
+
+#include "Backend.h"
+
+#include <array>
+#include <chrono>
+#include <set>
+#include <vector>
+
+struct kvrt_context {
+  kvrt_context_options options;
+  std::unique_ptr<kvrt::Backend> backend;
+};
+
+struct kvrt_cache {
+  /// Slots of one tier.
+  struct Tier {
+    uint32_t capacity = 0;
+    /// Free slots, lowest first (so ranges tend to stay contiguous).
+    std::set<uint32_t> freeSlots;
+    /// Per slot: the copy reading out of it; the slot may be overwritten
+    /// only after this ticket completed.
+    std::vector<kvrt_handle> releaseTicket;
+  };
+
+  kvrt_context *context = nullptr;
+  kvrt::CacheGeometry geometry;
+  std::unique_ptr<kvrt::CacheKernels> kernels;
+  Tier tiers[KVRT_NUM_TIERS];
+  /// Per layer: logical block -> packed (tier, slot).
+  std::vector<std::vector<uint32_t>> tables;
+  /// Per layer, per block: the copy writing the block's current location.
+  std::vector<std::vector<kvrt_handle>> blockTickets;
+  /// Per layer: the newest copy ticket of each direction touching it.
+  std::vector<std::array<kvrt_handle, 2>> layerTickets;
+  std::vector<uint64_t> tableVersions;
+  std::vector<uint32_t> lens;
+  uint64_t lensVersion = 1;
+  kvrt_counters counters{};
+  std::chrono::steady_clock::time_point stepStart;
+  bool inStep = false;
+
+  kvrt::Backend &backend() { return *context->backend; }
+  kvrt::KernelInputs inputs(uint32_t layer) const {
+    kvrt::KernelInputs in;
+    in.layer = layer;
+    in.table = tables[layer].data();
+    in.tableVersion = tableVersions[layer];
+    in.lens = lens.data();
+    in.lensVersion = lensVersion;
+    return in;
+  }
+};
+
+namespace kvrt {
+
+/// One migration request of a group (see Migration.cpp).
+struct MigrationRequest {
+  uint32_t layer;
+  uint32_t first;
+  uint32_t count;
+  kvrt_direction direction;
+};
+
+/// Checks a group of requests, in order, against the cache's current state
+/// without changing anything.
+kvrt_status validateGroup(const kvrt_cache &cache,
+                          const MigrationRequest *requests, size_t count);
+
+/// Issues a validated group. *last receives the newest ticket (or 0).
+kvrt_status issueGroup(kvrt_cache &cache, const MigrationRequest *requests,
+                       size_t count, kvrt_handle *last);
+
+/// Makes later compute on `layer` wait for its in-flight migrations.
+kvrt_status computeWaitLayer(kvrt_cache &cache, uint32_t layer);
+
+} // namespace kvrt
+
+#endif // KVRT_LIB_CACHEIMPL_H

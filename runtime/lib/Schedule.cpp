@@ -1,0 +1,226 @@
+//===- Schedule.cpp - Building, checking and querying schedules -*- C++ -*-===//
+//
+// The builder half of kvrt/schedule.h and the self-consistency check shared
+// by the writer, the reader and the executor.
+//
+//===----------------------------------------------------------------------===//
+#include "Error.h"
+#include "ScheduleImpl.h"
+
+#include <algorithm>
+#include <limits>
+#include <memory>
+#include <new>
+
+using namespace kvrt;
+
+kvrt_status kvrt::checkRecord(const kvrt_schedule &s, const kvrt_migration &m,
+                              size_t index) {
+  if (m.direction != KVRT_PROMOTE && m.direction != KVRT_DEMOTE)
+    return fail(KVRT_ERR_INVALID_ARGUMENT,
+                "migration %zu: unknown direction %d", index,
+                static_cast<int>(m.direction));
+  if (m.step >= s.numSteps)
+    return fail(KVRT_ERR_MISMATCH,
+                "migration %zu: step %u out of range (schedule has %u steps)",
+                index, m.step, s.numSteps);
+  if (m.layer >= s.numLayers)
+    return fail(KVRT_ERR_MISMATCH,
+                "migration %zu (step %u): layer %u out of range (schedule has "
+                "%u layers)",
+                index, m.step, m.layer, s.numLayers);
+  if (m.count == 0 || uint64_t(m.first_block) + m.count > s.blocksPerLayer)
+    return fail(KVRT_ERR_MISMATCH,
+                "migration %zu (step %u, layer %u): blocks [%u, %llu) out of "
+                "range (layer has %u blocks)",
+                index, m.step, m.layer, m.first_block,
+                static_cast<unsigned long long>(uint64_t(m.first_block) +
+                                                m.count),
+                s.blocksPerLayer);
+  return KVRT_OK;
+}
+
+kvrt_status kvrt::simulateSchedule(const kvrt_schedule &s, uint64_t hbmCap,
+                                   uint64_t dramCap, const char *who) {
+  std::vector<uint8_t> inHbm = s.initialHbm;
+  uint64_t total = uint64_t(s.numLayers) * s.blocksPerLayer;
+  uint64_t hbm = std::count(inHbm.begin(), inHbm.end(), uint8_t(1));
+  auto checkCaps = [&](const char *when, uint32_t step,
+                       uint32_t layer) -> kvrt_status {
+    if (hbm > hbmCap)
+      return fail(KVRT_ERR_CAPACITY,
+                  "%s (step %u, layer %u): %llu blocks in HBM exceed the "
+                  "%s HBM capacity of %llu blocks",
+                  when, step, layer, static_cast<unsigned long long>(hbm), who,
+                  static_cast<unsigned long long>(hbmCap));
+    if (total - hbm > dramCap)
+      return fail(KVRT_ERR_CAPACITY,
+                  "%s (step %u, layer %u): %llu blocks in DRAM exceed the "
+                  "%s DRAM capacity of %llu blocks",
+                  when, step, layer,
+                  static_cast<unsigned long long>(total - hbm), who,
+                  static_cast<unsigned long long>(dramCap));
+    return KVRT_OK;
+  };
+  KVRT_TRY(checkCaps("initial placement", 0, 0));
+  const auto &ms = s.migrations;
+  for (size_t i = 0; i < ms.size(); ++i) {
+    const kvrt_migration &m = ms[i];
+    KVRT_TRY(checkRecord(s, m, i));
+    uint8_t from = m.direction == KVRT_PROMOTE ? 0 : 1;
+    uint8_t *row = inHbm.data() + size_t(m.layer) * s.blocksPerLayer;
+    for (uint32_t b = m.first_block; b < m.first_block + m.count; ++b) {
+      if (row[b] != from)
+        return fail(KVRT_ERR_MISMATCH,
+                    "migration %zu (step %u, layer %u): block %u is already "
+                    "in %s, cannot %s it",
+                    i, m.step, m.layer, b, row[b] ? "HBM" : "DRAM",
+                    m.direction == KVRT_PROMOTE ? "promote" : "demote");
+      row[b] = 1 - from;
+    }
+    if (m.direction == KVRT_PROMOTE)
+      hbm += m.count;
+    else
+      hbm -= m.count;
+    bool groupEnd = i + 1 == ms.size() || ms[i + 1].step != m.step ||
+                    ms[i + 1].layer != m.layer;
+    if (groupEnd)
+      KVRT_TRY(checkCaps("after the migrations", m.step, m.layer));
+  }
+  return KVRT_OK;
+}
+
+extern "C" kvrt_status kvrt_schedule_create(uint32_t num_layers,
+                                            uint32_t blocks_per_layer,
+                                            uint32_t num_steps,
+                                            kvrt_schedule **out) {
+  if (!out)
+    return fail(KVRT_ERR_INVALID_ARGUMENT, "null output pointer");
+  *out = nullptr;
+  if (num_layers < 1 || num_layers > 65535 || blocks_per_layer < 1 ||
+      blocks_per_layer > 0x7fffffffu)
+    return fail(KVRT_ERR_INVALID_ARGUMENT,
+                "schedule shape %u layers x %u blocks; layers must be in "
+                "1..65535 and blocks in 1..2^31-1",
+                num_layers, blocks_per_layer);
+  std::unique_ptr<kvrt_schedule> s(new (std::nothrow) kvrt_schedule);
+  if (!s)
+    return fail(KVRT_ERR_ALLOCATION, "cannot allocate a schedule");
+  s->numLayers = num_layers;
+  s->blocksPerLayer = blocks_per_layer;
+  s->numSteps = num_steps;
+  try {
+    s->initialHbm.assign(size_t(num_layers) * blocks_per_layer, 0);
+  } catch (const std::bad_alloc &) {
+    return fail(KVRT_ERR_ALLOCATION, "cannot allocate a %u x %u placement",
+                num_layers, blocks_per_layer);
+  }
+  *out = s.release();
+  return KVRT_OK;
+}
+
+extern "C" void kvrt_schedule_destroy(kvrt_schedule *schedule) {
+  delete schedule;
+}
+
+extern "C" kvrt_status kvrt_schedule_set_placement(kvrt_schedule *s,
+                                                   uint32_t layer,
+                                                   uint32_t first,
+                                                   uint32_t count,
+                                                   kvrt_tier tier) {
+  if (!s)
+    return fail(KVRT_ERR_INVALID_ARGUMENT, "null schedule");
+  if (tier != KVRT_TIER_HBM && tier != KVRT_TIER_DRAM)
+    return fail(KVRT_ERR_INVALID_ARGUMENT, "unknown tier %d",
+                static_cast<int>(tier));
+  if (layer >= s->numLayers || uint64_t(first) + count > s->blocksPerLayer)
+    return fail(KVRT_ERR_MISMATCH,
+                "placement of blocks [%u, %llu) of layer %u is out of range "
+                "(%u layers x %u blocks)",
+                first, static_cast<unsigned long long>(uint64_t(first) + count),
+                layer, s->numLayers, s->blocksPerLayer);
+  std::fill_n(s->initialHbm.begin() + size_t(layer) * s->blocksPerLayer + first,
+              count, tier == KVRT_TIER_HBM ? 1 : 0);
+  return KVRT_OK;
+}
+
+extern "C" kvrt_status
+kvrt_schedule_add_migrations(kvrt_schedule *s, const kvrt_migration *ms,
+                             size_t count) {
+  if (!s || (!ms && count))
+    return fail(KVRT_ERR_INVALID_ARGUMENT, "null schedule or migrations");
+  for (size_t i = 0; i < count; ++i)
+    KVRT_TRY(checkRecord(*s, ms[i], s->migrations.size() + i));
+  try {
+    size_t old = s->migrations.size();
+    s->migrations.insert(s->migrations.end(), ms, ms + count);
+    auto begin = s->migrations.begin();
+    bool sorted = std::is_sorted(old ? begin + (old - 1) : begin,
+                                 s->migrations.end(), migrationBefore);
+    if (!sorted)
+      std::stable_sort(begin, s->migrations.end(), migrationBefore);
+  } catch (const std::bad_alloc &) {
+    return fail(KVRT_ERR_ALLOCATION, "cannot grow the migration list");
+  }
+  return KVRT_OK;
+}
+
+extern "C" kvrt_status kvrt_schedule_set_assumptions(kvrt_schedule *s,
+                                                     uint32_t block_tokens,
+                                                     uint32_t hbm_capacity) {
+  if (!s)
+    return fail(KVRT_ERR_INVALID_ARGUMENT, "null schedule");
+  s->blockTokens = block_tokens;
+  s->hbmCapacity = hbm_capacity;
+  return KVRT_OK;
+}
+
+extern "C" kvrt_status kvrt_schedule_check(const kvrt_schedule *s) {
+  if (!s)
+    return fail(KVRT_ERR_INVALID_ARGUMENT, "null schedule");
+  uint64_t cap = s->hbmCapacity ? s->hbmCapacity
+                                : std::numeric_limits<uint64_t>::max();
+  return simulateSchedule(*s, cap, std::numeric_limits<uint64_t>::max(),
+                          "assumed");
+}
+
+extern "C" uint32_t kvrt_schedule_num_layers(const kvrt_schedule *s) {
+  return s ? s->numLayers : 0;
+}
+extern "C" uint32_t kvrt_schedule_blocks_per_layer(const kvrt_schedule *s) {
+  return s ? s->blocksPerLayer : 0;
+}
+extern "C" uint32_t kvrt_schedule_num_steps(const kvrt_schedule *s) {
+  return s ? s->numSteps : 0;
+}
+extern "C" size_t kvrt_schedule_num_migrations(const kvrt_schedule *s) {
+  return s ? s->migrations.size() : 0;
+}
+
+extern "C" kvrt_status kvrt_schedule_get_migration(const kvrt_schedule *s,
+                                                   size_t index,
+                                                   kvrt_migration *out) {
+  if (!s || !out)
+    return fail(KVRT_ERR_INVALID_ARGUMENT, "null schedule or output");
+  if (index >= s->migrations.size())
+    return fail(KVRT_ERR_INVALID_ARGUMENT,
+                "migration index %zu out of range (%zu migrations)", index,
+                s->migrations.size());
+  *out = s->migrations[index];
+  return KVRT_OK;
+}
+
+extern "C" kvrt_status kvrt_schedule_initial_tier(const kvrt_schedule *s,
+                                                  uint32_t layer,
+                                                  uint32_t block,
+                                                  kvrt_tier *out) {
+  if (!s || !out)
+    return fail(KVRT_ERR_INVALID_ARGUMENT, "null schedule or output");
+  if (layer >= s->numLayers || block >= s->blocksPerLayer)
+    return fail(KVRT_ERR_MISMATCH, "block %u of layer %u out of range", block,
+                layer);
+  *out = s->initialHbm[size_t(layer) * s->blocksPerLayer + block]
+             ? KVRT_TIER_HBM
+             : KVRT_TIER_DRAM;
+  return KVRT_OK;
+}

@@ -1,0 +1,148 @@
+//===- ScheduleExec.cpp - Executing schedules on a cache --------*- C++ -*-===//
+//
+// Matching a schedule to a cache, applying its initial placement, and
+// issuing the migrations of one step, group by group, each group validated
+// in full before any of it is issued.
+//
+//===----------------------------------------------------------------------===//
+#include "CacheImpl.h"
+#include "Error.h"
+#include "ScheduleImpl.h"
+
+#include <algorithm>
+
+using namespace kvrt;
+
+namespace {
+
+kvrt_status checkShape(const kvrt_cache &cache, const kvrt_schedule &s) {
+  const kvrt_cache_config &c = cache.geometry.config;
+  if (s.numLayers != c.num_layers || s.blocksPerLayer != cache.geometry.blocksPerLayer)
+    return fail(KVRT_ERR_MISMATCH,
+                "schedule is for %u layers x %u blocks, the cache has %u "
+                "layers x %u blocks",
+                s.numLayers, s.blocksPerLayer, c.num_layers,
+                cache.geometry.blocksPerLayer);
+  if (s.blockTokens && s.blockTokens != c.block_tokens)
+    return fail(KVRT_ERR_MISMATCH,
+                "schedule assumes %u tokens per block, the cache has %u",
+                s.blockTokens, c.block_tokens);
+  return KVRT_OK;
+}
+
+/// Appends a request, merging it into the previous one when contiguous.
+void pushRequest(std::vector<MigrationRequest> &out, uint32_t layer,
+                 uint32_t block, kvrt_direction dir) {
+  if (!out.empty()) {
+    MigrationRequest &r = out.back();
+    if (r.layer == layer && r.direction == dir && r.first + r.count == block) {
+      ++r.count;
+      return;
+    }
+  }
+  out.push_back({layer, block, 1, dir});
+}
+
+} // namespace
+
+extern "C" kvrt_status kvrt_schedule_validate(const kvrt_cache *cache,
+                                              const kvrt_schedule *s) {
+  if (!cache || !s)
+    return fail(KVRT_ERR_INVALID_ARGUMENT, "null cache or schedule");
+  KVRT_TRY(checkShape(*cache, *s));
+  if (s->hbmCapacity && s->hbmCapacity > cache->geometry.config.hbm_capacity_blocks)
+    return fail(KVRT_ERR_CAPACITY,
+                "schedule assumes %u HBM blocks, the cache has %u",
+                s->hbmCapacity, cache->geometry.config.hbm_capacity_blocks);
+  return simulateSchedule(*s, cache->geometry.config.hbm_capacity_blocks,
+                          cache->geometry.config.dram_capacity_blocks,
+                          "cache's");
+}
+
+extern "C" kvrt_status kvrt_cache_apply_placement(kvrt_cache *cache,
+                                                  const kvrt_schedule *s) {
+  if (!cache || !s)
+    return fail(KVRT_ERR_INVALID_ARGUMENT, "null cache or schedule");
+  KVRT_TRY(checkShape(*cache, *s));
+  // Blocks to move, then an order in which every move finds a free slot:
+  // alternate demotions and promotions so each reuses the slots the other
+  // freed. Counts only; validateGroup re-checks the exact sequence.
+  std::vector<std::pair<uint32_t, uint32_t>> toDemote, toPromote;
+  const uint32_t blocks = cache->geometry.blocksPerLayer;
+  for (uint32_t l = 0; l < s->numLayers; ++l)
+    for (uint32_t b = 0; b < blocks; ++b) {
+      bool want = s->initialHbm[size_t(l) * blocks + b] != 0;
+      bool have = entryTier(cache->tables[l][b]) == KVRT_TIER_HBM;
+      if (want && !have)
+        toPromote.push_back({l, b});
+      else if (!want && have)
+        toDemote.push_back({l, b});
+    }
+  int64_t freeSlots[2] = {
+      static_cast<int64_t>(cache->tiers[KVRT_TIER_HBM].freeSlots.size()),
+      static_cast<int64_t>(cache->tiers[KVRT_TIER_DRAM].freeSlots.size())};
+  std::vector<MigrationRequest> requests;
+  size_t d = 0, p = 0;
+  while (d < toDemote.size() || p < toPromote.size()) {
+    bool progressed = false;
+    for (; d < toDemote.size() && freeSlots[KVRT_TIER_DRAM] > 0; ++d) {
+      pushRequest(requests, toDemote[d].first, toDemote[d].second, KVRT_DEMOTE);
+      --freeSlots[KVRT_TIER_DRAM];
+      ++freeSlots[KVRT_TIER_HBM];
+      progressed = true;
+    }
+    for (; p < toPromote.size() && freeSlots[KVRT_TIER_HBM] > 0; ++p) {
+      pushRequest(requests, toPromote[p].first, toPromote[p].second,
+                  KVRT_PROMOTE);
+      --freeSlots[KVRT_TIER_HBM];
+      ++freeSlots[KVRT_TIER_DRAM];
+      progressed = true;
+    }
+    if (!progressed)
+      return fail(KVRT_ERR_CAPACITY,
+                  "initial placement puts %zu more blocks in %s than it has "
+                  "slots for (HBM capacity %u, DRAM capacity %u)",
+                  d < toDemote.size() ? toDemote.size() - d
+                                      : toPromote.size() - p,
+                  d < toDemote.size() ? "DRAM" : "HBM",
+                  cache->tiers[KVRT_TIER_HBM].capacity,
+                  cache->tiers[KVRT_TIER_DRAM].capacity);
+  }
+  KVRT_TRY(validateGroup(*cache, requests.data(), requests.size()));
+  return issueGroup(*cache, requests.data(), requests.size(), nullptr);
+}
+
+extern "C" kvrt_status kvrt_schedule_apply_step(kvrt_cache *cache,
+                                                const kvrt_schedule *s,
+                                                uint32_t step,
+                                                uint32_t layer) {
+  if (!cache || !s)
+    return fail(KVRT_ERR_INVALID_ARGUMENT, "null cache or schedule");
+  KVRT_TRY(checkShape(*cache, *s));
+  if (step >= s->numSteps)
+    return fail(KVRT_ERR_MISMATCH, "step %u out of range (schedule has %u)",
+                step, s->numSteps);
+  if (layer != KVRT_ALL_LAYERS && layer >= s->numLayers)
+    return fail(KVRT_ERR_MISMATCH, "layer %u out of range (schedule has %u)",
+                layer, s->numLayers);
+  auto key = [](const kvrt_migration &m) {
+    return (uint64_t(m.step) << 32) | m.layer;
+  };
+  uint64_t lo = (uint64_t(step) << 32) | (layer == KVRT_ALL_LAYERS ? 0 : layer);
+  uint64_t hi = layer == KVRT_ALL_LAYERS ? (uint64_t(step) << 32) | 0xffffffffu
+                                         : lo;
+  const auto &ms = s->migrations;
+  auto begin = std::lower_bound(
+      ms.begin(), ms.end(), lo,
+      [&](const kvrt_migration &m, uint64_t k) { return key(m) < k; });
+  std::vector<MigrationRequest> group;
+  for (auto it = begin; it != ms.end() && key(*it) <= hi;) {
+    uint64_t k = key(*it);
+    group.clear();
+    for (; it != ms.end() && key(*it) == k; ++it)
+      group.push_back({it->layer, it->first_block, it->count, it->direction});
+    KVRT_TRY(validateGroup(*cache, group.data(), group.size()));
+    KVRT_TRY(issueGroup(*cache, group.data(), group.size(), nullptr));
+  }
+  return KVRT_OK;
+}
