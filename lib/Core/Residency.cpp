@@ -1,0 +1,126 @@
+//===- Residency.cpp - Incremental residency and hit bookkeeping ---------===//
+#include "kvopt/Core/Residency.h"
+
+using namespace kvopt;
+
+Residency::Residency(uint32_t layers, uint32_t batch, uint32_t tokensPerBlock,
+                     uint64_t blocksPerSeqLayer, uint64_t capacityBlocks)
+    : nLayers(layers), nBatch(batch), blockTokens(tokensPerBlock),
+      perSeqLayer(blocksPerSeqLayer), capacity(capacityBlocks) {
+  uint64_t chains = uint64_t(layers) * batch;
+  uint64_t total = chains * blocksPerSeqLayer;
+  wordsPerSet = (blocksPerSeqLayer * tokensPerBlock + 63) / 64;
+  readBits.assign(chains * wordsPerSet, 0);
+  tier.assign(total, 0);
+  reads.assign(total, 0);
+  prev.assign(total, kNoBlock);
+  next.assign(total, kNoBlock);
+  missingPos.assign(total, 0);
+  missingLists.resize(chains);
+  setSize.assign(chains, 0);
+  hitCount.assign(chains, 0);
+}
+
+uint32_t Residency::entriesIn(BlockId b) const {
+  uint32_t first = firstToken(b);
+  if (first >= nTokens)
+    return 0;
+  uint32_t left = nTokens - first;
+  return left < blockTokens ? left : blockTokens;
+}
+
+bool Residency::isRead(uint32_t seq, uint32_t layer, uint32_t token) const {
+  const uint64_t *set =
+      &readBits[(uint64_t(seq) * nLayers + layer) * wordsPerSet];
+  return (set[token >> 6] >> (token & 63)) & 1;
+}
+
+void Residency::addRead(uint32_t seq, uint32_t layer, uint32_t token) {
+  uint64_t chain = uint64_t(seq) * nLayers + layer;
+  readBits[chain * wordsPerSet + (token >> 6)] |= uint64_t(1) << (token & 63);
+  BlockId b = blockOf(seq, layer, token);
+  setSize[chain]++;
+  if (tier[b])
+    hitCount[chain]++;
+  if (reads[b]++ == 0) {
+    if (tier[b])
+      coldUnlink(b);
+    else
+      missingAdd(b);
+  }
+}
+
+void Residency::removeRead(uint32_t seq, uint32_t layer, uint32_t token) {
+  uint64_t chain = uint64_t(seq) * nLayers + layer;
+  readBits[chain * wordsPerSet + (token >> 6)] &= ~(uint64_t(1) << (token & 63));
+  BlockId b = blockOf(seq, layer, token);
+  setSize[chain]--;
+  if (tier[b])
+    hitCount[chain]--;
+  if (--reads[b] == 0) {
+    if (tier[b])
+      coldPush(b);
+    else
+      missingRemove(b);
+  }
+}
+
+void Residency::moveToHbm(BlockId b) {
+  tier[b] = 1;
+  ++nHbm;
+  hitCount[uint64_t(seqOf(b)) * nLayers + layerOf(b)] += reads[b];
+  if (reads[b])
+    missingRemove(b);
+  else
+    coldPush(b);
+}
+
+void Residency::moveToDram(BlockId b) {
+  tier[b] = 0;
+  --nHbm;
+  hitCount[uint64_t(seqOf(b)) * nLayers + layerOf(b)] -= reads[b];
+  if (reads[b])
+    missingAdd(b);
+  else
+    coldUnlink(b);
+}
+
+void Residency::coldPush(BlockId b) {
+  prev[b] = coldLast;
+  next[b] = kNoBlock;
+  if (coldLast != kNoBlock)
+    next[coldLast] = b;
+  else
+    coldFirst = b;
+  coldLast = b;
+  ++nCold;
+}
+
+void Residency::coldUnlink(BlockId b) {
+  BlockId p = prev[b], n = next[b];
+  if (p != kNoBlock)
+    next[p] = n;
+  else
+    coldFirst = n;
+  if (n != kNoBlock)
+    prev[n] = p;
+  else
+    coldLast = p;
+  prev[b] = next[b] = kNoBlock;
+  --nCold;
+}
+
+void Residency::missingAdd(BlockId b) {
+  auto &list = missingLists[uint64_t(seqOf(b)) * nLayers + layerOf(b)];
+  missingPos[b] = uint32_t(list.size());
+  list.push_back(b);
+}
+
+void Residency::missingRemove(BlockId b) {
+  auto &list = missingLists[uint64_t(seqOf(b)) * nLayers + layerOf(b)];
+  uint32_t i = missingPos[b];
+  BlockId last = list.back();
+  list[i] = last;
+  missingPos[last] = i;
+  list.pop_back();
+}
