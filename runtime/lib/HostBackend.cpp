@@ -117,6 +117,7 @@ public:
       std::lock_guard<std::mutex> lock(mutex);
       op.ticket = (nextId++ << 1) | static_cast<kvrt_handle>(direction);
       workers[direction].queue.push_back(op);
+      workers[direction].lastIssued = op.ticket;
     }
     cv.notify_all();
     *ticket = op.ticket;
@@ -130,7 +131,9 @@ public:
 
   bool isIssued(kvrt_handle ticket) override {
     std::lock_guard<std::mutex> lock(mutex);
-    return (ticket >> 1) < nextId;
+    // A ticket at or below its direction's newest one completes eventually;
+    // anything else would block forever.
+    return !ticket || ticket <= workers[ticketDirection(ticket)].lastIssued;
   }
 
   kvrt_status hostWait(kvrt_handle ticket) override {
@@ -166,6 +169,7 @@ private:
     std::thread thread;
     std::deque<CopyOp> queue;
     kvrt_handle done = 0;
+    kvrt_handle lastIssued = 0;
     bool busy = false;
     std::mt19937_64 rng;
   };
