@@ -27,9 +27,7 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/DialectRegistry.h"
 
-#ifdef KVOPT_HAVE_PASSES
 #include "kvopt/Transforms/Passes.h"
-#endif
 
 void kvopt::registerAllDialects(mlir::DialectRegistry &registry) {
   registry.insert<mlir::kvtier::KvTierDialect, mlir::affine::AffineDialect,
@@ -46,7 +44,6 @@ void kvopt::registerAllDialects(mlir::DialectRegistry &registry) {
 }
 
 void kvopt::registerAllPasses() {
-#ifdef KVOPT_HAVE_PASSES
   mlir::kvtier::registerKvTierPasses();
-#endif
+  mlir::kvtier::registerPlanKvTiersPipeline();
 }

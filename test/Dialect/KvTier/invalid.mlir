@@ -379,3 +379,13 @@ func.func @migrate_layer(%i: index) {
   %h = kvtier.migrate %kv layer 5 blocks [%i, %i] from "d" to "h" : !kvtier.cache<layers = 2, kv_heads = 8, head_dim = 128, element = bf16, block = 16, max_tokens = 512, batch = 1>
   return
 }
+
+// -----
+
+// expected-error @+1 {{model resident_weight_bytes must be non-negative, got -1}}
+module attributes {kvtier.model = #kvtier.model<name = "m", resident_weight_bytes = -1, weight_bytes_per_layer_step = 0>} {}
+
+// -----
+
+// expected-error @+1 {{model weight_bytes_per_layer_step must be non-negative, got -2}}
+module attributes {kvtier.model = #kvtier.model<name = "m", resident_weight_bytes = 1, weight_bytes_per_layer_step = -2>} {}

@@ -4,6 +4,7 @@
 // RUN: kv-opt %s --mlir-print-op-generic | kv-opt --mlir-print-op-generic | FileCheck %s --check-prefix=GENERIC
 
 // CHECK: module attributes {kvtier.memory_system = #kvtier.memory_system<preset = "paper", tiers = [#kvtier.tier<"hbm" hbm, capacity = 24 GiB, read = 4.9 TB/s, write = 4.9 TB/s>, #kvtier.tier<"lpddr" dram, capacity = 480 GB, read = 500 GB/s, write = 500 GB/s>], links = [#kvtier.link<"lpddr" -> "hbm", 450 GB/s>, #kvtier.link<"hbm" -> "lpddr", 450 GB/s>]>
+// CHECK-SAME: kvtier.model = #kvtier.model<name = "Llama-3.1-8B", resident_weight_bytes = 16060522496, weight_bytes_per_layer_step = 436207616>
 // CHECK-SAME: kvtier.plan = #kvtier.plan<policy = "lagrangian", status = "gap_closed", bound = 2.510000e+01, schedule = 2.540000e+01, gap = 1.180000e-02, file = "plan.kvsched", migrations = 1234>
 // GENERIC: "builtin.module"()
 // GENERIC: "kvtier.attention"
@@ -13,7 +14,8 @@ module attributes {
       #kvtier.tier<"lpddr" dram, capacity = 480 GB, read = 0.5 TB/s, write = 500000 MB/s>],
     links = [#kvtier.link<"lpddr" -> "hbm", 450 GB/s>,
              #kvtier.link<"hbm" -> "lpddr", 450 GB/s>]>,
-  kvtier.plan = #kvtier.plan<policy = "lagrangian", status = "gap_closed", bound = 25.1, schedule = 25.4, gap = 0.0118, file = "plan.kvsched", migrations = 1234>
+  kvtier.plan = #kvtier.plan<policy = "lagrangian", status = "gap_closed", bound = 25.1, schedule = 25.4, gap = 0.0118, file = "plan.kvsched", migrations = 1234>,
+  kvtier.model = #kvtier.model<name = "Llama-3.1-8B", resident_weight_bytes = 16060522496, weight_bytes_per_layer_step = 436207616>
 } {
   // CHECK-LABEL: func.func @decode
   // CHECK-SAME: (%[[POS:.*]]: index, %[[Q:.*]]: tensor<32x128xbf16>)

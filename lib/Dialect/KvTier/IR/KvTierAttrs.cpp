@@ -343,6 +343,20 @@ MemorySystemAttr mlir::kvtier::lookupMemorySystem(Operation *op) {
 // Plan summary attributes
 //===----------------------------------------------------------------------===//
 
+LogicalResult ModelAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                StringRef name, int64_t residentWeightBytes,
+                                int64_t weightBytesPerLayerStep) {
+  if (residentWeightBytes < 0)
+    return emitError() << "model resident_weight_bytes must be non-negative, "
+                          "got "
+                       << residentWeightBytes;
+  if (weightBytesPerLayerStep < 0)
+    return emitError() << "model weight_bytes_per_layer_step must be "
+                          "non-negative, got "
+                       << weightBytesPerLayerStep;
+  return success();
+}
+
 LogicalResult
 PlacementAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                       int64_t hbmBlocks, int64_t peakHbmBlocks,

@@ -106,6 +106,25 @@ def KvTier_MemorySystemAttr : KvTier_Attr<"MemorySystem", "memory_system"> {
   }];
 }
 
+def KvTier_ModelAttr : KvTier_Attr<"Model", "model"> {
+  let summary = "the model whose decode the module describes";
+  let description = [{
+    What the time model needs beyond the caches: the weight bytes resident
+    in HBM for the whole run, and the weight bytes read from HBM in every
+    (token, layer) decode step. Written by `kv-translate --import-hf-config`;
+    a module without it is planned with no weight traffic (a remark says so).
+
+    ```mlir
+    #kvtier.model<name = "Llama-3.1-8B", resident_weight_bytes = 16060522496, weight_bytes_per_layer_step = 436207616>
+    ```
+  }];
+  let parameters = (ins StringRefParameter<"model name">:$name,
+                        "int64_t":$resident_weight_bytes,
+                        "int64_t":$weight_bytes_per_layer_step);
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+}
+
 def KvTier_PlacementAttr : KvTier_Attr<"Placement", "placement"> {
   let summary = "per-cache placement summary written by the planner";
   let description = [{

@@ -49,6 +49,10 @@ def KvTier_Dialect : Dialect {
     static constexpr llvm::StringLiteral getMemorySystemAttrName() {
       return llvm::StringLiteral("kvtier.memory_system");
     }
+    /// Name of the module attribute holding the model description.
+    static constexpr llvm::StringLiteral getModelAttrName() {
+      return llvm::StringLiteral("kvtier.model");
+    }
     /// Name of the module attribute holding the plan summary.
     static constexpr llvm::StringLiteral getPlanAttrName() {
       return llvm::StringLiteral("kvtier.plan");

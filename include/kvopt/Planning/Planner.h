@@ -1,0 +1,107 @@
+//===- Planner.h - plan a problem: bound, schedule, baselines ---*- C++ -*-===//
+//
+// Part of kv-opt. The MLIR-free driver behind `--kvtier-plan-kv-tiers` and
+// `kv-solve`: given a problem and a way to open its trace, it computes the
+// proven bound and the schedule (the solver), simulates the baselines, and
+// collects what the reports need (per-layer splits, per-step series).
+//
+//===----------------------------------------------------------------------===//
+#ifndef KVOPT_PLANNING_PLANNER_H
+#define KVOPT_PLANNING_PLANNER_H
+
+#include "kvopt/Core/Problem.h"
+#include "kvopt/Core/Schedule.h"
+#include "kvopt/Core/Simulator.h"
+#include "kvopt/Core/Trace.h"
+
+#include "llvm/Support/Error.h"
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace kvopt {
+
+/// Opens a fresh stream over the same trace each time it is called.
+using TraceFactory =
+    std::function<llvm::Expected<std::unique_ptr<TraceSource>>()>;
+
+/// A per-step series downsampled to at most `points` buckets (each bucket
+/// averages consecutive (step, layer) records), for plots.
+struct StepSeries {
+  /// First (step, layer) index of each bucket.
+  std::vector<uint64_t> start;
+  /// Mean HBM occupancy (blocks) and mean bytes per resource per step.
+  std::vector<double> hbmBlocks, hbmBytes, dramBytes, h2dBytes, d2hBytes;
+  /// Mean step time (seconds).
+  std::vector<double> seconds;
+};
+
+/// One simulated policy with the details the reports need.
+struct PolicyRun {
+  SimMetrics metrics;
+  /// Per layer (all sequences): KV entries read and hits.
+  std::vector<uint64_t> layerReads, layerHits;
+  /// Per layer (schedules only, see scheduleLayerStats): initial and peak
+  /// HBM blocks, promotions and demotions.
+  std::vector<uint64_t> layerInitialHbm, layerPeakHbm;
+  std::vector<uint64_t> layerPromotions, layerDemotions;
+  StepSeries series;
+};
+
+struct PlanOptions {
+  /// "auto", "lagrangian", "z3".
+  std::string solver = "auto";
+  double timeLimitSeconds = 60;
+  /// Simulate the baselines too.
+  bool baselines = true;
+  /// Baseline policy names (createPolicyByName); empty = all of them.
+  std::vector<std::string> baselineNames;
+  /// Buckets of the per-step series.
+  unsigned seriesPoints = 400;
+  /// Receives progress lines for long runs (may be empty).
+  std::function<void(const std::string &)> progress;
+};
+
+struct PlanResult {
+  /// The method that produced the bound and schedule.
+  std::string planner;
+  /// "optimal", "gap_closed" (gap <= tolerance) or "gap_open".
+  std::string status;
+  /// Proven lower bound on the total decode time (seconds).
+  double boundSeconds = 0;
+  /// Simulated time of the schedule (seconds).
+  double scheduleSeconds = 0;
+  /// (schedule - bound) / schedule.
+  double gap = 0;
+  /// Human-readable notes from the solver (timeouts, method details).
+  std::vector<std::string> notes;
+  double solveSeconds = 0;
+  /// The schedule and its simulation.
+  Schedule schedule;
+  PolicyRun plan;
+  /// Baselines, in listPolicyNames() order.
+  std::vector<PolicyRun> baselines;
+};
+
+/// Simulates `policy` over a fresh trace and collects a PolicyRun.
+llvm::Expected<PolicyRun> runPolicy(const Problem &problem,
+                                    const TraceFactory &trace, Policy &policy,
+                                    unsigned seriesPoints);
+
+/// Fills the per-layer schedule statistics of `run` by replaying the
+/// schedule's moves (no simulation).
+void scheduleLayerStats(const Problem &problem, const Schedule &schedule,
+                        PolicyRun &run);
+
+/// Computes bound + schedule with the solver, simulates the schedule and the
+/// baselines. Errors: trace not matching the problem, infeasible problem
+/// (explained), solver failures.
+llvm::Expected<PlanResult> planPlacement(const Problem &problem,
+                                         const TraceFactory &trace,
+                                         const PlanOptions &options);
+
+} // namespace kvopt
+
+#endif // KVOPT_PLANNING_PLANNER_H

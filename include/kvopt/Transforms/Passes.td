@@ -1,0 +1,134 @@
+//===- Passes.td - kv-opt passes ----------------------------*- tablegen -*-===//
+//
+// Part of kv-opt. Every pass of the tool, one implementation file each
+// (lib/Transforms/<PassName>.cpp).
+//
+//===----------------------------------------------------------------------===//
+#ifndef KVOPT_TRANSFORMS_PASSES_TD
+#define KVOPT_TRANSFORMS_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def RaiseAttention : Pass<"kvtier-raise-attention", "::mlir::ModuleOp"> {
+  let summary = "Find attention over KV caches in upstream graphs and annotate it";
+  let description = [{
+    Recognises decode attention in upstream-dialect graphs (linalg, tensor,
+    tosa, memref, scf/affine loops): the Q*K^T contraction, softmax in its
+    usual forms (linalg.softmax; generic max/exp/sum/div; log-sum-exp; tosa
+    reduce_max/exp/reduce_sum/reciprocal), the *V contraction, GQA
+    broadcasts and the scatter of the new token into the cache. For every
+    attention it declares the cache it reads (`kvtier.cache`, geometry taken
+    from the tensor shapes) and inserts a `kvtier.attention` annotation that
+    the planner consumes. The matched upstream ops are left in place and
+    tagged with `kvtier.attention_id`. Forms it cannot prove are attention
+    (e.g. a fused online-softmax loop it does not recognise) produce a remark
+    that names exactly what was missing; graphs without attention are left
+    unchanged.
+
+    ```mlir
+    // before: %s = linalg.batch_matmul ins(%q, %kT) ... ; softmax ; linalg.batch_matmul ins(%p, %v)
+    // after:  the same ops, plus
+    %kv = kvtier.cache "attn0.kv" : !kvtier.cache<layers = 1, kv_heads = 2, head_dim = 64, element = f32, block = 1, max_tokens = 128, batch = 1>
+    kvtier.attention %kv layer 0 at %pos : !kvtier.cache<...>
+    ```
+  }];
+  let dependentDialects = ["::mlir::kvtier::KvTierDialect",
+                           "::mlir::arith::ArithDialect"];
+  let options = [
+    Option<"emitRemarks", "remarks", "bool", /*default=*/"true",
+           "Emit a remark for every attention found and every near miss">,
+    Option<"blockTokens", "block", "int64_t", /*default=*/"16",
+           "Block size (tokens) of the declared caches; a cache shorter than "
+           "one block is an error">,
+  ];
+  let statistics = [
+    Statistic<"numAttention", "num-attention", "Attention ops found">,
+    Statistic<"numNearMisses", "num-near-misses",
+              "Candidate attention forms not recognised">,
+  ];
+}
+
+def PlanKvTiers : Pass<"kvtier-plan-kv-tiers", "::mlir::ModuleOp"> {
+  let summary = "Plan KV-cache placement across memory tiers and annotate the IR";
+  let description = [{
+    Collects the caches and attention ops of the module (the KV-cache
+    analysis), builds the planning problem (memory system from
+    `kvtier.memory_system` or a preset, workload from the caches, access
+    trace from a file or a synthetic generator), computes a proven lower
+    bound on decode time and a placement + migration schedule, simulates
+    the baseline policies, and writes back:
+      * `kvtier.memory_system` on the module (when it came from a preset);
+      * `#kvtier.placement` on every `kvtier.cache`;
+      * `#kvtier.split` on every `kvtier.attention`;
+      * `#kvtier.plan` on the module: bound, schedule time, gap, status and
+        the schedule side file.
+    It prints (or writes to `report`) a table comparing policies, and can
+    write JSON and an HTML/SVG picture.
+
+    ```mlir
+    // kv-opt --kvtier-plan-kv-tiers="preset=gh200 sparsity=0.6" model.mlir
+    module attributes {kvtier.plan = #kvtier.plan<policy = "lagrangian", ...>} { ... }
+    ```
+  }];
+  let dependentDialects = ["::mlir::kvtier::KvTierDialect"];
+  let options = [
+    Option<"preset", "preset", "std::string", /*default=*/"\"gh200\"",
+           "Hardware preset (paper, gh200, gh200-144g, gh200-measured, gb200, "
+           "h100-pcie, h200-pcie); ignored when the module has a "
+           "kvtier.memory_system or hardware-file is given">,
+    Option<"hardwareFile", "hardware-file", "std::string", /*default=*/"\"\"",
+           "JSON memory-system description (see docs/hardware.md)">,
+    Option<"traceFile", "trace", "std::string", /*default=*/"\"\"",
+           "Access trace (binary .kvtrace, text, or the seed's CSV); when "
+           "empty a synthetic trace is generated">,
+    Option<"generator", "generator", "std::string", /*default=*/"\"seed-like\"",
+           "Synthetic trace generator: seed-like, zipf, sliding-window, uniform">,
+    Option<"sparsity", "sparsity", "double", /*default=*/"0.6",
+           "Fraction of past tokens NOT read per step (synthetic traces; "
+           "overridden by a kvtier.attention sparsity hint)">,
+    Option<"variation", "variation", "std::string", /*default=*/"\"real\"",
+           "Step-to-step variation of the seed generator: low, real, high">,
+    Option<"seed", "seed", "uint64_t", /*default=*/"1",
+           "Random seed of the synthetic trace">,
+    Option<"promptLen", "prompt", "uint64_t", /*default=*/"0",
+           "Prompt tokens (0: derived from the cache length)">,
+    Option<"decodeSteps", "decode", "uint64_t", /*default=*/"0",
+           "Decode steps (0: derived from the cache length)">,
+    Option<"blockTokens", "block", "uint64_t", /*default=*/"0",
+           "Placement granularity in tokens (0: the cache type's block)">,
+    Option<"solver", "solver", "std::string", /*default=*/"\"auto\"",
+           "auto | lagrangian | z3 (exact, small instances only)">,
+    Option<"timeLimit", "time-limit", "double", /*default=*/"60.0",
+           "Solver time limit in seconds; on timeout the best valid bound "
+           "is kept and the gap is reported open">,
+    Option<"paperMode", "paper-mode", "bool", /*default=*/"false",
+           "Use the seed paper's time model and entry sizes">,
+    Option<"scheduleFile", "schedule-file", "std::string",
+           /*default=*/"\"\"",
+           "Write the schedule side file here (default: <module>.kvsched "
+           "next to the report, or none)">,
+    Option<"reportFile", "report", "std::string", /*default=*/"\"-\"",
+           "Text report destination ('-' = stderr, '' = none)">,
+    Option<"jsonFile", "json", "std::string", /*default=*/"\"\"",
+           "Write the report as JSON here">,
+    Option<"htmlFile", "html", "std::string", /*default=*/"\"\"",
+           "Write an HTML page with SVG plots here">,
+    Option<"baselines", "baselines", "bool", /*default=*/"true",
+           "Simulate the baseline policies for the comparison table">,
+  ];
+  let statistics = [
+    Statistic<"numCaches", "num-caches", "Caches planned">,
+    Statistic<"numAttention", "num-attention", "Attention ops annotated">,
+    Statistic<"numMigrations", "num-migrations", "Migrations scheduled">,
+  ];
+}
+
+def TestKvCacheAnalysis : Pass<"kvtier-test-cache-analysis", "::mlir::ModuleOp"> {
+  let summary = "Print the KV-cache analysis (test only)";
+  let description = [{
+    Prints, in a deterministic order, the caches, their geometry and bytes,
+    and the attention ops reading each, as the planner sees them.
+  }];
+}
+
+#endif // KVOPT_TRANSFORMS_PASSES_TD
