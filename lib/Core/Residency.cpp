@@ -19,13 +19,15 @@ Residency::Residency(uint32_t layers, uint32_t batch, uint32_t tokensPerBlock,
   missingLists.resize(chains);
   setSize.assign(chains, 0);
   hitCount.assign(chains, 0);
+  chainTokens.assign(chains, 0);
 }
 
 uint32_t Residency::entriesIn(BlockId b) const {
   uint32_t first = firstToken(b);
-  if (first >= nTokens)
+  uint32_t have = chainTokens[b / perSeqLayer];
+  if (first >= have)
     return 0;
-  uint32_t left = nTokens - first;
+  uint32_t left = have - first;
   return left < blockTokens ? left : blockTokens;
 }
 

@@ -72,6 +72,7 @@ public:
       counts.hits += res.hits(rec.seq, rec.layer);
       if (auto e = decide(rec, act, counts))
         return std::move(e);
+      res.appendToken(rec.seq, rec.layer);
       if ((index + 1) % h.batch == 0)
         finishStep(rec.step, rec.layer, counts);
       if ((index + 1) % perStep == 0)

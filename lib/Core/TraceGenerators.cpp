@@ -122,7 +122,12 @@ struct ChainSet {
   uint64_t size = 0;
   uint64_t lowWord = 0;
   bool has(uint32_t t) const { return (bits[t >> 6] >> (t & 63)) & 1; }
-  void set(uint32_t t) { bits[t >> 6] |= uint64_t(1) << (t & 63); }
+  /// Mark t; keeps lowWord a lower bound of the first nonzero word.
+  void set(uint32_t t) {
+    bits[t >> 6] |= uint64_t(1) << (t & 63);
+    if ((t >> 6) < lowWord)
+      lowWord = t >> 6;
+  }
   void clear(uint32_t t) { bits[t >> 6] &= ~(uint64_t(1) << (t & 63)); }
 };
 
@@ -209,7 +214,8 @@ private:
     // Members inside the window are at most size; use rejection while the
     // window is sparse enough, else enumerate the free slots.
     uint64_t tries = 0;
-    while (count && tries < 64 * (count + 8)) {
+    const uint64_t maxTries = 64 * (count + 8);
+    while (count && tries < maxTries) {
       uint32_t t = lo + uint32_t(rng.below(span));
       ++tries;
       if (s.has(t))
@@ -364,7 +370,8 @@ private:
     uint64_t want = k > s.members.size() ? k - s.members.size() : 0;
     size_t before = added.size();
     uint64_t tries = 0;
-    while (want && tries < 256 * (want + 8)) {
+    const uint64_t maxTries = 256 * (want + 8);
+    while (want && tries < maxTries) {
       uint32_t t = r2t[zipfRank(rng, n)];
       ++tries;
       if (s.has(t))

@@ -48,10 +48,17 @@ public:
   /// First token of a block.
   uint32_t firstToken(BlockId b) const { return indexOf(b) * blockTokens; }
 
-  /// Tokens cached per sequence so far (prompt + appended).
+  /// Tokens cached before the current step (prompt + completed steps).
   uint32_t tokens() const { return nTokens; }
+  /// Tokens cached now in (seq, layer): tokens(), plus one once this step's
+  /// token has been appended to that layer.
+  uint32_t tokensIn(uint32_t seq, uint32_t layer) const {
+    return chainTokens[uint64_t(seq) * nLayers + layer];
+  }
   /// Whether the block holds at least one cached token.
-  bool exists(BlockId b) const { return firstToken(b) < nTokens; }
+  bool exists(BlockId b) const {
+    return firstToken(b) < chainTokens[b / perSeqLayer];
+  }
   /// Entries (tokens) the block holds now.
   uint32_t entriesIn(BlockId b) const;
 
@@ -77,12 +84,21 @@ public:
   BlockId coldNext(BlockId b) const { return next[b]; }
   bool isCold(BlockId b) const { return inHbm(b) && reads[b] == 0; }
   uint64_t coldSize() const { return nCold; }
-  /// DRAM blocks with at least one token in the read set (any order).
-  llvm::ArrayRef<BlockId> missing() const { return missingList; }
+  /// DRAM blocks of (seq, layer) with at least one token in the current
+  /// read set (any order).
+  llvm::ArrayRef<BlockId> missing(uint32_t seq, uint32_t layer) const {
+    return missingLists[uint64_t(seq) * nLayers + layer];
+  }
 
 private:
   friend class Simulator;
-  void setTokens(uint32_t n) { nTokens = n; }
+  void setTokens(uint32_t n) {
+    nTokens = n;
+    chainTokens.assign(chainTokens.size(), n);
+  }
+  void appendToken(uint32_t seq, uint32_t layer) {
+    chainTokens[uint64_t(seq) * nLayers + layer]++;
+  }
   void addRead(uint32_t seq, uint32_t layer, uint32_t token);
   void removeRead(uint32_t seq, uint32_t layer, uint32_t token);
   void moveToHbm(BlockId b);
@@ -103,8 +119,9 @@ private:
   std::vector<BlockId> prev, next;
   BlockId coldFirst = kNoBlock, coldLast = kNoBlock;
   std::vector<uint32_t> missingPos;
-  std::vector<BlockId> missingList;
+  std::vector<std::vector<BlockId>> missingLists;
   std::vector<uint64_t> setSize, hitCount;
+  std::vector<uint32_t> chainTokens;
 };
 
 } // namespace kvopt

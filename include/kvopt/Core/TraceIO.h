@@ -3,7 +3,7 @@
 // Binary format "KVTRACE1" (docs/traces.md has the byte layout):
 //   header  : magic "KVTRACE\0", u32 version (1), u32 layers, u32 batch,
 //             u32 prompt, u32 decode, u32 flags (0), u32 CRC-32 of the
-//             preceding 28 bytes                       (little endian)
+//             preceding 32 bytes                       (little endian)
 //   records : one per (step, layer, seq) in trace order:
 //             varint payload length, payload, u32 CRC-32 of the payload;
 //             payload = varint #added, varint #removed, then the added and

@@ -1,0 +1,117 @@
+//===- PolicyTest.cpp - Every baseline on a trace with a known answer ----===//
+//
+// One layer, prompt 4, decode 3, HBM for 2 entries of 10 B, weights 100 B
+// per step; HBM 100 B/s, DRAM 10 B/s, H2D 5 B/s, D2H 4 B/s (exclusive).
+//   step 0 (n=4) reads {0,1,2}; step 1 (n=5) {2,3,4}; step 2 (n=6) {2,3,5}
+// The expected hits and times are derived by hand in the comments.
+//
+//===----------------------------------------------------------------------===//
+#include "TestUtil.h"
+#include "kvopt/Core/Policies.h"
+#include "kvopt/Core/Simulator.h"
+#include "kvopt/Core/TraceIO.h"
+
+using namespace kvopt;
+using namespace kvopt::test;
+
+namespace {
+const char *kTrace = R"(kvtrace 1 layers=1 batch=1 prompt=4 decode=3
+0 0 0 + 0 1 2 -
+1 0 0 + 3 4 - 0 1
+2 0 0 + 5 - 4
+)";
+
+SimMetrics run(Policy &policy) {
+  Problem p = unwrap(Problem::create(tinySystem(20), tinyWorkload(1, 4, 3)));
+  EXPECT_EQ(p.capacityBlocks, 2u);
+  auto src = unwrap(openTextTraceBuffer(kTrace, "known"));
+  return unwrap(simulate(*src, p, policy));
+}
+} // namespace
+
+TEST(Policies, Unlimited) {
+  // Every step: 3 hits, HBM (100 + 30)/100 + 10/100 = 1.4 s.
+  SimMetrics m = run(*createUnlimitedPolicy());
+  EXPECT_EQ(m.hits, 9u);
+  EXPECT_DOUBLE_EQ(m.totalSeconds, 4.2);
+  EXPECT_EQ(m.peakHbmBlocks, 7u); // 4 prompt + 3 new blocks
+}
+
+TEST(Policies, AllDram) {
+  // Every step: H2D 30/5 = 6 s.
+  SimMetrics m = run(*createAllDramPolicy());
+  EXPECT_EQ(m.hits, 0u);
+  EXPECT_DOUBLE_EQ(m.totalSeconds, 18);
+}
+
+TEST(Policies, StaticFirstFit) {
+  // HBM {0,1}; step 0: 2 hits, D2H 10/4 = 2.5 s; steps 1, 2: no hit,
+  // H2D 30/5 = 6 s each.
+  SimMetrics m = run(*createStaticPolicy());
+  EXPECT_EQ(m.hits, 2u);
+  EXPECT_EQ(m.reads, 9u);
+  EXPECT_DOUBLE_EQ(m.totalSeconds, 14.5);
+  EXPECT_EQ(m.appendsDram, 3u);
+  EXPECT_EQ(m.promotedBlocks, 0u);
+}
+
+TEST(Policies, ReactiveLru) {
+  // Step 0: miss on 2 but 0 and 1 are being read: nothing moves (2.5 s).
+  // Step 1: 0, 1 go cold; misses 2, 3, 4: promote 2 and 3 evicting 0 and 1
+  // (H2D (30 + 20)/5 = 10 s). Step 2: hits 2, 3 (2.5 s).
+  SimMetrics m = run(*createReactiveLruPolicy());
+  EXPECT_EQ(m.hits, 4u);
+  EXPECT_EQ(m.promotedBlocks, 2u);
+  EXPECT_EQ(m.demotedBlocks, 2u);
+  EXPECT_DOUBLE_EQ(m.totalSeconds, 15.0);
+}
+
+TEST(Policies, PageOracle) {
+  // Step 0: nothing can be evicted (2.5 s). Step 1: knowing step 2 reads
+  // {2,3,5}, the new block 5 goes to HBM evicting 0, and 3 is promoted
+  // evicting 1 (H2D (30 + 10)/5 = 8 s). Step 2: hits 3, 5 (2.5 s).
+  SimMetrics m = run(*createPageOraclePolicy());
+  EXPECT_EQ(m.hits, 4u);
+  EXPECT_EQ(m.promotedBlocks, 1u);
+  EXPECT_EQ(m.demotedBlocks, 2u);
+  EXPECT_EQ(m.appendsHbm, 1u);
+  EXPECT_DOUBLE_EQ(m.totalSeconds, 13.0);
+}
+
+TEST(Policies, Belady) {
+  // Step 0: 0 and 1 are never read again: the new block 4 (read at step 1)
+  // and 3 replace them (D2H 20/4 = 5 s). Step 1: hits 3, 4; 4 is never
+  // read again and makes room for 5 (2.5 s). Step 2: hits 3, 5 (2.5 s).
+  SimMetrics m = run(*createBeladyPolicy());
+  EXPECT_EQ(m.hits, 6u);
+  EXPECT_EQ(m.promotedBlocks, 1u);
+  EXPECT_EQ(m.demotedBlocks, 3u);
+  EXPECT_DOUBLE_EQ(m.totalSeconds, 10.0);
+}
+
+TEST(Policies, LookaheadWindowProtectsSoonReadBlocks) {
+  auto la = createLookaheadPolicy(2, 1.0);
+  SimMetrics m = run(*la);
+  // Never worse than Static here, and it moves data.
+  EXPECT_LE(m.totalSeconds, 14.5);
+  EXPECT_GE(m.hits, 2u);
+}
+
+TEST(Policies, StaticSplitInterleaves) {
+  // Capacity share 2/7 < the bandwidth fraction 100/105: every 3rd or 4th
+  // block goes to HBM.
+  SimMetrics m = run(*createStaticSplitPolicy());
+  EXPECT_LE(m.peakHbmBlocks, 2u);
+  EXPECT_GE(m.peakHbmBlocks, 1u);
+}
+
+TEST(Policies, RegistryNamesAndErrors) {
+  for (const std::string &n : listPolicyNames())
+    EXPECT_TRUE(bool(createPolicyByName(n))) << n;
+  std::string msg = errorOf(createPolicyByName("lru2"));
+  EXPECT_NE(msg.find("unknown policy 'lru2'"), std::string::npos) << msg;
+  msg = errorOf(createPolicyByName("lookahead", 0, 0.5));
+  EXPECT_NE(msg.find("field 'window'"), std::string::npos) << msg;
+  msg = errorOf(createPolicyByName("lookahead", 3, 1.5));
+  EXPECT_NE(msg.find("field 'fraction'"), std::string::npos) << msg;
+}

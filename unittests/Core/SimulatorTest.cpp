@@ -1,0 +1,161 @@
+//===- SimulatorTest.cpp - Simulator invariants, schedules, errors -------===//
+#include "TestUtil.h"
+#include "kvopt/Core/Annealing.h"
+#include "kvopt/Core/Policies.h"
+#include "kvopt/Core/Schedule.h"
+#include "kvopt/Core/Simulator.h"
+#include "kvopt/Core/TraceGenerators.h"
+#include "kvopt/Core/TraceIO.h"
+
+using namespace kvopt;
+using namespace kvopt::test;
+
+namespace {
+GeneratorParams genParams(uint32_t batch = 1) {
+  GeneratorParams g;
+  g.layers = 3;
+  g.batch = batch;
+  g.promptLen = 400;
+  g.decodeSteps = 50;
+  g.sparsity = 0.6;
+  g.swapFraction = 0.2;
+  g.seed = 3;
+  return g;
+}
+
+Problem paperLike(uint32_t batch, uint32_t block, double capEntries) {
+  // Paper-mode formulas with a tiny weight term, so the KV traffic matters.
+  Workload w = tinyWorkload(3, 400, 50, /*entry=*/16384, /*w=*/2e6, batch, block);
+  MemorySystem m = unwrap(getHardwarePreset("paper"));
+  m.tiers[0].capacityBytes = capEntries * 16384 / 1073741824.0 * 1e9;
+  return unwrap(Problem::create(m, w, TimeModelMode::Paper, Hierarchy::Inclusive));
+}
+
+class BadPolicy : public Policy {
+public:
+  explicit BadPolicy(int mode) : mode(mode) {}
+  std::string name() const override { return "bad"; }
+  llvm::Error initialize(const SimContext &ctx, std::vector<BlockId> &hbm) override {
+    if (mode == 0) // more prompt blocks than fit
+      for (BlockId b = 0; b < ctx.res.capacityBlocks() + 1; ++b)
+        hbm.push_back(b);
+    return llvm::Error::success();
+  }
+  llvm::Error step(const SimContext &ctx, const StepInfo &info,
+                   StepActions &act) override {
+    if (mode == 1)
+      act.demote.push_back(ctx.res.blockOf(info.seq, info.layer, 0));
+    if (mode == 2)
+      act.promote.push_back(ctx.res.totalBlocks() + 5);
+    return llvm::Error::success();
+  }
+  int mode;
+};
+} // namespace
+
+TEST(Simulator, LayerMismatchIsAnError) {
+  auto src = unwrap(makeGenerator(genParams()));
+  Problem p = unwrap(Problem::create(tinySystem(1e6), tinyWorkload(4, 400, 50)));
+  auto pol = createStaticPolicy();
+  std::string msg = errorOf(simulate(*src, p, *pol));
+  EXPECT_NE(msg.find("field 'layers': trace has 3 but the workload"),
+            std::string::npos)
+      << msg;
+}
+
+TEST(Simulator, InvalidPolicyActionsAreErrors) {
+  Problem p = unwrap(Problem::create(tinySystem(100), tinyWorkload(3, 400, 50)));
+  for (int mode = 0; mode < 3; ++mode) {
+    auto src = unwrap(makeGenerator(genParams()));
+    BadPolicy bad(mode);
+    std::string msg = errorOf(simulate(*src, p, bad));
+    const char *want[3] = {"exceed the HBM capacity", "is not in HBM",
+                           "does not exist"};
+    EXPECT_NE(msg.find(want[mode]), std::string::npos) << msg;
+    EXPECT_NE(msg.find("policy 'bad'"), std::string::npos) << msg;
+  }
+}
+
+TEST(Simulator, StepStreamSumsToTotal) {
+  Problem p = paperLike(1, 1, 300);
+  auto src = unwrap(makeGenerator(genParams()));
+  auto pol = createReactiveLruPolicy();
+  double sum = 0;
+  uint64_t steps = 0, maxHbm = 0;
+  SimOptions opt;
+  opt.onStep = [&](const StepResult &r) {
+    sum += r.time.seconds;
+    ++steps;
+    maxHbm = std::max(maxHbm, r.hbmBlocks);
+    EXPECT_LE(r.counts.hits, r.counts.reads);
+  };
+  SimMetrics m = unwrap(simulate(*src, p, *pol, opt));
+  EXPECT_EQ(steps, 150u);
+  EXPECT_DOUBLE_EQ(sum, m.totalSeconds);
+  EXPECT_LE(maxHbm, p.capacityBlocks);
+  EXPECT_LE(m.peakHbmBlocks, p.capacityBlocks);
+  EXPECT_GT(m.aggregateUtilisation, 0);
+  EXPECT_LE(m.aggregateUtilisation, 1.0 + 1e-9);
+}
+
+/// Every policy's decisions, recorded as a schedule and replayed, give
+/// exactly the same time (what the solver relies on).
+TEST(Simulator, ScheduleReplayIsExact) {
+  for (uint32_t batch : {1u, 2u})
+    for (uint32_t block : {1u, 4u}) {
+      Problem p = paperLike(batch, block, 600.0 * batch);
+      for (const std::string &name : listPolicyNames()) {
+        auto policy = unwrap(createPolicyByName(name, 3, 0.5));
+        Schedule sched;
+        auto rec = createRecordingPolicy(*policy, sched);
+        auto src = unwrap(makeGenerator(genParams(batch)));
+        SimMetrics a = unwrap(simulate(*src, p, *rec));
+        auto replay = createSchedulePolicy(sched, name + "-replay");
+        auto src2 = unwrap(makeGenerator(genParams(batch)));
+        Problem q = policy->ignoresCapacity()
+                        ? p.withCapacityBlocks(UINT32_MAX)
+                        : p;
+        SimMetrics b = unwrap(simulate(*src2, q, *replay));
+        EXPECT_EQ(a.totalSeconds, b.totalSeconds) << name;
+        EXPECT_EQ(a.hits, b.hits) << name;
+        EXPECT_EQ(a.promotedEntries, b.promotedEntries) << name;
+      }
+    }
+}
+
+/// In paper mode reads are split at best_alpha at most, so no policy can
+/// beat Unlimited, and Static cannot beat the best oracles here.
+TEST(Simulator, PaperModeOrdering) {
+  Problem p = paperLike(1, 1, 500);
+  double unlimited = 0, statik = 0;
+  for (const std::string &name : listPolicyNames()) {
+    auto policy = unwrap(createPolicyByName(name, 3, 1.0));
+    auto src = unwrap(makeGenerator(genParams()));
+    SimMetrics m = unwrap(simulate(*src, p, *policy));
+    if (name == "unlimited")
+      unlimited = m.totalSeconds;
+    if (name == "static")
+      statik = m.totalSeconds;
+  }
+  for (const std::string &name : listPolicyNames()) {
+    auto policy = unwrap(createPolicyByName(name, 3, 1.0));
+    auto src = unwrap(makeGenerator(genParams()));
+    SimMetrics m = unwrap(simulate(*src, p, *policy));
+    EXPECT_GE(m.totalSeconds, unlimited * (1 - 1e-12)) << name;
+    if (name == "belady" || name == "lookahead")
+      EXPECT_LT(m.totalSeconds, statik) << name;
+  }
+}
+
+TEST(Simulator, AnnealingIsDeterministicAndNoWorseThanStart) {
+  Problem p = paperLike(1, 1, 500);
+  auto src = unwrap(makeGenerator(genParams()));
+  AnnealParams ap;
+  ap.iterations = 6;
+  AnnealResult a = unwrap(annealLookahead(*src, p, ap));
+  AnnealResult b = unwrap(annealLookahead(*src, p, ap));
+  EXPECT_EQ(a.bestWindow, b.bestWindow);
+  EXPECT_EQ(a.bestFraction, b.bestFraction);
+  EXPECT_EQ(a.history.size(), 6u);
+  EXPECT_LE(a.best.totalSeconds, a.history.front().seconds);
+}
