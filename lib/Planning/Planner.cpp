@@ -55,6 +55,10 @@ llvm::Expected<PlanResult> kvopt::planPlacement(const Problem &problem,
         "the solver expected " + std::to_string(solved->expectedScheduleSeconds) +
         " s for its schedule; the simulator measured " +
         std::to_string(result.scheduleSeconds) + " s (the simulator's is used)");
+  if (!std::isfinite(result.boundSeconds) || result.boundSeconds < 0)
+    return llvm::createStringError(
+        "internal error: the solver returned an invalid bound (%g s)",
+        result.boundSeconds);
   if (result.boundSeconds > result.scheduleSeconds * (1 + 1e-9))
     return llvm::createStringError(
         "internal error: bound %.9g s exceeds the simulated schedule %.9g s",

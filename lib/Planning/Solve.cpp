@@ -8,7 +8,9 @@
 
 #include "kvopt/Solver/Solver.h"
 
+#include <chrono>
 #include <cstdio>
+#include <memory>
 
 using namespace kvopt;
 
@@ -25,13 +27,25 @@ kvopt::solveBoundAndSchedule(const Problem &problem, const TraceFactory &trace,
     return parsed.takeError();
   so.method = *parsed;
   so.timeLimitSeconds = options.timeLimitSeconds;
-  if (options.progress)
-    so.progress = [progress = options.progress](const std::string &phase,
-                                                double fraction) {
-      char pct[16];
-      std::snprintf(pct, sizeof(pct), " %3.0f%%", 100 * fraction);
+  if (options.progress) {
+    // Quiet for the first second, then at most one line per second and
+    // phase change.
+    auto start = std::chrono::steady_clock::now();
+    auto last = std::make_shared<std::pair<double, std::string>>(0.0, "");
+    so.progress = [progress = options.progress, start,
+                   last](const std::string &phase, double fraction) {
+      double now = std::chrono::duration<double>(
+                       std::chrono::steady_clock::now() - start)
+                       .count();
+      if (now < 1.0 || (now - last->first < 1.0 && phase == last->second))
+        return;
+      *last = {now, phase};
+      char pct[32];
+      std::snprintf(pct, sizeof(pct), " %3.0f%% (%.0f s)", 100 * fraction,
+                    now);
       progress(phase + pct);
     };
+  }
   llvm::Expected<solver::SolveResult> r =
       solver::solvePlacement(problem, **src, so);
   if (!r)

@@ -80,7 +80,7 @@ void kvopt::writeTextReport(llvm::raw_ostream &os, const Problem &problem,
     os << "  note: " << note << "\n";
   os << llvm::format("solve     %12.2f s\n\n", result.solveSeconds);
 
-  os << llvm::format("%-22s %14s %12s %9s %9s %10s %10s\n", "policy",
+  os << llvm::format("%-34s %14s %12s %9s %9s %10s %10s\n", "policy",
                      "time/token", "tokens/s", "KV hit", "agg-BW", "migrated",
                      "vs bound");
   for (const Row &row : tableRows(result)) {
@@ -91,7 +91,7 @@ void kvopt::writeTextReport(llvm::raw_ostream &os, const Problem &problem,
         result.boundSeconds > 0 ? m.totalSeconds / result.boundSeconds : 0;
     double moved = double(m.promotedEntries + m.demotedEntries) *
                    double(w.entryBytes());
-    os << llvm::format("%-22s %11.3f ms %12.1f %8.1f%% %8.1f%% %10s %9.3fx%s\n",
+    os << llvm::format("%-34s %11.3f ms %12.1f %8.1f%% %8.1f%% %10s %9.3fx%s\n",
                        row.name.c_str(), perToken * 1e3, m.tokensPerSecond,
                        100 * m.kvHitRate, 100 * m.aggregateUtilisation,
                        gb(moved).c_str(), vsBound,

@@ -112,12 +112,16 @@ void PlanKvTiersPass::annotate(const PlanningInput &input,
   }
   numCaches += caches.size();
   numMigrations += result.schedule.totalMoves();
-  module->setAttr(KvTierDialect::getPlanAttrName(),
-                  PlanAttr::get(ctx, result.planner, result.status,
-                                llvm::APFloat(result.boundSeconds),
-                                llvm::APFloat(result.scheduleSeconds),
-                                llvm::APFloat(result.gap), scheduleFile,
-                                int64_t(result.schedule.totalMoves())));
+  // getChecked: a plan that breaks the attribute's invariants (a bound above
+  // the schedule, say) is reported, never written.
+  PlanAttr planAttr = PlanAttr::getChecked(
+      [&]() { return module.emitError(); }, ctx, result.planner,
+      result.status, llvm::APFloat(result.boundSeconds),
+      llvm::APFloat(result.scheduleSeconds), llvm::APFloat(result.gap),
+      scheduleFile, int64_t(result.schedule.totalMoves()));
+  if (!planAttr)
+    return signalPassFailure();
+  module->setAttr(KvTierDialect::getPlanAttrName(), planAttr);
 }
 
 LogicalResult

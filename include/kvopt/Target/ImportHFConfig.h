@@ -1,0 +1,44 @@
+//===- ImportHFConfig.h - config.json -> kvtier decode graph ----*- C++ -*-===//
+//
+// Part of kv-opt. Builds the decode step of a published model in the kvtier
+// dialect from its Hugging Face config.json: one cache per layer group (full
+// attention; sliding-window layers apart), one append and one attention per
+// layer, GQA or MLA geometry, and #kvtier.model with the weight traffic.
+//
+//===----------------------------------------------------------------------===//
+#ifndef KVOPT_TARGET_IMPORTHFCONFIG_H
+#define KVOPT_TARGET_IMPORTHFCONFIG_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+
+#include <optional>
+#include <string>
+
+namespace llvm {
+class SourceMgr;
+} // namespace llvm
+
+namespace mlir::kvtier {
+
+struct ImportOptions {
+  /// Tokens the cache holds (prompt + decode); the seed's study by default.
+  int64_t maxTokens = 31299 + 10239;
+  int64_t batch = 1;
+  int64_t blockTokens = 16;
+  /// Sparsity hint on every attention op (none when negative).
+  double sparsity = 0.6;
+};
+
+/// Imports the config.json held by the main buffer of `sourceMgr`. Errors
+/// (unsupported or malformed configs) are emitted at the file's location.
+OwningOpRef<ModuleOp> importHFConfig(llvm::SourceMgr &sourceMgr,
+                                     MLIRContext *context,
+                                     const ImportOptions &options);
+
+/// Registers `--import-hf-config` with the translation registry.
+void registerImportHFConfigTranslation();
+
+} // namespace mlir::kvtier
+
+#endif // KVOPT_TARGET_IMPORTHFCONFIG_H

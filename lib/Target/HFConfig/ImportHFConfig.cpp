@@ -1,0 +1,179 @@
+//===- ImportHFConfig.cpp - config.json -> kvtier decode graph ------------===//
+//
+// Part of kv-opt.
+//
+//===----------------------------------------------------------------------===//
+
+#include "kvopt/Target/ImportHFConfig.h"
+
+#include "kvopt/Core/ModelConfig.h"
+#include "kvopt/Dialect/KvTier/IR/KvTierOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Tools/mlir-translate/Translation.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/SourceMgr.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::kvtier;
+
+/// A symbol-friendly version of a model name ("Llama-3.1-8B" -> "Llama_3_1_8B").
+static std::string symbolName(StringRef name) {
+  std::string out;
+  for (char c : name)
+    out.push_back(llvm::isAlnum(c) ? c : '_');
+  if (out.empty() || llvm::isDigit(out.front()))
+    out.insert(out.begin(), 'm');
+  return out;
+}
+
+/// The element type of `bytes`-wide KV entries.
+static Type kvElementType(MLIRContext *ctx, unsigned bytes) {
+  Builder b(ctx);
+  switch (bytes) {
+  case 1:
+    return b.getType<Float8E4M3FNType>();
+  case 4:
+    return b.getF32Type();
+  default:
+    return b.getBF16Type();
+  }
+}
+
+namespace {
+/// Layers sharing one cache: all full-attention layers, or all layers with
+/// the same sliding window.
+struct LayerGroup {
+  unsigned window = 0; ///< 0: full attention
+  SmallVector<unsigned> layers;
+};
+} // namespace
+
+static SmallVector<LayerGroup> groupLayers(const kvopt::ModelConfig &model) {
+  SmallVector<LayerGroup> groups;
+  for (unsigned l = 0; l < model.layers; ++l) {
+    unsigned window = l < model.slidingWindow.size() ? model.slidingWindow[l]
+                                                      : 0;
+    auto it = llvm::find_if(
+        groups, [&](const LayerGroup &g) { return g.window == window; });
+    if (it == groups.end()) {
+      groups.push_back({window, {}});
+      it = std::prev(groups.end());
+    }
+    it->layers.push_back(l);
+  }
+  return groups;
+}
+
+OwningOpRef<ModuleOp>
+mlir::kvtier::importHFConfig(llvm::SourceMgr &sourceMgr, MLIRContext *ctx,
+                             const ImportOptions &options) {
+  ctx->loadDialect<KvTierDialect, func::FuncDialect, arith::ArithDialect>();
+  const llvm::MemoryBuffer *buffer =
+      sourceMgr.getMemoryBuffer(sourceMgr.getMainFileID());
+  std::string file = buffer->getBufferIdentifier().str();
+  Location loc = FileLineColLoc::get(ctx, file, 1, 1);
+  llvm::Expected<kvopt::ModelConfig> parsed =
+      kvopt::parseModelConfigJSON(buffer->getBuffer().str(), file);
+  if (!parsed) {
+    emitError(loc) << llvm::toString(parsed.takeError());
+    return {};
+  }
+  kvopt::ModelConfig model = std::move(*parsed);
+  // Configs carry no display name; the file's stem ("Llama-3.1-8B") is it.
+  if (model.name.empty() || model.name == file)
+    model.name = llvm::sys::path::stem(file).str();
+  if (options.maxTokens <= 0 || options.batch <= 0 ||
+      options.blockTokens <= 0 || options.blockTokens > options.maxTokens) {
+    emitError(loc) << "import options need 0 < block (" << options.blockTokens
+                   << ") <= max-tokens (" << options.maxTokens
+                   << ") and batch > 0 (" << options.batch << ")";
+    return {};
+  }
+
+  OpBuilder b(ctx);
+  OwningOpRef<ModuleOp> module = ModuleOp::create(loc, symbolName(model.name));
+  (*module)->setAttr(
+      KvTierDialect::getModelAttrName(),
+      ModelAttr::get(ctx, model.name, int64_t(std::llround(model.weightBytes())),
+                     int64_t(std::llround(
+                         model.activeWeightBytesPerLayerStep()))));
+  b.setInsertionPointToEnd(module->getBody());
+  auto func = func::FuncOp::create(b, loc, "decode_step",
+                                   b.getFunctionType({b.getIndexType()}, {}));
+  Block *body = func.addEntryBlock();
+  b.setInsertionPointToStart(body);
+  Value pos = body->getArgument(0);
+  Type element = kvElementType(ctx, model.kvDtypeBytes);
+
+  for (const LayerGroup &group : groupLayers(model)) {
+    int64_t layers = int64_t(group.layers.size());
+    int64_t maxTokens = group.window
+                            ? std::min<int64_t>(group.window, options.maxTokens)
+                            : options.maxTokens;
+    int64_t block = std::min(options.blockTokens, maxTokens);
+    Type cacheType;
+    if (model.attention == kvopt::AttentionKind::MLA)
+      cacheType = LatentCacheType::get(ctx, layers, model.kvLoraRank,
+                                       model.qkRopeHeadDim, element, block,
+                                       maxTokens, options.batch);
+    else
+      cacheType = CacheType::get(ctx, layers, model.kvHeads, model.headDim,
+                                 element, block, maxTokens, options.batch);
+    std::string name = model.name + (group.window ? ".swa" + std::to_string(
+                                                                 group.window)
+                                                  : ".kv");
+    auto cache = CacheOp::create(b, loc, cacheType, name, PlacementAttr());
+    for (int64_t i = 0; i < layers; ++i) {
+      AppendOp::create(b, loc, cache, i, pos);
+      auto attn = AttentionOp::create(b, loc, Type(), cache, i, pos, Value(),
+                                      FloatAttr(), SplitAttr());
+      if (options.sparsity >= 0)
+        attn.setSparsityAttr(b.getF64FloatAttr(options.sparsity));
+    }
+  }
+  func::ReturnOp::create(b, loc);
+  if (failed(verify(*module)))
+    return {};
+  return module;
+}
+
+void mlir::kvtier::registerImportHFConfigTranslation() {
+  static llvm::cl::opt<int64_t> maxTokens(
+      "max-tokens",
+      llvm::cl::desc("import-hf-config: tokens per sequence the cache holds "
+                     "(prompt + decode; default: the seed's 31299 + 10239)"),
+      llvm::cl::init(31299 + 10239));
+  static llvm::cl::opt<int64_t> batch(
+      "batch", llvm::cl::desc("import-hf-config: sequences per cache"),
+      llvm::cl::init(1));
+  static llvm::cl::opt<int64_t> block(
+      "block", llvm::cl::desc("import-hf-config: tokens per cache block"),
+      llvm::cl::init(16));
+  static llvm::cl::opt<double> sparsity(
+      "sparsity",
+      llvm::cl::desc("import-hf-config: sparsity hint on every attention "
+                     "(negative: none)"),
+      llvm::cl::init(0.6));
+  TranslateToMLIRRegistration registration(
+      "import-hf-config",
+      "Import a Hugging Face config.json as a kvtier decode step",
+      [](llvm::SourceMgr &sourceMgr, MLIRContext *ctx) {
+        ImportOptions options;
+        options.maxTokens = maxTokens;
+        options.batch = batch;
+        options.blockTokens = block;
+        options.sparsity = sparsity;
+        return importHFConfig(sourceMgr, ctx, options);
+      },
+      [](DialectRegistry &registry) {
+        registry.insert<KvTierDialect, func::FuncDialect,
+                        arith::ArithDialect>();
+      });
+}
