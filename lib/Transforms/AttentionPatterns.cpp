@@ -844,10 +844,6 @@ std::optional<KvGeometry> geometryOf(const KvTrace &trace) {
 /// from a buffer that a tensor was copied into).
 PositionSource positionFromIndex(Value index, Operation *scatter) {
   PositionSource pos{PositionSource::Kind::Value, index, 0, scatter};
-  APInt constant;
-  if (matchPattern(index, m_ConstantInt(&constant)))
-    return {PositionSource::Kind::StaticOffset, {}, constant.getSExtValue(),
-            scatter};
   Operation *def = index.getDefiningOp();
   if (isa_and_nonnull<arith::IndexCastOp, arith::IndexCastUIOp>(def))
     def = def->getOperand(0).getDefiningOp();
@@ -1306,8 +1302,16 @@ Value materializePosition(OpBuilder &builder, Location loc,
   switch (pos.kind) {
   case PositionSource::Kind::StaticOffset:
     return arith::ConstantIndexOp::create(builder, loc, pos.offset);
-  case PositionSource::Kind::Value:
-    return dominates(pos.value) ? toIndex(pos.value) : Value();
+  case PositionSource::Kind::Value: {
+    if (dominates(pos.value))
+      return toIndex(pos.value);
+    // A constant index defined where it is used (inside a scatter body).
+    APInt constant;
+    if (matchPattern(pos.value, m_ConstantInt(&constant)))
+      return arith::ConstantIndexOp::create(builder, loc,
+                                            constant.getSExtValue());
+    return {};
+  }
   case PositionSource::Kind::TensorElement: {
     auto type = dyn_cast<RankedTensorType>(pos.value.getType());
     if (!dominates(pos.value) || !type || !type.getElementType().isIntOrIndex())
