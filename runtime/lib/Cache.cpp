@@ -21,8 +21,9 @@ extern "C" size_t kvrt_dtype_size(kvrt_dtype dtype) {
   case KVRT_DTYPE_F16:
   case KVRT_DTYPE_BF16:
     return 2;
+  default:
+    return 0;
   }
-  return 0;
 }
 
 extern "C" size_t kvrt_block_bytes(const kvrt_cache_config *c) {

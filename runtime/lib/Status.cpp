@@ -45,8 +45,9 @@ extern "C" const char *kvrt_status_name(kvrt_status status) {
     return "KVRT_ERR_BACKEND";
   case KVRT_ERR_UNSUPPORTED:
     return "KVRT_ERR_UNSUPPORTED";
+  default:
+    return "KVRT_ERR_UNKNOWN";
   }
-  return "KVRT_ERR_UNKNOWN";
 }
 
 extern "C" const char *kvrt_last_error(void) { return lastError.c_str(); }

@@ -31,7 +31,9 @@ typedef enum kvrt_status {
   /// The device backend (CUDA) reported an error.
   KVRT_ERR_BACKEND = 7,
   /// The request is valid but not supported by this build or backend.
-  KVRT_ERR_UNSUPPORTED = 8
+  KVRT_ERR_UNSUPPORTED = 8,
+  /// Forces a 32-bit enum so any int read from C is a valid value in C++.
+  KVRT_STATUS_MAX_ENUM = 0x7fffffff
 } kvrt_status;
 
 /// A short constant name for a status ("KVRT_ERR_CAPACITY").

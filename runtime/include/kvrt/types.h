@@ -19,7 +19,9 @@ typedef enum kvrt_tier {
   KVRT_TIER_HBM = 0,
   /// Off-package DRAM: GH200 LPDDR5X or PCIe host DRAM, read by the attention
   /// kernel directly over the link (zero copy).
-  KVRT_TIER_DRAM = 1
+  KVRT_TIER_DRAM = 1,
+  /// Forces a 32-bit enum so any int read from C is a valid value in C++.
+  KVRT_TIER_MAX_ENUM = 0x7fffffff
 } kvrt_tier;
 
 #define KVRT_NUM_TIERS 2
@@ -29,7 +31,8 @@ typedef enum kvrt_direction {
   /// DRAM -> HBM (host-to-device over the link).
   KVRT_PROMOTE = 0,
   /// HBM -> DRAM (device-to-host over the link).
-  KVRT_DEMOTE = 1
+  KVRT_DEMOTE = 1,
+  KVRT_DIRECTION_MAX_ENUM = 0x7fffffff
 } kvrt_direction;
 
 /// Storage element type of the cache. Queries, new K/V values and outputs
@@ -37,7 +40,8 @@ typedef enum kvrt_direction {
 typedef enum kvrt_dtype {
   KVRT_DTYPE_F32 = 0,
   KVRT_DTYPE_F16 = 1,
-  KVRT_DTYPE_BF16 = 2
+  KVRT_DTYPE_BF16 = 2,
+  KVRT_DTYPE_MAX_ENUM = 0x7fffffff
 } kvrt_dtype;
 
 /// Which implementation executes copies and kernels.
@@ -45,7 +49,8 @@ typedef enum kvrt_backend {
   /// Plain C++ on the CPU; copies run on worker threads.
   KVRT_BACKEND_HOST = 0,
   /// CUDA: cudaMalloc'd HBM pool, mapped host DRAM pool, copy streams.
-  KVRT_BACKEND_CUDA = 1
+  KVRT_BACKEND_CUDA = 1,
+  KVRT_BACKEND_MAX_ENUM = 0x7fffffff
 } kvrt_backend;
 
 /// Passed as `layer` to apply every layer's migrations of a step.
