@@ -20,26 +20,24 @@ llvm::Error TraceHeader::validate(const std::string &context) const {
   if (uint64_t(promptLen) + decodeSteps >= UINT32_MAX)
     return makeFieldError(context, "decode",
                           "prompt + decode exceeds 32-bit token indices");
-  // Bound the tracker's memory (one bit per token per (layer, seq)).
-  uint64_t bits = uint64_t(layers) * batch * (uint64_t(promptLen) + decodeSteps);
-  if (bits > (uint64_t(1) << 36))
+  // Bound the per-(layer, seq) state of readers and simulators.
+  uint64_t chains = uint64_t(layers) * batch;
+  if (chains > (uint64_t(1) << 20))
     return makeFieldError(context, "layers",
-                          "layers x batch x tokens = " + std::to_string(bits) +
-                              " exceeds the supported 2^36");
+                          "layers x batch = " + std::to_string(chains) +
+                              " exceeds the supported 2^20");
   return llvm::Error::success();
 }
 
 ReadSetTracker::ReadSetTracker(const TraceHeader &h) : h(h) {
-  uint64_t tokens = uint64_t(h.promptLen) + h.decodeSteps;
-  wordsPerSet = (tokens + 63) / 64;
-  bits.assign(wordsPerSet * h.layers * h.batch, 0);
+  bits.resize(uint64_t(h.layers) * h.batch);
   sizes.assign(uint64_t(h.layers) * h.batch, 0);
 }
 
 bool ReadSetTracker::contains(uint32_t layer, uint32_t seq,
                               uint32_t token) const {
-  const uint64_t *set = &bits[(uint64_t(seq) * h.layers + layer) * wordsPerSet];
-  return (set[token >> 6] >> (token & 63)) & 1;
+  const std::vector<uint64_t> &set = bits[uint64_t(seq) * h.layers + layer];
+  return (token >> 6) < set.size() && ((set[token >> 6] >> (token & 63)) & 1);
 }
 
 bool ReadSetTracker::apply(const TraceRecord &rec, std::string &field,
@@ -63,7 +61,7 @@ bool ReadSetTracker::apply(const TraceRecord &rec, std::string &field,
     return false;
   }
   uint32_t limit = h.promptLen + rec.step;
-  uint64_t *set = &bits[(uint64_t(eSeq) * h.layers + eLayer) * wordsPerSet];
+  std::vector<uint64_t> &set = bits[uint64_t(eSeq) * h.layers + eLayer];
   auto check = [&](llvm::ArrayRef<uint32_t> list, const char *name,
                    bool wantPresent) {
     for (size_t i = 0; i < list.size(); ++i) {
@@ -82,7 +80,8 @@ bool ReadSetTracker::apply(const TraceRecord &rec, std::string &field,
                   ")";
         return false;
       }
-      bool present = (set[t >> 6] >> (t & 63)) & 1;
+      bool present =
+          (t >> 6) < set.size() && ((set[t >> 6] >> (t & 63)) & 1);
       if (present != wantPresent) {
         field = std::string(name) + "[" + std::to_string(i) + "]";
         message = "token " + std::to_string(t) +
@@ -97,6 +96,8 @@ bool ReadSetTracker::apply(const TraceRecord &rec, std::string &field,
     return false;
   for (uint32_t t : rec.removed)
     set[t >> 6] &= ~(uint64_t(1) << (t & 63));
+  if (!rec.added.empty() && (rec.added.back() >> 6) >= set.size())
+    set.resize((rec.added.back() >> 6) + 1, 0);
   for (uint32_t t : rec.added)
     set[t >> 6] |= uint64_t(1) << (t & 63);
   uint64_t &sz = sizes[uint64_t(eSeq) * h.layers + eLayer];

@@ -82,8 +82,9 @@ public:
 
 private:
   TraceHeader h;
-  uint64_t wordsPerSet;
-  std::vector<uint64_t> bits;
+  /// One bitset per (seq, layer), grown on demand up to the largest index
+  /// seen, so memory follows the data rather than the header's claims.
+  std::vector<std::vector<uint64_t>> bits;
   std::vector<uint64_t> sizes;
   uint64_t count = 0;
 };
