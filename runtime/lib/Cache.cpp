@@ -60,6 +60,10 @@ kvrt_status checkConfig(const kvrt_cache_config &c) {
                 "block_tokens (%u), num_seqs (%u) and max_blocks_per_seq (%u) "
                 "must be positive",
                 c.block_tokens, c.num_seqs, c.max_blocks_per_seq);
+  if (c.num_seqs > 65535)
+    return fail(KVRT_ERR_UNSUPPORTED,
+                "num_seqs is %u; at most 65535 sequences are supported",
+                c.num_seqs);
   if (kvrt_dtype_size(c.dtype) == 0)
     return fail(KVRT_ERR_INVALID_ARGUMENT, "unknown dtype %d",
                 static_cast<int>(c.dtype));

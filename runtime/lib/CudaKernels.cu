@@ -52,6 +52,107 @@ __device__ __forceinline__ const char *blockAddr(char *base0, char *base1,
   return base + static_cast<size_t>(e & 0x7fffffffu) * slotBytes;
 }
 
+/// Loads this lane's NPL consecutive elements [lane*NPL, lane*NPL+NPL) of
+/// the row starting at element `row`. With `vec` (head_dim == 32*NPL, so
+/// every lane's chunk is aligned to its size) as the widest aligned vector
+/// loads, else element by element with bounds checks.
+template <int NPL>
+__device__ __forceinline__ void loadRow(const char *blk, size_t row,
+                                        uint32_t lane, uint32_t D, int dtype,
+                                        bool vec, float (&out)[NPL]) {
+  if (vec) {
+    const size_t first = row + size_t(lane) * NPL;
+    if (dtype == 0) {
+      const float *src = reinterpret_cast<const float *>(blk) + first;
+      if constexpr (NPL % 4 == 0) {
+#pragma unroll
+        for (int i = 0; i < NPL; i += 4) {
+          float4 f = reinterpret_cast<const float4 *>(src)[i / 4];
+          out[i] = f.x;
+          out[i + 1] = f.y;
+          out[i + 2] = f.z;
+          out[i + 3] = f.w;
+        }
+      } else if constexpr (NPL == 2) {
+        float2 f = *reinterpret_cast<const float2 *>(src);
+        out[0] = f.x;
+        out[1] = f.y;
+      } else {
+        out[0] = src[0];
+      }
+      return;
+    }
+    const uint16_t *src = reinterpret_cast<const uint16_t *>(blk) + first;
+    uint16_t h[NPL];
+    if constexpr (NPL % 8 == 0) {
+#pragma unroll
+      for (int i = 0; i < NPL; i += 8) {
+        uint4 u = reinterpret_cast<const uint4 *>(src)[i / 8];
+        uint32_t w[4] = {u.x, u.y, u.z, u.w};
+#pragma unroll
+        for (int j = 0; j < 4; ++j) {
+          h[i + 2 * j] = static_cast<uint16_t>(w[j] & 0xffffu);
+          h[i + 2 * j + 1] = static_cast<uint16_t>(w[j] >> 16);
+        }
+      }
+    } else if constexpr (NPL == 4) {
+      uint2 u = *reinterpret_cast<const uint2 *>(src);
+      h[0] = static_cast<uint16_t>(u.x & 0xffffu);
+      h[1] = static_cast<uint16_t>(u.x >> 16);
+      h[2] = static_cast<uint16_t>(u.y & 0xffffu);
+      h[3] = static_cast<uint16_t>(u.y >> 16);
+    } else if constexpr (NPL == 2) {
+      uint32_t u = *reinterpret_cast<const uint32_t *>(src);
+      h[0] = static_cast<uint16_t>(u & 0xffffu);
+      h[1] = static_cast<uint16_t>(u >> 16);
+    } else {
+      h[0] = src[0];
+    }
+#pragma unroll
+    for (int i = 0; i < NPL; ++i)
+      out[i] = dtype == 1 ? f16ToFloat(h[i]) : bf16ToFloat(h[i]);
+    return;
+  }
+#pragma unroll
+  for (int i = 0; i < NPL; ++i) {
+    uint32_t d = lane * NPL + i;
+    out[i] = d < D ? loadElement(blk, row + d, dtype) : 0.0f;
+  }
+}
+
+/// Folds one token (this lane's slice of its K and V rows) into the online
+/// softmax states of the group's query heads.
+template <int G, int NPL>
+__device__ __forceinline__ void accumulateToken(
+    const float *sq, uint32_t group, uint32_t D, uint32_t lane, float scale,
+    const float (&k)[NPL], const float (&v)[NPL], float (&m)[G], float (&l)[G],
+    float (&acc)[G][NPL]) {
+#pragma unroll
+  for (int g = 0; g < G; ++g) {
+    if (g >= static_cast<int>(group))
+      break;
+    float part = 0.0f;
+#pragma unroll
+    for (int i = 0; i < NPL; ++i) {
+      uint32_t d = lane * NPL + i;
+      if (d < D)
+        part += sq[g * D + d] * k[i];
+    }
+#pragma unroll
+    for (int offset = 16; offset > 0; offset /= 2)
+      part += __shfl_xor_sync(0xffffffffu, part, offset);
+    float score = part * scale;
+    float mNew = fmaxf(m[g], score);
+    float correction = expf(m[g] - mNew);
+    float w = expf(score - mNew);
+    l[g] = l[g] * correction + w;
+#pragma unroll
+    for (int i = 0; i < NPL; ++i)
+      acc[g][i] = acc[g][i] * correction + w * v[i];
+    m[g] = mNew;
+  }
+}
+
 template <int G, int NPL>
 __global__ void __launch_bounds__(kThreads)
     attentionPartial(AttnParams p) {
@@ -65,7 +166,8 @@ __global__ void __launch_bounds__(kThreads)
 
   const uint32_t n = p.lens[s] + p.append;
   const uint32_t chunk = (n + p.splits - 1) / p.splits;
-  const uint32_t t0 = split * chunk, t1 = min(n, t0 + chunk);
+  const uint32_t t0 = min(n, split * chunk), t1 = min(n, t0 + chunk);
+  const bool vec = D == 32u * NPL;
   float m[G], l[G], acc[G][NPL];
 #pragma unroll
   for (int g = 0; g < G; ++g) {
@@ -77,42 +179,30 @@ __global__ void __launch_bounds__(kThreads)
   }
   const size_t kHead = static_cast<size_t>(h) * p.blockTokens * D;
   const size_t vOffset = static_cast<size_t>(p.kvHeads) * p.blockTokens * D;
-  for (uint32_t t = t0 + warp; t < t1; t += kWarps) {
-    const char *blk =
-        blockAddr(p.base0, p.base1, p.slotBytes, p.table,
-                  s * p.maxBlocks + t / p.blockTokens);
-    const size_t row = kHead + static_cast<size_t>(t % p.blockTokens) * D;
-    float k[NPL], v[NPL];
-#pragma unroll
-    for (int i = 0; i < NPL; ++i) {
-      uint32_t d = lane * NPL + i;
-      k[i] = d < D ? loadElement(blk, row + d, p.dtype) : 0.0f;
-      v[i] = d < D ? loadElement(blk, vOffset + row + d, p.dtype) : 0.0f;
+  auto rowOf = [&](uint32_t t) {
+    return kHead + static_cast<size_t>(t % p.blockTokens) * D;
+  };
+  auto blockOf = [&](uint32_t t) {
+    return blockAddr(p.base0, p.base1, p.slotBytes, p.table,
+                     s * p.maxBlocks + t / p.blockTokens);
+  };
+  // Two tokens per warp per iteration: all four row loads are issued before
+  // the first is used, doubling the bytes in flight per warp.
+  for (uint32_t t = t0 + warp; t < t1; t += 2 * kWarps) {
+    const uint32_t t2 = t + kWarps;
+    const bool second = t2 < t1;
+    float k0[NPL], v0[NPL], k1[NPL], v1[NPL];
+    const char *b0 = blockOf(t);
+    loadRow<NPL>(b0, rowOf(t), lane, D, p.dtype, vec, k0);
+    loadRow<NPL>(b0, vOffset + rowOf(t), lane, D, p.dtype, vec, v0);
+    if (second) {
+      const char *b1 = blockOf(t2);
+      loadRow<NPL>(b1, rowOf(t2), lane, D, p.dtype, vec, k1);
+      loadRow<NPL>(b1, vOffset + rowOf(t2), lane, D, p.dtype, vec, v1);
     }
-#pragma unroll
-    for (int g = 0; g < G; ++g) {
-      if (g >= static_cast<int>(group))
-        break;
-      float part = 0.0f;
-#pragma unroll
-      for (int i = 0; i < NPL; ++i) {
-        uint32_t d = lane * NPL + i;
-        if (d < D)
-          part += sq[g * D + d] * k[i];
-      }
-#pragma unroll
-      for (int offset = 16; offset > 0; offset /= 2)
-        part += __shfl_xor_sync(0xffffffffu, part, offset);
-      float score = part * p.scale;
-      float mNew = fmaxf(m[g], score);
-      float correction = expf(m[g] - mNew);
-      float w = expf(score - mNew);
-      l[g] = l[g] * correction + w;
-#pragma unroll
-      for (int i = 0; i < NPL; ++i)
-        acc[g][i] = acc[g][i] * correction + w * v[i];
-      m[g] = mNew;
-    }
+    accumulateToken<G, NPL>(sq, group, D, lane, p.scale, k0, v0, m, l, acc);
+    if (second)
+      accumulateToken<G, NPL>(sq, group, D, lane, p.scale, k1, v1, m, l, acc);
   }
   const uint32_t parts = p.splits * kWarps, part = split * kWarps + warp;
 #pragma unroll
