@@ -214,7 +214,8 @@ std::optional<Reduction> matchGenericReduction(linalg::GenericOp generic) {
 
 /// Matches linalg.generic/linalg.reduce/tosa reductions of one dimension.
 std::optional<Reduction> matchReduction(Operation *op) {
-  if (!op)
+  if (!op || op->getNumResults() == 0 ||
+      !isa<RankedTensorType>(op->getResult(0).getType()))
     return std::nullopt;
   if (auto generic = dyn_cast<linalg::GenericOp>(op))
     return matchGenericReduction(generic);
@@ -395,8 +396,13 @@ std::optional<int64_t> mapDim(Operation *op, Value from, Value to,
                ? std::optional<int64_t>(dim)
                : std::nullopt;
   if (isa<tensor::CollapseShapeOp, tensor::ExpandShapeOp, tosa::ReshapeOp,
-          tensor::ReshapeOp>(op))
+          tensor::ReshapeOp>(op)) {
+    // Only the data operand is reshaped (not a shape operand).
+    Value data = op->getOperand(0), result = op->getResult(0);
+    if (!((from == data && to == result) || (from == result && to == data)))
+      return std::nullopt;
     return mapReshape(op, from, to, dim);
+  }
   if (auto transpose = dyn_cast<tosa::TransposeOp>(op)) {
     ArrayRef<int32_t> perms = transpose.getPerms();
     if (from == op->getResult(0))
@@ -883,7 +889,8 @@ PositionSource findMemrefScatter(Value buffer, int64_t tokenDim) {
         auto copy = dyn_cast<memref::CopyOp>(u);
         return copy && copy.getTarget() == subview.getResult();
       });
-      if (copies.empty() || subview.getType().getRank() <= tokenDim)
+      if (copies.empty() ||
+          static_cast<int64_t>(subview.getMixedOffsets().size()) <= tokenDim)
         continue;
       OpFoldResult offset = subview.getMixedOffsets()[tokenDim];
       if (auto value = dyn_cast<Value>(offset))
@@ -955,7 +962,13 @@ std::pair<Value, PositionSource> findCacheRoot(Value v, int64_t tokenDim) {
       if (scatter.kind != PositionSource::Kind::None) {
         if (pos.kind == PositionSource::Kind::None)
           pos = scatter;
-        v = generic.getDpsInputs()[0];
+        // Follow the old cache: the input shaped like the result.
+        SmallVector<Value> inputs = generic.getDpsInputs();
+        auto old = llvm::find_if(
+            inputs, [&](Value in) { return in.getType() == v.getType(); });
+        if (old == inputs.end())
+          break;
+        v = *old;
         continue;
       }
     }
@@ -1118,7 +1131,10 @@ bool isNestedIv(Value v, Operation *loop) {
     return false;
   Operation *owner = arg.getOwner()->getParentOp();
   auto nested = dyn_cast<LoopLikeOpInterface>(owner);
-  return nested && loop->isProperAncestor(owner) && arg.getArgNumber() == 0;
+  if (!nested || !loop->isProperAncestor(owner))
+    return false;
+  std::optional<SmallVector<Value>> ivs = nested.getLoopInductionVars();
+  return ivs && llvm::is_contained(*ivs, v);
 }
 
 /// Finds, in `ops`, a read indexed by `iv` (if given) and by the iv of a
@@ -1147,6 +1163,8 @@ findIndexedRead(ArrayRef<Operation *> ops, Operation *loop, Value iv,
 /// score it is compared with.
 std::optional<std::pair<unsigned, Value>>
 findRunningMax(ArrayRef<BlockArgument> carried, ArrayRef<Value> yielded) {
+  if (carried.size() != yielded.size())
+    return std::nullopt;
   for (auto [i, y] : llvm::enumerate(yielded)) {
     Operation *def = y.getDefiningOp();
     Value arg = carried[i];
@@ -1289,9 +1307,13 @@ FailureOr<AttentionMatch> matchOnlineLoop(LoopLikeOpInterface loop,
 /// Materialises the position operand before the attention, or returns a
 /// null value when the scatter index does not dominate it.
 Value materializePosition(OpBuilder &builder, Location loc,
-                          const PositionSource &pos, Operation *at) {
-  DominanceInfo dom(at->getParentWithTrait<OpTrait::IsIsolatedFromAbove>());
-  auto dominates = [&](Value v) { return v && dom.properlyDominates(v, at); };
+                          const PositionSource &pos, Operation *anchor) {
+  DominanceInfo dom(anchor->getParentWithTrait<OpTrait::IsIsolatedFromAbove>());
+  // The annotation goes right after the anchor: values defined before the
+  // anchor dominate it.
+  auto dominates = [&](Value v) {
+    return v && dom.properlyDominates(v, anchor);
+  };
   auto toIndex = [&](Value v) -> Value {
     if (v.getType().isIndex())
       return v;
@@ -1471,6 +1493,15 @@ LogicalResult mlir::kvtier::emitAttention(RewriterBase &rewriter,
   Block *declBlock = declarationBlock(anchor);
   if (!declBlock)
     return failure();
+  if (g.kvHeads <= 0 || g.headDim <= 0 || g.batch <= 0 || g.tokens <= 0 ||
+      !g.element || !g.element.isIntOrFloat() ||
+      g.element.getIntOrFloatBitWidth() % 8 != 0) {
+    reportNearMiss(anchor,
+                   "the keys/values have an empty dimension or an element "
+                   "type that is not a whole number of bytes",
+                   config);
+    return failure();
+  }
   if (g.tokens < config.blockTokens) {
     if (config.counters)
       ++config.counters->errors;
@@ -1491,8 +1522,8 @@ LogicalResult mlir::kvtier::emitAttention(RewriterBase &rewriter,
       rewriter.getStringAttr("attn" + std::to_string(id) + ".kv"), nullptr);
   rewriter.setInsertionPointAfter(anchor);
   Location loc = anchor->getLoc();
-  Value position = materializePosition(rewriter, loc, match.position,
-                                       &*rewriter.getInsertionPoint());
+  Value position =
+      materializePosition(rewriter, loc, match.position, anchor);
   bool positionFound = static_cast<bool>(position);
   if (!position)
     position = arith::ConstantIndexOp::create(rewriter, loc, g.tokens);
