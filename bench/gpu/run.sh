@@ -23,8 +23,8 @@ RESULTS=${OUT:-$BUILD/results}
 QUICK=""
 [[ "${1:-}" == "--quick" ]] && QUICK="--quick"
 mkdir -p "$BUILD" "$RESULTS"
-exec > >(tee "$RESULTS/run.log") 2>&1
 
+main() {
 START=$(date +%s)
 stage() { echo; echo "=== [$(( $(date +%s) - START ))s] $*"; }
 FAILED=()
@@ -105,3 +105,8 @@ if (( ${#FAILED[@]} )); then
   exit 1
 fi
 echo "ALL PASSED; results in $RESULTS"
+}
+
+# The log is complete when the script returns (no background tee left).
+main 2>&1 | tee "$RESULTS/run.log"
+exit "${PIPESTATUS[0]}"

@@ -342,6 +342,11 @@ public:
 
   kvrt_status init() {
     const kvrt_cache_config &c = g.config;
+    int device = 0, pageable = 0;
+    KVRT_CUDA_TRY(cudaGetDevice(&device));
+    KVRT_CUDA_TRY(cudaDeviceGetAttribute(
+        &pageable, cudaDevAttrPageableMemoryAccess, device));
+    pageableAccess = pageable != 0;
     size_t tableEntries = size_t(c.num_layers) * g.blocksPerLayer;
     KVRT_CUDA_TRY(cudaMalloc(&dTables, tableEntries * sizeof(uint32_t)));
     KVRT_CUDA_TRY(cudaMalloc(&dLens, c.num_seqs * sizeof(uint32_t)));
@@ -366,6 +371,10 @@ public:
                         const float *kNew, const float *vNew,
                         float *out) override {
     const kvrt_cache_config &c = g.config;
+    KVRT_TRY(checkPointer(q, "q", 0));
+    KVRT_TRY(checkPointer(kNew, "k_new", 1));
+    KVRT_TRY(checkPointer(vNew, "v_new", 2));
+    KVRT_TRY(checkPointer(out, "out", 3));
     KVRT_TRY(upload(in));
     if (kNew) {
       appendKv<<<c.num_seqs, 256, 0, stream>>>(
@@ -444,6 +453,32 @@ public:
   }
 
 private:
+  /// Rejects pointers a kernel cannot dereference (e.g. plain host memory
+  /// on a PCIe machine) instead of faulting. The last pointer accepted per
+  /// argument is remembered, so a decode loop pays for this once.
+  kvrt_status checkPointer(const void *ptr, const char *name, int arg) {
+    if (!ptr || ptr == accepted[arg])
+      return KVRT_OK;
+    cudaPointerAttributes attr;
+    cudaError_t err = cudaPointerGetAttributes(&attr, ptr);
+    if (err != cudaSuccess) {
+      cudaGetLastError();
+      return fail(KVRT_ERR_INVALID_ARGUMENT, "%s: cannot query pointer %p: %s",
+                  name, ptr, cudaGetErrorString(err));
+    }
+    bool usable = attr.type == cudaMemoryTypeDevice ||
+                  attr.type == cudaMemoryTypeManaged ||
+                  (attr.type == cudaMemoryTypeHost && attr.devicePointer) ||
+                  pageableAccess;
+    if (!usable)
+      return fail(KVRT_ERR_INVALID_ARGUMENT,
+                  "%s (%p) is not device-accessible memory; allocate it with "
+                  "kvrt_buffer_alloc",
+                  name, ptr);
+    accepted[arg] = ptr;
+    return KVRT_OK;
+  }
+
   uint32_t targetSplits(uint32_t tokens) const {
     const kvrt_cache_config &c = g.config;
     uint32_t ctas = std::max<uint32_t>(1, c.num_seqs * c.num_kv_heads);
@@ -494,6 +529,8 @@ private:
   std::vector<cudaEvent_t> stagingEvents;
   std::vector<uint64_t> uploadedTable;
   uint64_t uploadedLens = 0;
+  const void *accepted[4] = {nullptr, nullptr, nullptr, nullptr};
+  bool pageableAccess = false;
 };
 
 } // namespace
