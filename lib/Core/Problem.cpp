@@ -3,8 +3,15 @@
 #include "kvopt/Core/Error.h"
 
 #include <cmath>
+#include <cstdio>
 
 using namespace kvopt;
+
+static std::string gb(double bytes) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.3f GB", bytes / 1e9);
+  return buf;
+}
 
 llvm::Expected<Problem> Problem::create(const MemorySystem &mem,
                                         const Workload &work,
@@ -35,10 +42,9 @@ llvm::Expected<Problem> Problem::create(const MemorySystem &mem,
   if (blocks == 0)
     return makeFieldError(
         "memory system '" + mem.name + "'", "tiers." + mem.hbm().name + ".capacity",
-        "HBM capacity left for KV after " +
-            std::to_string(work.residentWeightBytes()) +
-            " B of weights is " + std::to_string(kvBytes) +
-            " B, below one block of " + std::to_string(work.blockBytes()) + " B");
+        "HBM capacity left for KV after " + gb(work.residentWeightBytes()) +
+            " of weights is " + gb(kvBytes) + ", below one block of " +
+            std::to_string(work.blockBytes()) + " B");
   return Problem{mem, work, std::move(*model), blocks};
 }
 

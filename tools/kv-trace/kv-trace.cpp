@@ -1,0 +1,325 @@
+//===- kv-trace.cpp - Generate, convert, inspect and simulate traces -----===//
+//
+//   kv-trace generate --kind=seed-like --prompt=31299 --decode=10239 -o t.kvt
+//   kv-trace convert in.csv -o out.kvt          (format from the extension)
+//   kv-trace inspect t.kvt
+//   kv-trace simulate t.kvt --hardware=gh200 --model=config.json --policy=all
+//   kv-trace simulate --kind=seed-like --decode=256 --paper   (no file)
+//   kv-trace presets
+//
+//===----------------------------------------------------------------------===//
+#include "kvopt/Core/Annealing.h"
+#include "kvopt/Core/Error.h"
+#include "kvopt/Core/Policies.h"
+#include "kvopt/Core/Simulator.h"
+#include "kvopt/Core/TraceGenerators.h"
+#include "kvopt/Core/TraceIO.h"
+
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <chrono>
+
+using namespace kvopt;
+namespace cl = llvm::cl;
+
+static cl::SubCommand generateCmd("generate", "write a synthetic trace");
+static cl::SubCommand convertCmd("convert", "convert a trace between formats");
+static cl::SubCommand inspectCmd("inspect", "print a trace's shape and statistics");
+static cl::SubCommand simulateCmd("simulate", "simulate policies on a trace");
+static cl::SubCommand presetsCmd("presets", "list hardware presets and policies");
+
+static cl::opt<std::string> input(cl::Positional, cl::desc("<trace>"),
+                                  cl::init(""), cl::sub(convertCmd),
+                                  cl::sub(inspectCmd), cl::sub(simulateCmd));
+static cl::opt<std::string> output("o", cl::desc("output file"), cl::init(""),
+                                   cl::sub(generateCmd), cl::sub(convertCmd));
+static cl::opt<std::string> format(
+    "format", cl::desc("binary | text | csv (default: from the extension)"),
+    cl::init(""), cl::sub(generateCmd), cl::sub(convertCmd));
+
+// Generator options (generate, and simulate without a trace file).
+#define GEN_SUBS cl::sub(generateCmd), cl::sub(simulateCmd), cl::sub(inspectCmd)
+static cl::opt<std::string> kind("kind", cl::desc("seed-like | zipf | sliding-window | uniform"),
+                                 cl::init("seed-like"), GEN_SUBS);
+static cl::opt<unsigned> layers("layers", cl::desc("layers"), cl::init(32), GEN_SUBS);
+static cl::opt<unsigned> batch("batch", cl::desc("sequences"), cl::init(1), GEN_SUBS);
+static cl::opt<unsigned> prompt("prompt", cl::desc("prompt tokens"), cl::init(31299), GEN_SUBS);
+static cl::opt<unsigned> decode("decode", cl::desc("decode steps"), cl::init(256), GEN_SUBS);
+static cl::opt<double> sparsity("sparsity", cl::desc("fraction not read"), cl::init(0.6), GEN_SUBS);
+static cl::opt<std::string> variation("variation", cl::desc("low | real | high (seed-like swap)"),
+                                      cl::init(""), GEN_SUBS);
+static cl::opt<double> swapFraction("swap", cl::desc("seed-like max swap fraction"),
+                                    cl::init(0.1), GEN_SUBS);
+static cl::opt<double> churn("churn", cl::desc("zipf/uniform churn"), cl::init(0.05), GEN_SUBS);
+static cl::opt<double> zipfS("zipf-exponent", cl::desc("Zipf exponent"), cl::init(1.0), GEN_SUBS);
+static cl::opt<unsigned> drift("drift", cl::desc("Zipf drift transpositions/step"), cl::init(16), GEN_SUBS);
+static cl::opt<unsigned> window("window", cl::desc("sliding window tokens"), cl::init(4096), GEN_SUBS);
+static cl::opt<unsigned> sinks("sinks", cl::desc("attention sinks"), cl::init(4), GEN_SUBS);
+static cl::opt<uint64_t> seed("seed", cl::desc("generator seed"), cl::init(1), GEN_SUBS);
+
+// Simulation options.
+static cl::opt<std::string> hardware("hardware", cl::desc("preset name or JSON file"),
+                                     cl::init("paper"), cl::sub(simulateCmd));
+static cl::opt<std::string> model("model", cl::desc("HF config.json (default: the seed's paper-mode model)"),
+                                  cl::init(""), cl::sub(simulateCmd));
+static cl::opt<bool> paperMode("paper", cl::desc("the seed's formulas (inclusive, 16 KiB, GiB capacity)"),
+                               cl::init(false), cl::sub(simulateCmd));
+static cl::opt<bool> inclusive("inclusive", cl::desc("standard model, inclusive hierarchy"),
+                               cl::init(false), cl::sub(simulateCmd));
+static cl::opt<std::string> policies("policy", cl::desc("comma list or 'all'"),
+                                     cl::init("all"), cl::sub(simulateCmd));
+static cl::opt<unsigned> block("block", cl::desc("tokens per block"), cl::init(1),
+                               cl::sub(simulateCmd));
+static cl::opt<unsigned> laWindow("la-window", cl::desc("lookahead window W"), cl::init(5),
+                                  cl::sub(simulateCmd));
+static cl::opt<double> laFraction("la-fraction", cl::desc("lookahead fraction R"),
+                                  cl::init(0.5), cl::sub(simulateCmd));
+static cl::opt<unsigned> anneal("anneal", cl::desc("SA iterations for 'sa' (0: use W, R)"),
+                                cl::init(0), cl::sub(simulateCmd));
+static cl::opt<double> fixedStep("fixed-step-us", cl::desc("fixed time per step (us)"),
+                                 cl::init(0), cl::sub(simulateCmd));
+
+namespace {
+
+int fail(llvm::Error e) {
+  llvm::errs() << "kv-trace: error: " << llvm::toString(std::move(e)) << "\n";
+  return 1;
+}
+
+llvm::Expected<GeneratorParams> generatorParams() {
+  GeneratorParams g;
+  auto k = parseGeneratorKind(kind);
+  if (!k)
+    return k.takeError();
+  g.kind = *k;
+  g.layers = layers;
+  g.batch = batch;
+  g.promptLen = prompt;
+  g.decodeSteps = decode;
+  g.sparsity = sparsity;
+  g.swapFraction = swapFraction;
+  if (!variation.empty()) {
+    auto v = variationSwapFraction(variation);
+    if (!v)
+      return v.takeError();
+    g.swapFraction = *v;
+  }
+  g.churn = churn;
+  g.zipfExponent = zipfS;
+  g.drift = drift;
+  g.window = window;
+  g.sinks = sinks;
+  g.seed = seed;
+  if (auto e = g.validate())
+    return std::move(e);
+  return g;
+}
+
+llvm::Expected<std::unique_ptr<TraceSource>> openInput() {
+  if (!input.empty())
+    return openTrace(input);
+  auto g = generatorParams();
+  if (!g)
+    return g.takeError();
+  return makeGenerator(*g);
+}
+
+std::string formatFor(const std::string &path) {
+  if (!format.empty())
+    return format;
+  llvm::StringRef p(path);
+  if (p.ends_with(".csv"))
+    return "csv";
+  if (p.ends_with(".txt"))
+    return "text";
+  return "binary";
+}
+
+int writeTo(TraceSource &src, const std::string &path) {
+  if (path.empty())
+    return fail(makeFieldError("kv-trace", "o", "no output file (-o)"));
+  std::string f = formatFor(path);
+  if (f == "binary") {
+    auto n = writeBinaryTrace(src, path);
+    if (!n)
+      return fail(n.takeError());
+    llvm::outs() << "wrote " << path << ": " << *n << " bytes ("
+                 << llvm::formatv("{0:f2}", double(*n) / src.header().recordCount())
+                 << " B/record)\n";
+    return 0;
+  }
+  llvm::Error e = f == "text"  ? writeTextTrace(src, path)
+                  : f == "csv" ? writeSeedCsvTrace(src, path)
+                               : makeFieldError("kv-trace", "format",
+                                                "unknown format '" + f +
+                                                    "' (binary, text, csv)");
+  if (e)
+    return fail(std::move(e));
+  llvm::outs() << "wrote " << path << " (" << f << ")\n";
+  return 0;
+}
+
+int inspect() {
+  auto src = openInput();
+  if (!src)
+    return fail(src.takeError());
+  const TraceHeader h = (*src)->header();
+  auto t0 = std::chrono::steady_clock::now();
+  auto st = computeTraceStats(**src);
+  if (!st)
+    return fail(st.takeError());
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  llvm::outs() << "trace      " << (*src)->describe() << "\n"
+               << "layers     " << h.layers << "\nbatch      " << h.batch
+               << "\nprompt     " << h.promptLen << "\ndecode     " << h.decodeSteps
+               << "\nrecords    " << st->records << "\naccesses   " << st->accesses
+               << "\nadded      " << st->added << "\nremoved    " << st->removed
+               << "\nmax set    " << st->maxReadSet
+               << llvm::formatv("\nmean set   {0:f1}\nchanges/record {1:f1}\nread in    {2:f2} s\n",
+                                double(st->accesses) / st->records,
+                                double(st->added + st->removed) / st->records, secs);
+  return 0;
+}
+
+llvm::Expected<MemorySystem> loadHardware() {
+  if (llvm::StringRef(hardware).ends_with(".json")) {
+    auto buf = llvm::MemoryBuffer::getFile(hardware);
+    if (!buf)
+      return makeFieldError(hardware, "file", buf.getError().message());
+    return parseMemorySystemJSON((*buf)->getBuffer().str(), hardware);
+  }
+  return getHardwarePreset(hardware);
+}
+
+int simulateAll() {
+  auto src = openInput();
+  if (!src)
+    return fail(src.takeError());
+  const TraceHeader h = (*src)->header();
+  auto mem = loadHardware();
+  if (!mem)
+    return fail(mem.takeError());
+  Workload w;
+  if (model.empty()) {
+    w = makePaperWorkload(h.promptLen, h.decodeSteps);
+    w.model.layers = h.layers;
+    w.model.slidingWindow.assign(h.layers, 0);
+  } else {
+    auto m = loadModelConfig(model);
+    if (!m)
+      return fail(m.takeError());
+    w.model = *m;
+    w.promptLen = h.promptLen;
+    w.decodeSteps = h.decodeSteps;
+    if (paperMode) {
+      w.entryBytesOverride = kPaperEntryBytes;
+      w.weightBytesPerLayerStepOverride = kPaperWeightBytesPerLayerStep;
+      w.residentWeightBytesOverride = kPaperResidentWeightBytes;
+    }
+  }
+  w.batch = h.batch;
+  w.tokensPerBlock = block;
+  TimeModelMode mode = paperMode ? TimeModelMode::Paper : TimeModelMode::Standard;
+  Hierarchy hier = paperMode || inclusive ? Hierarchy::Inclusive : Hierarchy::Exclusive;
+  auto problem = Problem::create(*mem, w, mode, hier, fixedStep * 1e-6);
+  if (!problem)
+    return fail(problem.takeError());
+  std::vector<std::string> names;
+  if (policies == "all") {
+    names = listPolicyNames();
+  } else {
+    llvm::SmallVector<llvm::StringRef> parts;
+    llvm::StringRef(policies).split(parts, ',', -1, false);
+    for (auto p : parts)
+      names.push_back(p.str());
+  }
+  llvm::outs() << "trace " << (*src)->describe() << "\nhardware " << mem->name
+               << ": " << mem->description << "\nmodel " << w.model.name
+               << ", entry " << w.entryBytes() << " B, weights/step "
+               << llvm::formatv("{0:f0}", w.weightBytesPerLayerStep())
+               << " B, block " << w.tokensPerBlock << " tokens, HBM capacity "
+               << problem->capacityBlocks << " blocks, time model "
+               << (paperMode ? "seed-compat (paper)" : kTimeModelVersion)
+               << (hier == Hierarchy::Inclusive ? " inclusive" : " exclusive")
+               << "\n\n";
+  llvm::outs() << llvm::formatv("{0,-22} {1,12} {2,12} {3,10} {4,8} {5,8} {6,8} "
+                                "{7,10} {8,12} {9,8}\n",
+                                "policy", "time (s)", "ms/token", "tokens/s",
+                                "KV hit", "alpha", "util", "peak HBM",
+                                "promoted", "wall s");
+  for (const std::string &name : names) {
+    auto t0 = std::chrono::steady_clock::now();
+    std::unique_ptr<Policy> policy;
+    if (name == "sa" && anneal > 0) {
+      AnnealParams ap;
+      ap.iterations = anneal;
+      auto r = annealLookahead(**src, *problem, ap);
+      if (!r)
+        return fail(r.takeError());
+      policy = createLookaheadPolicy(r->bestWindow, r->bestFraction);
+    } else {
+      auto p = createPolicyByName(name, laWindow, laFraction);
+      if (!p)
+        return fail(p.takeError());
+      policy = std::move(*p);
+    }
+    auto fresh = (*src)->reopen();
+    if (!fresh)
+      return fail(fresh.takeError());
+    auto m = simulate(**fresh, *problem, *policy);
+    if (!m)
+      return fail(m.takeError());
+    double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    llvm::outs() << llvm::formatv(
+        "{0,-22} {1,12:f4} {2,12:f4} {3,10:f1} {4,7:f1}% {5,7:f1}% {6,7:f1}% "
+        "{7,10} {8,12} {9,8:f1}\n",
+        m->policy, m->totalSeconds, 1e3 * m->totalSeconds / m->decodedTokens,
+        m->tokensPerSecond, 100 * m->kvHitRate, 100 * m->byteHitRate,
+        100 * m->aggregateUtilisation, m->peakHbmBlocks, m->promotedBlocks, wall);
+  }
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  cl::ParseCommandLineOptions(argc, argv,
+                              "kv-trace: access traces and the placement simulator\n");
+  if (generateCmd) {
+    auto g = generatorParams();
+    if (!g)
+      return fail(g.takeError());
+    auto src = makeGenerator(*g);
+    if (!src)
+      return fail(src.takeError());
+    return writeTo(**src, output);
+  }
+  if (convertCmd) {
+    if (input.empty())
+      return fail(makeFieldError("kv-trace convert", "input", "no input trace"));
+    auto src = openTrace(input);
+    if (!src)
+      return fail(src.takeError());
+    return writeTo(**src, output);
+  }
+  if (inspectCmd)
+    return inspect();
+  if (simulateCmd)
+    return simulateAll();
+  if (presetsCmd) {
+    for (const std::string &n : listHardwarePresets()) {
+      MemorySystem m = cantFail(getHardwarePreset(n));
+      llvm::outs() << llvm::formatv("{0,-16} {1}{2}\n", n, m.description,
+                                    m.unverified ? " [unverified]" : "");
+    }
+    llvm::outs() << "\npolicies: " << llvm::join(listPolicyNames(), ", ") << ", sa\n";
+    return 0;
+  }
+  llvm::errs() << "kv-trace: give a subcommand (generate, convert, inspect, "
+                  "simulate, presets); --help for options\n";
+  return 1;
+}
