@@ -1,0 +1,125 @@
+//===- LagrangianBound.h - A valid lower bound at any scale -----*- C++ -*-===//
+//
+// The Lagrangian relaxation of docs/bound.md. Two families of multipliers:
+//  * mu_w, a convex combination of the four resources for every window w of
+//    decode steps: step time = max_r t_r >= sum_r mu_r t_r;
+//  * lambda_w >= 0, a price per HBM block per record on the capacity
+//    constraints of the records in window w.
+// With both fixed, the problem splits into one two-state (HBM/DRAM) path per
+// block. Each path is solved exactly over compressed runs of identical steps
+// (O(changes) per evaluation, never O(accesses)), and every relaxation used
+// only lowers the value. Every (mu, lambda) therefore yields a lower bound on
+// the total time of every schedule (weak duality); `optimize` searches for
+// a large one within a time limit.
+//
+//===----------------------------------------------------------------------===//
+#ifndef KVOPT_SOLVER_LAGRANGIANBOUND_H
+#define KVOPT_SOLVER_LAGRANGIANBOUND_H
+
+#include "kvopt/Solver/BlockAccesses.h"
+#include "kvopt/Solver/ResourceCosts.h"
+
+#include <cstdint>
+#include <vector>
+
+namespace kvopt {
+namespace solver {
+
+/// The multipliers.
+struct DualPrices {
+  /// Decode steps per window (the last window may be shorter).
+  uint32_t windowSteps = 1;
+  /// Per window: resource weights, nonnegative, summing to 1.
+  std::vector<ResourceVec> mu;
+  /// Per window: seconds per HBM block per record, >= 0.
+  std::vector<double> lambda;
+
+  uint32_t windowOf(uint32_t step) const { return step / windowSteps; }
+  size_t windows() const { return mu.size(); }
+};
+
+/// A per-block plan read off the relaxed solution: the tier of each block at
+/// each of its reads, as switch points. Consumed by PlanPolicy.
+struct BlockPlan {
+  /// Per block: state (1 = HBM) at its first step (step 0 for prompt
+  /// blocks, the creation step for decode blocks: the new block's tier).
+  std::vector<uint8_t> firstInHbm;
+  /// Per block, compressed rows: (step << 1) | inHbm for each step at which
+  /// the planned state differs from the previous step's.
+  std::vector<uint64_t> offsets;
+  std::vector<uint32_t> switches;
+};
+
+/// One evaluation of the dual function.
+struct DualValue {
+  /// The lower bound in seconds, after the floating-point safety margin.
+  double bound = 0;
+  /// The same before the margin.
+  double raw = 0;
+  /// Subgradient data of the relaxed solution, per window: seconds on each
+  /// resource (weights included) and HBM occupancy in block-records.
+  std::vector<ResourceVec> resourceSeconds;
+  std::vector<double> occupancy;
+};
+
+struct LagrangianOptions {
+  /// Target number of windows (steps per window = ceil(decode / windows)).
+  uint32_t windows = 32;
+  /// Wall-clock limit of `optimize` in seconds (evaluations in flight
+  /// finish; the final full evaluation is always done).
+  double timeLimitSeconds = 20;
+  /// Maximum subgradient iterations.
+  uint32_t maxIterations = 60;
+  /// Optimise on every `sampleStride`-th block with the capacity scaled by
+  /// the same factor, then evaluate the full problem once (1 = no
+  /// sampling). Every evaluation on the full problem is a valid bound;
+  /// sampling only chooses the multipliers.
+  uint32_t sampleStride = 1;
+  /// Threads for an evaluation (blocks are split in chunks).
+  unsigned threads = 1;
+  /// Relative floating-point safety margin applied to every bound.
+  double safetyMargin = 1e-9;
+  ProgressFn progress;
+};
+
+struct LagrangianResult {
+  double bound = 0;
+  DualPrices prices;
+  uint32_t iterations = 0;
+  double seconds = 0;
+  /// Bound after each iteration (on the sampled problem when sampling).
+  std::vector<double> history;
+};
+
+class LagrangianBound {
+public:
+  LagrangianBound(const BlockAccesses &accesses, const ResourceCosts &costs,
+                  uint64_t capacityBlocks);
+
+  /// Multipliers at the bandwidth-balanced start: weight on HBM and on the
+  /// slower of DRAM read / H2D so that a hit and a miss cost the same, no
+  /// capacity price.
+  DualPrices initialPrices(uint32_t windows) const;
+
+  /// Evaluate the dual function. With `gradient`, also fill the subgradient
+  /// data; with `plan`, write the relaxed solution's plan. `stride` > 1
+  /// evaluates a sample (every stride-th block, capacity / stride): then
+  /// the value is an estimate for choosing multipliers, not a bound.
+  DualValue evaluate(const DualPrices &prices, bool gradient,
+                     BlockPlan *plan = nullptr, uint32_t stride = 1,
+                     unsigned threads = 1) const;
+
+  /// Subgradient ascent within the limits; returns the best full-problem
+  /// bound and its multipliers.
+  LagrangianResult optimize(const LagrangianOptions &options) const;
+
+private:
+  const BlockAccesses &acc;
+  ResourceCosts costs;
+  uint64_t capacity;
+};
+
+} // namespace solver
+} // namespace kvopt
+
+#endif // KVOPT_SOLVER_LAGRANGIANBOUND_H

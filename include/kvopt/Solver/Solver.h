@@ -1,0 +1,97 @@
+//===- Solver.h - Bound, schedule and gap for a placement problem -*- C++ -*-===//
+//
+// The one call a compiler pass or tool makes:
+//
+//   solver::SolveOptions opts;              // method, time limit, progress
+//   auto r = solver::solvePlacement(problem, trace, opts);
+//   r->boundSeconds, r->scheduleSeconds, r->gap, r->status, r->schedule
+//
+// The bound is valid for every schedule of the time model (docs/bound.md);
+// the schedule is feasible and its time is the core simulator's.
+//
+//===----------------------------------------------------------------------===//
+#ifndef KVOPT_SOLVER_SOLVER_H
+#define KVOPT_SOLVER_SOLVER_H
+
+#include "kvopt/Core/Problem.h"
+#include "kvopt/Core/Schedule.h"
+#include "kvopt/Core/Simulator.h"
+#include "kvopt/Core/Trace.h"
+#include "kvopt/Solver/BlockAccesses.h"
+#include "kvopt/Solver/LagrangianBound.h"
+
+#include "llvm/Support/Error.h"
+
+#include <string>
+#include <vector>
+
+namespace kvopt {
+namespace solver {
+
+enum class SolveMethod {
+  /// Exact (Z3) when the integer program is small, else Lagrangian.
+  Auto,
+  /// Z3 integer program: the true optimum, or on timeout the best bound.
+  Exact,
+  /// Lagrangian bound + plan schedule, at any scale.
+  Lagrangian
+};
+
+enum class SolveStatus {
+  Optimal, ///< the schedule is proven optimal (gap 0)
+  Bounded, ///< a valid bound and a schedule; the gap is the certificate
+  Timeout  ///< a limit was hit: best valid bound, the gap is not closed
+};
+
+const char *solveStatusName(SolveStatus s);
+llvm::Expected<SolveMethod> parseSolveMethod(const std::string &name);
+
+struct SolveOptions {
+  SolveMethod method = SolveMethod::Auto;
+  /// Wall-clock budget for the bound (the schedule's simulation is extra).
+  double timeLimitSeconds = 60;
+  /// Auto uses the exact model up to this many variables.
+  uint64_t exactMaxVariables = 4000;
+  /// Also solve the LP relaxation with Z3 when the exact model is built.
+  bool lpRelaxation = true;
+  LagrangianOptions lagrangian;
+  /// Replay the recorded schedule through createSchedulePolicy and check
+  /// that the simulator gives the same time (doubles the simulation time).
+  bool verifyReplay = false;
+  /// Extra candidate schedules: core policy names (Policies.h) simulated
+  /// and recorded; the best feasible one is reported (with its name).
+  std::vector<std::string> candidatePolicies;
+  ProgressFn progress;
+};
+
+struct SolveResult {
+  SolveStatus status = SolveStatus::Bounded;
+  std::string message;
+  /// Best valid lower bound on the total decode time, seconds.
+  double boundSeconds = 0;
+  std::string boundMethod;
+  /// Individual bounds where computed (negative = not computed).
+  double lagrangianBound = -1, lpBound = -1, exactOptimum = -1;
+  std::string exactOptimumUnits; ///< exact rational in 1/unitsPerSecond s
+  int64_t unitsPerSecond = 0;
+  /// The schedule and its simulated time.
+  Schedule schedule;
+  std::string schedulePolicy;
+  SimMetrics scheduleMetrics;
+  double scheduleSeconds = 0;
+  /// (schedule - bound) / schedule.
+  double gap = 0;
+  /// Wall time of the phases, seconds.
+  double indexSeconds = 0, boundWallSeconds = 0, scheduleWallSeconds = 0;
+  uint32_t dualIterations = 0;
+};
+
+/// Bound + schedule + gap for `problem` on `trace` (reopened as needed).
+llvm::Expected<SolveResult> solvePlacement(const Problem &problem,
+                                           const TraceSource &trace,
+                                           const SolveOptions &options = {});
+
+} // namespace solver
+} // namespace kvopt
+
+#endif // KVOPT_SOLVER_SOLVER_H

@@ -1,0 +1,248 @@
+//===- Solver.cpp - Bound, schedule and gap for a placement problem -------===//
+//
+// Orchestration only: the Lagrangian bound and its plan schedule always
+// (they scale); the exact Z3 model and its LP relaxation when the program
+// is small enough; optional baseline candidates. Every schedule is run
+// through the core simulator, which is the only judge of its time.
+//
+//===----------------------------------------------------------------------===//
+#include "kvopt/Solver/Solver.h"
+#include "kvopt/Core/Error.h"
+#include "kvopt/Core/Policies.h"
+#include "kvopt/Solver/PlacementProgram.h"
+#include "kvopt/Solver/PlanPolicy.h"
+#include "kvopt/Solver/ResourceCosts.h"
+#include "kvopt/Solver/Z3Backend.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+using namespace kvopt;
+using namespace kvopt::solver;
+
+const char *kvopt::solver::solveStatusName(SolveStatus s) {
+  switch (s) {
+  case SolveStatus::Optimal:
+    return "optimal";
+  case SolveStatus::Bounded:
+    return "bounded";
+  case SolveStatus::Timeout:
+    return "timeout (gap open)";
+  }
+  return "?";
+}
+
+llvm::Expected<SolveMethod> kvopt::solver::parseSolveMethod(const std::string &n) {
+  if (n == "auto")
+    return SolveMethod::Auto;
+  if (n == "exact")
+    return SolveMethod::Exact;
+  if (n == "lagrangian")
+    return SolveMethod::Lagrangian;
+  return makeFieldError("solver", "method",
+                        "unknown method '" + n +
+                            "' (expected auto, exact or lagrangian)");
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+/// Simulate `policy` while recording its decisions.
+llvm::Expected<SimMetrics> simulateRecorded(const TraceSource &trace,
+                                            const Problem &problem,
+                                            Policy &policy, Schedule &out) {
+  auto src = trace.reopen();
+  if (!src)
+    return src.takeError();
+  auto rec = createRecordingPolicy(policy, out);
+  return simulate(**src, problem, *rec);
+}
+
+llvm::Expected<SimMetrics> replay(const TraceSource &trace,
+                                  const Problem &problem,
+                                  const Schedule &schedule,
+                                  const std::string &name) {
+  auto src = trace.reopen();
+  if (!src)
+    return src.takeError();
+  auto pol = createSchedulePolicy(schedule, name);
+  return simulate(**src, problem, *pol);
+}
+
+/// Keep `metrics`/`schedule` as the result's schedule if it is faster.
+void offer(SolveResult &res, SimMetrics metrics, Schedule &&schedule,
+           const std::string &name) {
+  if (!res.schedulePolicy.empty() && metrics.totalSeconds >= res.scheduleSeconds)
+    return;
+  res.scheduleSeconds = metrics.totalSeconds;
+  res.scheduleMetrics = std::move(metrics);
+  res.schedule = std::move(schedule);
+  res.schedulePolicy = name;
+}
+
+/// The exact model and its relaxation; updates bound, schedule, status.
+llvm::Error solveExact(const Problem &problem, const TraceSource &trace,
+                       const SolveOptions &opt, double budget,
+                       SolveResult &res) {
+  ProgramLimits limits;
+  limits.maxVariables = opt.exactMaxVariables;
+  auto prog = buildPlacementProgram(problem, trace, limits);
+  if (!prog)
+    return prog.takeError();
+  res.unitsPerSecond = prog->unitsPerSecond;
+  auto t0 = Clock::now();
+  if (opt.lpRelaxation) {
+    auto lp = solveWithZ3(*prog, true, std::max(1.0, budget * 0.3));
+    if (!lp)
+      return lp.takeError();
+    if (lp->status == Z3Solution::Status::Optimal) {
+      // The LP optimum is exact; one rounding to double, then a margin.
+      res.lpBound = prog->toSeconds(lp->objectiveUnits) * (1 - 1e-12);
+      if (res.lpBound > res.boundSeconds) {
+        res.boundSeconds = res.lpBound;
+        res.boundMethod = "z3-lp-relaxation";
+      }
+    }
+  }
+  auto ex = solveWithZ3(*prog, false, std::max(1.0, budget - since(t0)));
+  if (!ex)
+    return ex.takeError();
+  if (ex->status == Z3Solution::Status::Infeasible)
+    return makeFieldError("exact model", "capacity",
+                          "Z3 found the program infeasible; this cannot "
+                          "happen for a valid problem (all blocks in DRAM is "
+                          "always feasible) and indicates a model error");
+  if (ex->status == Z3Solution::Status::Timeout) {
+    res.status = SolveStatus::Timeout;
+    res.message = "the exact model timed out after " +
+                  std::to_string(ex->seconds) +
+                  " s; the bound is the best valid one found and the gap "
+                  "is open";
+    if (std::isfinite(ex->lowerUnits)) {
+      double lo = prog->toSeconds(ex->lowerUnits) * (1 - 1e-12);
+      if (lo > res.boundSeconds) {
+        res.boundSeconds = lo;
+        res.boundMethod = "z3-partial";
+      }
+    }
+    return llvm::Error::success();
+  }
+  res.exactOptimum = prog->toSeconds(ex->objectiveUnits);
+  res.exactOptimumUnits = ex->objectiveExact;
+  Schedule sched = prog->toSchedule(ex->values);
+  auto m = replay(trace, problem, sched, "z3-exact");
+  if (!m)
+    return m.takeError();
+  // The optimum is both the bound and (as the schedule's time) the
+  // schedule, up to the simulator's floating-point rounding.
+  res.boundSeconds = std::max(res.boundSeconds, res.exactOptimum * (1 - 1e-12));
+  res.boundMethod = "z3-exact";
+  res.schedulePolicy.clear();
+  offer(res, std::move(*m), std::move(sched), "z3-exact");
+  res.status = SolveStatus::Optimal;
+  return llvm::Error::success();
+}
+
+} // namespace
+
+llvm::Expected<SolveResult>
+kvopt::solver::solvePlacement(const Problem &problem, const TraceSource &trace,
+                              const SolveOptions &opt) {
+  auto tStart = Clock::now();
+  auto costs = ResourceCosts::fromModel(problem.model);
+  if (!costs)
+    return costs.takeError();
+  if (auto e = checkTraceMatchesWorkload(trace.header(), problem.work,
+                                         trace.describe()))
+    return std::move(e);
+  SolveResult res;
+  auto acc = BlockAccesses::build(trace, problem.work, opt.progress);
+  if (!acc)
+    return acc.takeError();
+  res.indexSeconds = since(tStart);
+
+  const Workload &w = problem.work;
+  uint64_t N = uint64_t(w.batch) * w.model.layers * w.blocksPerSeqLayer();
+  uint64_t R = uint64_t(w.decodeSteps) * w.model.layers * w.batch;
+  bool exact = opt.method == SolveMethod::Exact ||
+               (opt.method == SolveMethod::Auto &&
+                N * (R + 1) * 3 + R <= opt.exactMaxVariables);
+
+  // The Lagrangian bound (always: it is cheap where the exact model fits).
+  auto tBound = Clock::now();
+  LagrangianBound lb(*acc, *costs, problem.capacityBlocks);
+  LagrangianOptions lo = opt.lagrangian;
+  lo.timeLimitSeconds =
+      std::min(lo.timeLimitSeconds, opt.timeLimitSeconds * (exact ? 0.2 : 1.0));
+  if (!lo.progress)
+    lo.progress = opt.progress;
+  LagrangianResult lr = lb.optimize(lo);
+  res.lagrangianBound = lr.bound;
+  res.dualIterations = lr.iterations;
+  res.boundSeconds = lr.bound;
+  res.boundMethod = "lagrangian";
+  res.boundWallSeconds = since(tBound);
+
+  // The plan schedule.
+  auto tSched = Clock::now();
+  {
+    BlockPlan plan;
+    lb.evaluate(lr.prices, false, &plan);
+    auto policy = createPlanPolicy(plan, *acc);
+    Schedule sched;
+    if (opt.progress)
+      opt.progress("schedule: simulating the plan", 0);
+    auto m = simulateRecorded(trace, problem, *policy, sched);
+    if (!m)
+      return m.takeError();
+    offer(res, std::move(*m), std::move(sched), policy->name());
+  }
+  for (const std::string &name : opt.candidatePolicies) {
+    auto pol = createPolicyByName(name);
+    if (!pol)
+      return pol.takeError();
+    if ((*pol)->ignoresCapacity())
+      return makeFieldError("solver", "candidate",
+                            "policy '" + name +
+                                "' ignores the HBM capacity; it is not a "
+                                "feasible schedule");
+    Schedule sched;
+    auto m = simulateRecorded(trace, problem, **pol, sched);
+    if (!m)
+      return m.takeError();
+    offer(res, std::move(*m), std::move(sched), (*pol)->name());
+  }
+  res.scheduleWallSeconds = since(tSched);
+
+  if (exact) {
+    double budget = std::max(1.0, opt.timeLimitSeconds - since(tStart));
+    if (auto e = solveExact(problem, trace, opt, budget, res))
+      return std::move(e);
+  }
+  if (opt.verifyReplay) {
+    auto m = replay(trace, problem, res.schedule, res.schedulePolicy);
+    if (!m)
+      return m.takeError();
+    if (m->totalSeconds != res.scheduleSeconds)
+      return makeFieldError("solver", "schedule",
+                            "replaying the recorded schedule gave " +
+                                std::to_string(m->totalSeconds) +
+                                " s, the recording run " +
+                                std::to_string(res.scheduleSeconds) + " s");
+  }
+  res.gap = res.scheduleSeconds > 0
+                ? (res.scheduleSeconds - res.boundSeconds) / res.scheduleSeconds
+                : 0;
+  if (res.status == SolveStatus::Bounded && res.message.empty())
+    res.message = "valid bound (" + res.boundMethod + ") and a feasible "
+                  "schedule (" + res.schedulePolicy + ")";
+  if (res.status == SolveStatus::Optimal)
+    res.message = "the exact model was solved to optimality; the schedule "
+                  "attains it";
+  return std::move(res);
+}

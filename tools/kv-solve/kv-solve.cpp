@@ -1,0 +1,313 @@
+//===- kv-solve.cpp - Bound, schedule and gap from the command line -------===//
+//
+// kv-solve builds a placement problem (hardware preset or JSON, the seed's
+// workload shape or a model config, a trace file or a seeded generator),
+// calls solver::solvePlacement and prints the bound, the schedule's time,
+// the gap and the status; optionally JSON, the schedule, the baselines'
+// distance from the bound, and the exact model as SMT-LIB.
+//
+//===----------------------------------------------------------------------===//
+#include "kvopt/Core/Error.h"
+#include "kvopt/Core/Hardware.h"
+#include "kvopt/Core/ModelConfig.h"
+#include "kvopt/Core/Policies.h"
+#include "kvopt/Core/Problem.h"
+#include "kvopt/Core/Simulator.h"
+#include "kvopt/Core/TraceGenerators.h"
+#include "kvopt/Core/TraceIO.h"
+#include "kvopt/Solver/Solver.h"
+#include "kvopt/Solver/PlacementProgram.h"
+#include "kvopt/Solver/SolverReport.h"
+#include "kvopt/Solver/Z3Backend.h"
+#include "kvopt/Target/SMTLIB/ExportPlacement.h"
+
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <chrono>
+
+using namespace kvopt;
+using namespace llvm;
+
+static cl::OptionCategory cat("kv-solve options");
+
+static cl::opt<std::string> hardware("hardware", cl::desc("hardware preset"),
+                                     cl::init("paper"), cl::cat(cat));
+static cl::opt<std::string> hardwareJson("hardware-json",
+                                         cl::desc("memory system JSON file"),
+                                         cl::cat(cat));
+static cl::opt<std::string> modelConfig(
+    "model", cl::desc("Hugging Face config.json (default: the seed's shape)"),
+    cl::cat(cat));
+static cl::opt<unsigned> layers("layers",
+                                cl::desc("override the model's layer count"),
+                                cl::init(0), cl::cat(cat));
+static cl::opt<unsigned> prompt("prompt", cl::desc("prompt tokens"),
+                                cl::init(1024), cl::cat(cat));
+static cl::opt<unsigned> decode("decode", cl::desc("decode steps"),
+                                cl::init(128), cl::cat(cat));
+static cl::opt<unsigned> batch("batch", cl::desc("sequences"), cl::init(1),
+                               cl::cat(cat));
+static cl::opt<unsigned> blockTokens("block-tokens",
+                                     cl::desc("granularity in tokens"),
+                                     cl::init(1), cl::cat(cat));
+static cl::opt<double> weightBytes(
+    "weight-bytes", cl::desc("weight bytes read per (step, layer); "
+                             "default: the workload's"),
+    cl::init(-1), cl::cat(cat));
+static cl::opt<uint64_t> capacityBlocks(
+    "capacity-blocks", cl::desc("HBM blocks for KV (overrides the hardware)"),
+    cl::init(0), cl::cat(cat));
+static cl::opt<double> capacityFraction(
+    "capacity-fraction",
+    cl::desc("HBM blocks for KV as a fraction of all blocks at the end"),
+    cl::init(0), cl::cat(cat));
+static cl::opt<std::string> traceFile("trace", cl::desc("trace file"),
+                                      cl::cat(cat));
+static cl::opt<std::string> generator("generator",
+                                      cl::desc("synthetic trace generator"),
+                                      cl::init("seed-like"), cl::cat(cat));
+static cl::opt<double> sparsity("sparsity", cl::desc("fraction not read"),
+                                cl::init(0.6), cl::cat(cat));
+static cl::opt<std::string> variation("variation",
+                                      cl::desc("low, real or high"),
+                                      cl::init("real"), cl::cat(cat));
+static cl::opt<uint64_t> seed("seed", cl::desc("generator seed"), cl::init(1),
+                              cl::cat(cat));
+static cl::opt<bool> paperScale(
+    "paper-scale",
+    cl::desc("the seed's full study: prompt 31299, decode 10239"),
+    cl::init(false), cl::cat(cat));
+static cl::opt<std::string> method("method",
+                                   cl::desc("auto, exact or lagrangian"),
+                                   cl::init("auto"), cl::cat(cat));
+static cl::opt<double> timeLimit("time-limit",
+                                 cl::desc("seconds for the bound"),
+                                 cl::init(60), cl::cat(cat));
+static cl::opt<unsigned> windows("windows",
+                                 cl::desc("multiplier windows"),
+                                 cl::init(32), cl::cat(cat));
+static cl::opt<unsigned> iterations("iterations",
+                                    cl::desc("dual ascent iterations"),
+                                    cl::init(60), cl::cat(cat));
+static cl::opt<unsigned> sampleStride(
+    "sample-stride", cl::desc("optimise multipliers on every n-th block"),
+    cl::init(1), cl::cat(cat));
+static cl::opt<unsigned> threads("solver-threads", cl::desc("threads for the bound"), cl::init(1),
+                                 cl::cat(cat));
+static cl::list<std::string>
+    candidates("candidate", cl::desc("also try this core policy as schedule"),
+               cl::cat(cat));
+static cl::opt<bool> baselines("baselines",
+                               cl::desc("simulate every baseline and print "
+                                        "its distance from the bound"),
+                               cl::init(false), cl::cat(cat));
+static cl::opt<bool> json("json", cl::desc("print JSON"), cl::init(false),
+                          cl::cat(cat));
+static cl::opt<bool> printSchedule("print-schedule",
+                                   cl::desc("print the schedule's moves"),
+                                   cl::init(false), cl::cat(cat));
+static cl::opt<bool> verifyReplay("verify-replay",
+                                  cl::desc("replay the schedule and compare"),
+                                  cl::init(false), cl::cat(cat));
+static cl::opt<bool> quiet("quiet", cl::desc("no progress output"),
+                           cl::init(false), cl::cat(cat));
+static cl::opt<std::string> emitSmtlibPath(
+    "emit-smtlib",
+    cl::desc("write the exact model's decision form 'total <= T' as "
+             "SMT-LIB to this file ('-' for stdout) and exit"),
+    cl::cat(cat));
+static cl::opt<std::string> smtlibThreshold(
+    "smtlib-threshold",
+    cl::desc("T for --emit-smtlib in scaled units, or 'optimum' / "
+             "'optimum-minus-one' (solved with Z3 first)"),
+    cl::init("optimum"), cl::cat(cat));
+
+static int fail(Error e) {
+  errs() << "kv-solve: error: " << errorToString(std::move(e)) << "\n";
+  return 1;
+}
+
+/// Write the exact model's decision form "total <= T" as SMT-LIB. T is
+/// given in scaled units or derived from the optimum that Z3's C++ API
+/// finds for the same program.
+static Error writeSmtlib(const Problem &problem, const TraceSource &trace) {
+  auto prog = solver::buildPlacementProgram(problem, trace);
+  if (!prog)
+    return prog.takeError();
+  std::string threshold = smtlibThreshold, comment;
+  if (threshold == "optimum" || threshold == "optimum-minus-one") {
+    auto sol = solver::solveWithZ3(*prog, false, timeLimit);
+    if (!sol)
+      return sol.takeError();
+    if (sol->status != solver::Z3Solution::Status::Optimal)
+      return makeFieldError("kv-solve", "smtlib-threshold",
+                            "Z3 did not find the optimum within the time "
+                            "limit; give the threshold in units instead");
+    APInt opt;
+    if (StringRef(sol->objectiveExact).getAsInteger(10, opt))
+      return makeFieldError("kv-solve", "smtlib-threshold",
+                            "the optimum '" + sol->objectiveExact +
+                                "' is not an integer");
+    opt = opt.zext(128);
+    if (threshold == "optimum-minus-one") {
+      if (opt.isZero())
+        return makeFieldError("kv-solve", "smtlib-threshold",
+                              "the optimum is 0; optimum - 1 is negative");
+      opt -= 1;
+    }
+    comment = "; optimum found by Z3 (C++ API): " + sol->objectiveExact +
+              " units = " + std::to_string(prog->toSeconds(sol->objectiveUnits)) +
+              " s\n";
+    threshold = llvm::toString(opt, 10, false);
+  }
+  std::error_code ec;
+  ToolOutputFile out(emitSmtlibPath == "-" ? "-" : emitSmtlibPath.getValue(), ec,
+                     sys::fs::OF_Text);
+  if (ec)
+    return makeFieldError(emitSmtlibPath, "file", ec.message());
+  out.os() << "; kv-opt placement program (docs/bound.md section 2), "
+           << prog->variables() << " variables, " << prog->constraints.size()
+           << " constraints\n; time unit: 1/" << prog->unitsPerSecond
+           << " s; decision form: total <= " << threshold << "\n"
+           << comment;
+  if (auto e = smtlib::exportPlacementSMTLIB(*prog, threshold, out.os()))
+    return e;
+  out.keep();
+  return Error::success();
+}
+
+static Expected<Problem> makeProblem() {
+  Expected<MemorySystem> mem = hardwareJson.empty()
+                                   ? getHardwarePreset(hardware)
+                                   : Expected<MemorySystem>(MemorySystem());
+  if (!hardwareJson.empty()) {
+    auto buf = MemoryBuffer::getFile(hardwareJson);
+    if (!buf)
+      return makeFieldError(hardwareJson, "file", buf.getError().message());
+    mem = parseMemorySystemJSON((*buf)->getBuffer().str(), hardwareJson);
+  }
+  if (!mem)
+    return mem.takeError();
+  Workload w = makePaperWorkload(prompt, decode);
+  if (paperScale) {
+    w.promptLen = 31299;
+    w.decodeSteps = 10239;
+  }
+  if (!modelConfig.empty()) {
+    auto m = loadModelConfig(modelConfig);
+    if (!m)
+      return m.takeError();
+    w.model = *m;
+    w.entryBytesOverride = 0;
+    w.weightBytesPerLayerStepOverride = -1;
+    w.residentWeightBytesOverride = -1;
+  }
+  if (layers)
+    w.model.layers = layers;
+  w.batch = batch;
+  w.tokensPerBlock = blockTokens;
+  if (weightBytes >= 0)
+    w.weightBytesPerLayerStepOverride = weightBytes;
+  if (capacityBlocks || capacityFraction > 0) {
+    // The weights must still fit: check with a capacity of one block.
+    w.residentWeightBytesOverride = 0;
+  }
+  auto p = Problem::create(*mem, w);
+  if (!p)
+    return p.takeError();
+  if (capacityFraction > 0) {
+    uint64_t all = uint64_t(w.batch) * w.model.layers * w.blocksPerSeqLayer();
+    uint64_t c = uint64_t(capacityFraction * double(all));
+    if (c == 0)
+      return makeFieldError("kv-solve", "capacity-fraction",
+                            "gives no HBM block for the KV cache");
+    *p = p->withCapacityBlocks(c);
+  }
+  if (capacityBlocks)
+    *p = p->withCapacityBlocks(capacityBlocks);
+  return p;
+}
+
+static Expected<std::unique_ptr<TraceSource>> makeTrace(const Problem &p) {
+  if (!traceFile.empty())
+    return openTrace(traceFile);
+  GeneratorParams g;
+  auto kind = parseGeneratorKind(generator);
+  if (!kind)
+    return kind.takeError();
+  g.kind = *kind;
+  g.layers = p.work.model.layers;
+  g.batch = p.work.batch;
+  g.promptLen = p.work.promptLen;
+  g.decodeSteps = p.work.decodeSteps;
+  g.seed = seed;
+  g.sparsity = sparsity;
+  auto swap = variationSwapFraction(variation);
+  if (!swap)
+    return swap.takeError();
+  g.swapFraction = *swap;
+  return makeGenerator(g);
+}
+
+int main(int argc, char **argv) {
+  InitLLVM init(argc, argv);
+  cl::HideUnrelatedOptions(cat);
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "kv-solve: a provable bound on decode time, a schedule, and the gap\n");
+  auto problem = makeProblem();
+  if (!problem)
+    return fail(problem.takeError());
+  auto trace = makeTrace(*problem);
+  if (!trace)
+    return fail(trace.takeError());
+  if (auto e = checkTraceMatchesWorkload((*trace)->header(), problem->work,
+                                         (*trace)->describe()))
+    return fail(std::move(e));
+  if (!emitSmtlibPath.empty()) {
+    if (auto e = writeSmtlib(*problem, **trace))
+      return fail(std::move(e));
+    return 0;
+  }
+  solver::SolveOptions opts;
+  auto m = solver::parseSolveMethod(method);
+  if (!m)
+    return fail(m.takeError());
+  opts.method = *m;
+  opts.timeLimitSeconds = timeLimit;
+  opts.lagrangian.windows = windows;
+  opts.lagrangian.maxIterations = iterations;
+  opts.lagrangian.sampleStride = sampleStride;
+  opts.lagrangian.threads = threads;
+  opts.lagrangian.timeLimitSeconds = timeLimit;
+  opts.verifyReplay = verifyReplay;
+  opts.candidatePolicies.assign(candidates.begin(), candidates.end());
+  auto t0 = std::chrono::steady_clock::now();
+  if (!quiet)
+    opts.progress = solver::makeProgressPrinter(errs());
+  auto r = solver::solvePlacement(*problem, **trace, opts);
+  if (!r)
+    return fail(r.takeError());
+  double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+                    .count();
+  std::vector<SimMetrics> base;
+  if (baselines) {
+    auto b = solver::simulateBaselines(*problem, **trace);
+    if (!b)
+      return fail(b.takeError());
+    base = std::move(*b);
+  }
+  if (json)
+    solver::printJson(outs(), *problem, **trace, *r, base, wall);
+  else
+    solver::printText(outs(), *problem, **trace, *r, base, wall);
+  if (printSchedule)
+    solver::printSchedule(outs(), r->schedule);
+  return 0;
+}

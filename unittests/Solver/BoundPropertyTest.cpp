@@ -1,0 +1,157 @@
+//===- BoundPropertyTest.cpp - bound <= optimum <= every schedule ---------===//
+//
+// Over 1,000+ random small instances (capacities, bandwidths, traces,
+// granularities, batch): the Lagrangian bound and the LP relaxation are
+// <= the exact Z3 optimum, which is <= every baseline's simulated time; the
+// exact schedule replays in the simulator to exactly its optimum; the
+// Lagrangian plan schedule is feasible and replays to the reported time.
+//
+//===----------------------------------------------------------------------===//
+#include "SolverTestUtil.h"
+
+#include "kvopt/Core/Error.h"
+#include "kvopt/Core/Policies.h"
+#include "kvopt/Core/Schedule.h"
+#include "kvopt/Core/Simulator.h"
+#include "kvopt/Solver/LagrangianBound.h"
+#include "kvopt/Solver/PlacementProgram.h"
+#include "kvopt/Solver/PlanPolicy.h"
+#include "kvopt/Solver/ResourceCosts.h"
+#include "kvopt/Solver/Solver.h"
+#include "kvopt/Solver/Z3Backend.h"
+
+#include "gtest/gtest.h"
+
+#include <chrono>
+
+using namespace kvopt;
+using namespace kvopt::solver;
+using namespace kvopt::testing;
+
+namespace {
+
+/// Relative tolerance for comparing exact rationals rounded to double with
+/// the simulator's double sums.
+constexpr double kTol = 1e-9;
+
+llvm::Expected<SimMetrics> run(const Instance &in, Policy &pol) {
+  auto src = in.trace->reopen();
+  if (!src)
+    return src.takeError();
+  return simulate(**src, in.problem, pol);
+}
+
+InstanceShape randomShape(Rng &rng) {
+  InstanceShape s;
+  unsigned kind = unsigned(rng.below(10));
+  s.tokensPerBlock = 1 + uint32_t(rng.below(2));
+  if (kind < 6) { // one (layer, sequence)
+    s.layers = s.batch = 1;
+    s.prompt = 2 + uint32_t(rng.below(4));
+    s.decode = 2 + uint32_t(rng.below(2));
+  } else { // two layers or two sequences sharing HBM
+    bool twoSeq = kind >= 8;
+    s.layers = twoSeq ? 1 : 2;
+    s.batch = twoSeq ? 2 : 1;
+    s.prompt = 2 + uint32_t(rng.below(2));
+    s.decode = 2;
+  }
+  return s;
+}
+
+struct Counts {
+  unsigned solved = 0, timeouts = 0, baselineRuns = 0;
+};
+
+void checkInstance(const Instance &in, uint64_t seed, Counts &counts) {
+  SCOPED_TRACE("instance seed " + std::to_string(seed));
+  auto prog = buildPlacementProgram(in.problem, *in.trace);
+  ASSERT_TRUE(bool(prog)) << errorToString(prog.takeError());
+  auto exact = solveWithZ3(*prog, false, 10);
+  ASSERT_TRUE(bool(exact)) << errorToString(exact.takeError());
+  if (exact->status == Z3Solution::Status::Timeout) {
+    ++counts.timeouts;
+    return;
+  }
+  ASSERT_EQ(exact->status, Z3Solution::Status::Optimal);
+  ++counts.solved;
+  const double opt = prog->toSeconds(exact->objectiveUnits);
+
+  // The exact schedule: feasible, and the simulator agrees with Z3.
+  Schedule sched = prog->toSchedule(exact->values);
+  auto replay = createSchedulePolicy(sched, "z3");
+  auto m = run(in, *replay);
+  ASSERT_TRUE(bool(m)) << errorToString(m.takeError());
+  EXPECT_LE(m->peakHbmBlocks, in.problem.capacityBlocks);
+  EXPECT_NEAR(m->totalSeconds, opt, opt * kTol);
+
+  // LP relaxation <= exact.
+  auto lp = solveWithZ3(*prog, true, 10);
+  ASSERT_TRUE(bool(lp)) << errorToString(lp.takeError());
+  ASSERT_EQ(lp->status, Z3Solution::Status::Optimal);
+  const double lpSec = prog->toSeconds(lp->objectiveUnits);
+  EXPECT_LE(lpSec, opt * (1 + kTol));
+
+  // Lagrangian bound <= exact, at the start and after ascent.
+  auto acc = BlockAccesses::build(*in.trace, in.problem.work);
+  ASSERT_TRUE(bool(acc)) << errorToString(acc.takeError());
+  auto costs = ResourceCosts::fromModel(in.problem.model);
+  ASSERT_TRUE(bool(costs));
+  LagrangianBound lb(*acc, *costs, in.problem.capacityBlocks);
+  LagrangianOptions lo;
+  lo.windows = in.problem.work.decodeSteps;
+  lo.maxIterations = 25;
+  LagrangianResult lr = lb.optimize(lo);
+  EXPECT_LE(lr.bound, opt * (1 + kTol)) << "LP " << lpSec;
+  DualValue start = lb.evaluate(lb.initialPrices(lo.windows), false);
+  EXPECT_LE(start.bound, opt * (1 + kTol));
+
+  // The plan schedule: feasible, and never better than the optimum.
+  BlockPlan plan;
+  lb.evaluate(lr.prices, false, &plan);
+  auto planPolicy = createPlanPolicy(plan, *acc);
+  Schedule recorded;
+  auto rec = createRecordingPolicy(*planPolicy, recorded);
+  auto pm = run(in, *rec);
+  ASSERT_TRUE(bool(pm)) << errorToString(pm.takeError());
+  EXPECT_GE(pm->totalSeconds, opt * (1 - kTol));
+  EXPECT_LE(pm->peakHbmBlocks, in.problem.capacityBlocks);
+  auto again = createSchedulePolicy(recorded, "replay");
+  auto rm = run(in, *again);
+  ASSERT_TRUE(bool(rm)) << errorToString(rm.takeError());
+  EXPECT_EQ(rm->totalSeconds, pm->totalSeconds);
+
+  // Every capacity-respecting baseline is >= the optimum.
+  for (const std::string &name : listPolicyNames()) {
+    auto pol = createPolicyByName(name);
+    ASSERT_TRUE(bool(pol));
+    if ((*pol)->ignoresCapacity())
+      continue;
+    auto bm = run(in, **pol);
+    ASSERT_TRUE(bool(bm)) << name << ": " << errorToString(bm.takeError());
+    EXPECT_GE(bm->totalSeconds, opt * (1 - kTol)) << name;
+    ++counts.baselineRuns;
+  }
+}
+
+TEST(BoundProperty, BoundBelowOptimumBelowEverySchedule) {
+  const unsigned kInstances = 1100;
+  Counts counts;
+  auto t0 = std::chrono::steady_clock::now();
+  for (uint64_t seed = 1; seed <= kInstances; ++seed) {
+    Rng rng(seed * 7919);
+    auto in = randomInstance(rng, randomShape(rng));
+    ASSERT_TRUE(in) << "seed " << seed;
+    checkInstance(*in, seed, counts);
+    if (::testing::Test::HasFatalFailure())
+      return;
+  }
+  double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("solved %u instances exactly (%u Z3 timeouts), %u baseline "
+              "runs, %.1f s\n",
+              counts.solved, counts.timeouts, counts.baselineRuns, secs);
+  EXPECT_GE(counts.solved, 1000u);
+}
+
+} // namespace
