@@ -307,11 +307,25 @@ void measureDecode(const Bandwidths &bw, bool quick, bool systemDram) {
   c.num_seqs = quick ? 1 : 4;
   c.max_blocks_per_seq = quick ? 128 : 512; // 2K / 8K tokens per sequence
   c.dtype = KVRT_DTYPE_BF16;
-  uint32_t total = c.num_layers * c.num_seqs * c.max_blocks_per_seq;
-  c.hbm_capacity_blocks = total;
-  c.dram_capacity_blocks = total;
+  uint32_t total = 0;
   kvrt_cache *cache = nullptr;
-  KVRT_CHECK(kvrt_cache_create(ctx, &c, &cache));
+  // Fewer sequences if the pools (HBM and pinned DRAM, each the whole
+  // cache) cannot be allocated here.
+  for (;;) {
+    total = c.num_layers * c.num_seqs * c.max_blocks_per_seq;
+    c.hbm_capacity_blocks = total;
+    c.dram_capacity_blocks = total;
+    kvrt_status st = kvrt_cache_create(ctx, &c, &cache);
+    if (st == KVRT_OK)
+      break;
+    if (st != KVRT_ERR_ALLOCATION || c.num_seqs == 1) {
+      std::fprintf(stderr, "kvrt_cache_create: %s\n", kvrt_last_error());
+      std::exit(1);
+    }
+    std::printf("  (%s; retrying with %u sequences)\n", kvrt_last_error(),
+                c.num_seqs / 2);
+    c.num_seqs /= 2;
+  }
   std::printf("\n[5] decode loop: %u layers, %u seqs x %u tokens, %.2f GiB "
               "of KV (bf16)\n",
               c.num_layers, c.num_seqs, c.max_blocks_per_seq * c.block_tokens,
@@ -444,15 +458,35 @@ int main(int argc, char **argv) {
   CUDA_CHECK(cudaMalloc(&env.counter, sizeof(unsigned long long)));
 
   const size_t hbmBytes = (env.quick ? 512ull : 4096ull) << 20;
-  const size_t hostBytes = (env.quick ? 256ull : 1024ull) << 20;
+  size_t hostBytes = (env.quick ? 256ull : 1024ull) << 20;
   void *dev = nullptr, *dev2 = nullptr, *host = nullptr, *host2 = nullptr,
        *hostDev = nullptr;
   CUDA_CHECK(cudaMalloc(&dev, hbmBytes));
-  CUDA_CHECK(cudaMalloc(&dev2, hostBytes));
   CUDA_CHECK(cudaMemset(dev, 1, hbmBytes));
+  // Pinned memory may be limited (containers, sandboxes): halve until the
+  // two pinned buffers fit, down to 64 MiB.
+  for (;;) {
+    cudaError_t a = cudaHostAlloc(&host, hostBytes, cudaHostAllocMapped);
+    cudaError_t b = a == cudaSuccess
+                        ? cudaHostAlloc(&host2, hostBytes, cudaHostAllocMapped)
+                        : a;
+    if (a == cudaSuccess && b == cudaSuccess)
+      break;
+    cudaGetLastError();
+    if (host)
+      cudaFreeHost(host);
+    host = host2 = nullptr;
+    if (hostBytes <= (64ull << 20)) {
+      std::fprintf(stderr, "cannot pin 2 x %zu bytes of host memory: %s\n",
+                   hostBytes, cudaGetErrorString(b));
+      return 1;
+    }
+    hostBytes /= 2;
+    std::printf("  (pinned allocation failed; retrying with %zu MiB)\n",
+                hostBytes >> 20);
+  }
+  CUDA_CHECK(cudaMalloc(&dev2, hostBytes));
   CUDA_CHECK(cudaMemset(dev2, 2, hostBytes));
-  CUDA_CHECK(cudaHostAlloc(&host, hostBytes, cudaHostAllocMapped));
-  CUDA_CHECK(cudaHostAlloc(&host2, hostBytes, cudaHostAllocMapped));
   std::memset(host, 3, hostBytes);
   std::memset(host2, 4, hostBytes);
   CUDA_CHECK(cudaHostGetDevicePointer(&hostDev, host, 0));
