@@ -12,6 +12,7 @@ namespace {
 
 class UnlimitedPolicy : public Policy {
 public:
+  ResidencyFeatures features() const override { return {false, false}; }
   std::string name() const override { return "unlimited"; }
   bool ignoresCapacity() const override { return true; }
   llvm::Error initialize(const SimContext &ctx, std::vector<BlockId> &hbm) override {
@@ -30,6 +31,7 @@ public:
 
 class AllDramPolicy : public Policy {
 public:
+  ResidencyFeatures features() const override { return {false, false}; }
   std::string name() const override { return "all-dram"; }
   llvm::Error initialize(const SimContext &, std::vector<BlockId> &) override {
     return llvm::Error::success();
@@ -41,6 +43,7 @@ public:
 
 class StaticPolicy : public Policy {
 public:
+  ResidencyFeatures features() const override { return {false, false}; }
   std::string name() const override { return "static"; }
   llvm::Error initialize(const SimContext &ctx, std::vector<BlockId> &hbm) override {
     staticFirstFit(ctx.res, hbm);
@@ -55,6 +58,7 @@ public:
 
 class StaticSplitPolicy : public Policy {
 public:
+  ResidencyFeatures features() const override { return {false, false}; }
   std::string name() const override { return "static-split"; }
   llvm::Error initialize(const SimContext &ctx, std::vector<BlockId> &hbm) override {
     const Residency &res = ctx.res;

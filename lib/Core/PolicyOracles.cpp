@@ -255,6 +255,7 @@ class LookaheadPolicy : public Policy {
 public:
   LookaheadPolicy(uint32_t window, double fraction, bool page)
       : W(window), fraction(fraction), page(page) {}
+  ResidencyFeatures features() const override { return {true, false}; }
   std::string name() const override {
     if (page)
       return "page";
@@ -326,6 +327,7 @@ class BeladyPolicy : public Policy {
 public:
   explicit BeladyPolicy(uint64_t maxIntervals) : maxIntervals(maxIntervals) {}
   std::string name() const override { return "belady"; }
+  ResidencyFeatures features() const override { return {false, false}; }
 
   llvm::Error initialize(const SimContext &ctx, std::vector<BlockId> &hbm) override {
     if (auto e = buildStarts(ctx))

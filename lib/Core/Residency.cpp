@@ -4,8 +4,9 @@
 using namespace kvopt;
 
 Residency::Residency(uint32_t layers, uint32_t batch, uint32_t tokensPerBlock,
-                     uint64_t blocksPerSeqLayer, uint64_t capacityBlocks)
-    : nLayers(layers), nBatch(batch), blockTokens(tokensPerBlock),
+                     uint64_t blocksPerSeqLayer, uint64_t capacityBlocks,
+                     ResidencyFeatures features)
+    : feat(features), nLayers(layers), nBatch(batch), blockTokens(tokensPerBlock),
       perSeqLayer(blocksPerSeqLayer), capacity(capacityBlocks) {
   uint64_t chains = uint64_t(layers) * batch;
   uint64_t total = chains * blocksPerSeqLayer;
@@ -13,9 +14,12 @@ Residency::Residency(uint32_t layers, uint32_t batch, uint32_t tokensPerBlock,
   readBits.assign(chains * wordsPerSet, 0);
   tier.assign(total, 0);
   reads.assign(total, 0);
-  prev.assign(total, kNoBlock);
-  next.assign(total, kNoBlock);
-  missingPos.assign(total, 0);
+  if (feat.coldList) {
+    prev.assign(total, kNoBlock);
+    next.assign(total, kNoBlock);
+  }
+  if (feat.missingSets)
+    missingPos.assign(total, 0);
   missingLists.resize(chains);
   setSize.assign(chains, 0);
   hitCount.assign(chains, 0);
@@ -88,6 +92,8 @@ void Residency::moveToDram(BlockId b) {
 }
 
 void Residency::coldPush(BlockId b) {
+  if (!feat.coldList)
+    return;
   prev[b] = coldLast;
   next[b] = kNoBlock;
   if (coldLast != kNoBlock)
@@ -99,6 +105,8 @@ void Residency::coldPush(BlockId b) {
 }
 
 void Residency::coldUnlink(BlockId b) {
+  if (!feat.coldList)
+    return;
   BlockId p = prev[b], n = next[b];
   if (p != kNoBlock)
     next[p] = n;
@@ -113,12 +121,16 @@ void Residency::coldUnlink(BlockId b) {
 }
 
 void Residency::missingAdd(BlockId b) {
+  if (!feat.missingSets)
+    return;
   auto &list = missingLists[uint64_t(seqOf(b)) * nLayers + layerOf(b)];
   missingPos[b] = uint32_t(list.size());
   list.push_back(b);
 }
 
 void Residency::missingRemove(BlockId b) {
+  if (!feat.missingSets)
+    return;
   auto &list = missingLists[uint64_t(seqOf(b)) * nLayers + layerOf(b)];
   uint32_t i = missingPos[b];
   BlockId last = list.back();

@@ -32,6 +32,7 @@ public:
   SchedulePolicy(const Schedule &s, std::string name)
       : schedule(s), policyName(std::move(name)) {}
   std::string name() const override { return policyName; }
+  ResidencyFeatures features() const override { return {false, false}; }
   llvm::Error initialize(const SimContext &, std::vector<BlockId> &hbm) override {
     hbm = schedule.initialHbm;
     return llvm::Error::success();
@@ -64,6 +65,7 @@ public:
   RecordingPolicy(Policy &inner, Schedule &out) : inner(inner), out(out) {}
   std::string name() const override { return inner.name(); }
   bool ignoresCapacity() const override { return inner.ignoresCapacity(); }
+  ResidencyFeatures features() const override { return inner.features(); }
   llvm::Error initialize(const SimContext &ctx, std::vector<BlockId> &hbm) override {
     if (auto e = inner.initialize(ctx, hbm))
       return e;

@@ -38,7 +38,8 @@ public:
       : trace(trace), problem(problem), policy(policy), options(options),
         work(problem.work), h(trace.header()),
         res(h.layers, h.batch, work.tokensPerBlock, work.blocksPerSeqLayer(),
-            policy.ignoresCapacity() ? UINT64_MAX : problem.capacityBlocks),
+            policy.ignoresCapacity() ? UINT64_MAX : problem.capacityBlocks,
+            policy.features()),
         ctx{problem, trace, res} {}
 
   llvm::Expected<SimMetrics> run() {

@@ -196,14 +196,44 @@ public:
       uniform(c, n, rec.step == 0);
       break;
     }
-    std::sort(added.begin(), added.end());
-    std::sort(removed.begin(), removed.end());
+    sortTokens(added);
+    // seed-like emits its removals in ascending order already.
+    if (p.kind != GeneratorKind::SeedLike)
+      sortTokens(removed);
     rec.added = added;
     rec.removed = removed;
     return true;
   }
 
 private:
+  /// Sort distinct token indices: through a scratch bitset when the list is
+  /// dense in its range (the common case), else std::sort.
+  void sortTokens(std::vector<uint32_t> &v) {
+    if (v.size() < 32) {
+      std::sort(v.begin(), v.end());
+      return;
+    }
+    auto [mn, mx] = std::minmax_element(v.begin(), v.end());
+    uint64_t lo = *mn >> 6, hi = *mx >> 6;
+    if (hi - lo + 1 > 4 * v.size()) {
+      std::sort(v.begin(), v.end());
+      return;
+    }
+    if (scratch.size() < hi + 1)
+      scratch.resize(hi + 1, 0);
+    for (uint32_t t : v)
+      scratch[t >> 6] |= uint64_t(1) << (t & 63);
+    size_t k = 0;
+    for (uint64_t w = lo; w <= hi; ++w) {
+      uint64_t word = scratch[w];
+      scratch[w] = 0;
+      while (word) {
+        v[k++] = uint32_t(w * 64 + __builtin_ctzll(word));
+        word &= word - 1;
+      }
+    }
+  }
+
   /// Pick `count` distinct non-members of [lo, hi) (not yet in `added`),
   /// mark them in the set and append them to `added`.
   void pickNonMembers(ChainSet &s, Rng &rng, uint32_t lo, uint32_t hi,
@@ -415,6 +445,7 @@ private:
   std::vector<Rng> rngs;
   std::vector<std::vector<uint32_t>> rankToToken, tokenToRank;
   std::vector<uint32_t> added, removed;
+  std::vector<uint64_t> scratch;
 };
 
 } // namespace

@@ -61,6 +61,8 @@ public:
   virtual std::string name() const = 0;
   /// Unlimited HBM: the simulator skips the capacity check.
   virtual bool ignoresCapacity() const { return false; }
+  /// The Residency bookkeeping this policy reads (default: all of it).
+  virtual ResidencyFeatures features() const { return {}; }
   /// Choose the prompt blocks that start in HBM (all others start in DRAM).
   virtual llvm::Error initialize(const SimContext &ctx,
                                  std::vector<BlockId> &hbmBlocks) = 0;
