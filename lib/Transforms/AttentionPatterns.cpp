@@ -25,6 +25,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Tosa/IR/TosaOps.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Dominance.h"
@@ -769,7 +770,21 @@ struct KvTrace {
   /// Product of the broadcast (GQA repeat) factors met on the way.
   int64_t repeat = 1;
   SmallVector<Operation *> ops;
+  /// Dynamic length `n` of a `[0, n)` slice of the token dim, if any.
+  Value readLength;
 };
+
+/// The dynamic length of a `[0, n)` slice of dim `dim`, or null.
+Value sliceReadLength(Operation *op, int64_t dim) {
+  auto slice = dyn_cast<tensor::ExtractSliceOp>(op);
+  if (!slice || dim >= static_cast<int64_t>(slice.getMixedSizes().size()))
+    return {};
+  std::optional<int64_t> offset =
+      getConstantIntValue(slice.getMixedOffsets()[dim]);
+  if (!offset || *offset != 0)
+    return {};
+  return dyn_cast<Value>(slice.getMixedSizes()[dim]);
+}
 
 /// Product of the output dims a broadcast-like op adds (GQA repeat factor).
 int64_t broadcastFactor(Operation *op) {
@@ -796,26 +811,44 @@ int64_t broadcastFactor(Operation *op) {
   return factor;
 }
 
+/// True when the token and head dims of `v` have static sizes.
+bool hasStaticKvDims(Value v, int64_t tokenDim, int64_t headDim) {
+  auto type = dyn_cast<ShapedType>(v.getType());
+  return type && type.hasRank() && !type.isDynamicDim(tokenDim) &&
+         !type.isDynamicDim(headDim);
+}
+
 /// Traces K or V up through data movement (transposes, reshapes, GQA
-/// broadcasts) while the token and head dims stay statically known.
+/// broadcasts, slices of a cache) as long as the token and head dims can be
+/// followed; the source is the furthest value reached whose token and head
+/// dims are static (a `[0, pos)` slice leads to the static cache).
 KvTrace traceKvUp(Value v, int64_t tokenDim, int64_t headDim) {
-  KvTrace trace{v, tokenDim, headDim, 1, {}};
+  KvTrace current{v, tokenDim, headDim, 1, {}};
+  KvTrace best = current;
   for (int depth = 0; depth < kMaxDepth; ++depth) {
-    Operation *def = trace.source.getDefiningOp();
+    Operation *def = current.source.getDefiningOp();
     if (!def || !isDataMovement(def) || def->getNumResults() != 1)
       break;
     Value operand = def->getOperand(0);
-    auto type = dyn_cast<ShapedType>(operand.getType());
-    std::optional<int64_t> tok = mapDim(def, trace.source, operand, trace.tokenDim);
-    std::optional<int64_t> head = mapDim(def, trace.source, operand, trace.headDim);
-    if (!type || !type.hasRank() || !tok || !head ||
-        type.isDynamicDim(*tok) || type.isDynamicDim(*head))
+    std::optional<int64_t> tok =
+        mapDim(def, current.source, operand, current.tokenDim);
+    std::optional<int64_t> head =
+        mapDim(def, current.source, operand, current.headDim);
+    if (!tok || !head)
       break;
-    trace.repeat *= broadcastFactor(def);
-    trace.ops.push_back(def);
-    trace = KvTrace{operand, *tok, *head, trace.repeat, std::move(trace.ops)};
+    current.repeat *= broadcastFactor(def);
+    current.ops.push_back(def);
+    if (Value length = sliceReadLength(def, *tok))
+      current.readLength = length;
+    current.source = operand;
+    current.tokenDim = *tok;
+    current.headDim = *head;
+    if (hasStaticKvDims(operand, *tok, *head))
+      best = current;
   }
-  return trace;
+  best.ops = std::move(current.ops);
+  best.readLength = current.readLength;
+  return best;
 }
 
 /// K/V geometry from a source shape: tokens and head dim from the tracked
@@ -1006,6 +1039,9 @@ LogicalResult fillCache(AttentionMatch &match, const KvTrace &key,
   auto [keyRoot, keyPos] = findCacheRoot(key.source, key.tokenDim);
   auto [valueRoot, valuePos] = findCacheRoot(value.source, value.tokenDim);
   match.position = keyPos.kind != PositionSource::Kind::None ? keyPos : valuePos;
+  // Without a scatter, a `[0, n)` read of the cache gives the position n.
+  if (match.position.kind == PositionSource::Kind::None && key.readLength)
+    match.position = {PositionSource::Kind::Value, key.readLength, 0, nullptr};
   match.persistentCache = match.position.kind != PositionSource::Kind::None ||
                           (isFunctionArgument(keyRoot) &&
                            isFunctionArgument(valueRoot));
@@ -1371,6 +1407,8 @@ void remarkAttention(const AttentionMatch &m, int64_t id, bool positionFound) {
   if (!positionFound)
     diag << "; no scatter of the new token found, position = sequence length "
          << g.tokens;
+  else if (!m.position.scatter)
+    diag << "; position = length of the [0, n) cache read";
 }
 
 /// Next attention id: one past the largest id in the enclosing module.

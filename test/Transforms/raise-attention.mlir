@@ -2,6 +2,11 @@
 // RUN:   --mlir-print-op-on-diagnostic=false | kv-opt | FileCheck %s
 // RUN: kv-opt %s --kvtier-raise-attention="remarks=false" -o /dev/null 2>&1 \
 // RUN:   | FileCheck %s --check-prefix=QUIET --allow-empty
+// Raising twice adds nothing: the second run finds only tagged ops.
+// RUN: kv-opt %s --kvtier-raise-attention="remarks=false" -o %t.once.mlir
+// RUN: kv-opt %t.once.mlir --kvtier-raise-attention="remarks=false" \
+// RUN:   -o %t.twice.mlir
+// RUN: diff %t.once.mlir %t.twice.mlir
 
 // With remarks=false the pass says nothing.
 // QUIET-NOT: remark:
@@ -389,4 +394,40 @@ func.func @negative_exp_without_sum(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
   %e = tensor.empty() : tensor<4x8xf32>
   %y = linalg.exp ins(%x : tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) -> tensor<4x8xf32>
   return %y : tensor<4x8xf32>
+}
+
+// K/V read as a dynamic [0, %n) slice of a static cache, GQA by
+// linalg.broadcast, Q*K^T as a batch_matmul with a transposed-K indexing
+// map: the cache length is the static 128 and the position is %n.
+
+#mq = affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>
+#mk = affine_map<(d0, d1, d2, d3) -> (d0, d2, d3)>
+#ms = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
+
+// CHECK-LABEL: func.func @sliced_cache_broadcast
+// CHECK-SAME:    %[[N:[^:]*]]: index
+// CHECK:         %[[KV:.*]] = kvtier.cache "sliced_cache_broadcast.kv0" : !kvtier.cache<layers = 1, kv_heads = 2, head_dim = 64, element = f32, block = 16, max_tokens = 128, batch = 1>
+// CHECK:         linalg.broadcast {{.*}} {kvtier.attention_id = 6 : i64}
+// CHECK:         linalg.batch_matmul
+// CHECK:         linalg.batch_matmul
+// CHECK-NEXT:    kvtier.attention %[[KV]] layer 0 at %[[N]] {kvtier.attention_id = 6 : i64}
+func.func @sliced_cache_broadcast(%q: tensor<8x1x64xf32>, %kc: tensor<2x128x64xf32>,
+                                  %vc: tensor<2x128x64xf32>, %n: index) -> tensor<8x1x64xf32> {
+  %zero = arith.constant 0.0 : f32
+  %k = tensor.extract_slice %kc[0, 0, 0] [2, %n, 64] [1, 1, 1] : tensor<2x128x64xf32> to tensor<2x?x64xf32>
+  %v = tensor.extract_slice %vc[0, 0, 0] [2, %n, 64] [1, 1, 1] : tensor<2x128x64xf32> to tensor<2x?x64xf32>
+  %eb = tensor.empty(%n) : tensor<2x4x?x64xf32>
+  %kb = linalg.broadcast ins(%k : tensor<2x?x64xf32>) outs(%eb : tensor<2x4x?x64xf32>) dimensions = [1]
+  %vb = linalg.broadcast ins(%v : tensor<2x?x64xf32>) outs(%eb : tensor<2x4x?x64xf32>) dimensions = [1]
+  %k8 = tensor.collapse_shape %kb [[0, 1], [2], [3]] : tensor<2x4x?x64xf32> into tensor<8x?x64xf32>
+  %v8 = tensor.collapse_shape %vb [[0, 1], [2], [3]] : tensor<2x4x?x64xf32> into tensor<8x?x64xf32>
+  %es = tensor.empty(%n) : tensor<8x1x?xf32>
+  %zs = linalg.fill ins(%zero : f32) outs(%es : tensor<8x1x?xf32>) -> tensor<8x1x?xf32>
+  %s = linalg.batch_matmul indexing_maps = [#mq, #mk, #ms] ins(%q, %k8 : tensor<8x1x64xf32>, tensor<8x?x64xf32>) outs(%zs : tensor<8x1x?xf32>) -> tensor<8x1x?xf32>
+  %p = linalg.softmax dimension(2) ins(%s : tensor<8x1x?xf32>) outs(%es : tensor<8x1x?xf32>) -> tensor<8x1x?xf32>
+  %eo = tensor.empty() : tensor<8x1x64xf32>
+  %zo = linalg.fill ins(%zero : f32) outs(%eo : tensor<8x1x64xf32>) -> tensor<8x1x64xf32>
+  // expected-remark @below {{attention 6 (linalg.softmax): kv_heads = 2, head_dim = 64, tokens = 128, batch = 1, GQA 8/2; position = length of the [0, n) cache read}}
+  %o = linalg.batch_matmul ins(%p, %v8 : tensor<8x1x?xf32>, tensor<8x?x64xf32>) outs(%zo : tensor<8x1x64xf32>) -> tensor<8x1x64xf32>
+  return %o : tensor<8x1x64xf32>
 }
