@@ -30,8 +30,9 @@ void expectNearestEven(float x, uint16_t h, ToFloat toFloat, uint16_t maxMag) {
     double other = toFloat(static_cast<uint16_t>(sign | m));
     double otherErr = std::fabs(other - double(x));
     ASSERT_LE(err, otherErr) << "x=" << x << " h=" << h;
-    if (err == otherErr)
+    if (err == otherErr) {
       ASSERT_EQ(h & 1u, 0u) << "tie not to even: x=" << x;
+    }
   }
 }
 
