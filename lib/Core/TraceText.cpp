@@ -10,6 +10,7 @@
 #include "kvopt/Core/TraceIO.h"
 
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 using namespace kvopt;
@@ -195,12 +196,16 @@ kvopt::openTextTraceBuffer(std::string text, const std::string &name) {
       name);
 }
 
-llvm::Expected<std::string> kvopt::encodeTextTrace(TraceSource &src) {
+/// Stream a source as text, one chunk per record, into `sink`.
+static llvm::Error emitText(TraceSource &src,
+                            const std::function<bool(const std::string &)> &sink) {
   const TraceHeader &h = src.header();
   std::string out = "kvtrace 1 layers=" + std::to_string(h.layers) +
                     " batch=" + std::to_string(h.batch) +
                     " prompt=" + std::to_string(h.promptLen) +
                     " decode=" + std::to_string(h.decodeSteps) + "\n";
+  if (!sink(out))
+    return makeLineError(src.describe(), 0, "file", "write failed");
   TraceRecord rec;
   while (true) {
     llvm::Expected<bool> more = src.next(rec);
@@ -208,24 +213,40 @@ llvm::Expected<std::string> kvopt::encodeTextTrace(TraceSource &src) {
       return more.takeError();
     if (!*more)
       break;
-    out += std::to_string(rec.step) + " " + std::to_string(rec.layer) + " " +
-           std::to_string(rec.seq) + " +";
+    out = std::to_string(rec.step) + " " + std::to_string(rec.layer) + " " +
+          std::to_string(rec.seq) + " +";
     for (uint32_t t : rec.added)
       out += " " + std::to_string(t);
     out += " -";
     for (uint32_t t : rec.removed)
       out += " " + std::to_string(t);
     out += "\n";
+    if (!sink(out))
+      return makeLineError(src.describe(), 0, "file", "write failed");
   }
-  return out;
+  return llvm::Error::success();
+}
+
+llvm::Expected<std::string> kvopt::encodeTextTrace(TraceSource &src) {
+  std::string all;
+  if (auto e = emitText(src, [&](const std::string &chunk) {
+        all += chunk;
+        return true;
+      }))
+    return std::move(e);
+  return all;
 }
 
 llvm::Error kvopt::writeTextTrace(TraceSource &src, const std::string &path) {
-  llvm::Expected<std::string> text = encodeTextTrace(src);
-  if (!text)
-    return text.takeError();
   std::ofstream f(path);
-  f << *text;
+  if (!f)
+    return makeLineError(path, 0, "file", "cannot create");
+  if (auto e = emitText(src, [&](const std::string &chunk) {
+        f << chunk;
+        return bool(f);
+      }))
+    return e;
+  f.close();
   if (!f)
     return makeLineError(path, 0, "file", "write failed");
   return llvm::Error::success();
