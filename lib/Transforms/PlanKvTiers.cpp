@@ -17,6 +17,8 @@
 #include "kvopt/Transforms/ProblemFromIR.h"
 
 #include "mlir/IR/Builders.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
 namespace mlir::kvtier {
@@ -115,8 +117,8 @@ void PlanKvTiersPass::annotate(const PlanningInput &input,
   // getChecked: a plan that breaks the attribute's invariants (a bound above
   // the schedule, say) is reported, never written.
   PlanAttr planAttr = PlanAttr::getChecked(
-      [&]() { return module.emitError(); }, ctx, result.planner,
-      result.status, llvm::APFloat(result.boundSeconds),
+      [&]() { return module.emitError(); }, ctx, StringRef(result.planner),
+      StringRef(result.status), llvm::APFloat(result.boundSeconds),
       llvm::APFloat(result.scheduleSeconds), llvm::APFloat(result.gap),
       scheduleFile, int64_t(result.schedule.totalMoves()));
   if (!planAttr)
@@ -177,6 +179,19 @@ void PlanKvTiersPass::runOnOperation() {
     module.emitError("sparsity option must be in [0, 1), got ")
         << sparsity.getValue();
     return signalPassFailure();
+  }
+  // Output paths are checked before a possibly long solve.
+  for (const std::string &path :
+       {reportFile.getValue(), jsonFile.getValue(), htmlFile.getValue(),
+        scheduleFile.getValue()}) {
+    if (path.empty() || path == "-")
+      continue;
+    StringRef dir = llvm::sys::path::parent_path(path);
+    if (!dir.empty() && !llvm::sys::fs::is_directory(dir)) {
+      module.emitError("cannot write '")
+          << path << "': directory '" << dir << "' does not exist";
+      return signalPassFailure();
+    }
   }
   FailureOr<PlanningInput> input =
       buildPlanningInput(module, analysis, options);

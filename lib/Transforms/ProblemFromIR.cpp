@@ -138,16 +138,16 @@ makeTrace(ModuleOp module, const kvopt::Workload &work,
 FailureOr<PlanningInput>
 mlir::kvtier::buildPlanningInput(ModuleOp module, KvCacheAnalysis &analysis,
                                  const ProblemOptions &options) {
+  if (!analysis.getUnresolvedAttention().empty())
+    return AttentionOp(analysis.getUnresolvedAttention().front()).emitError(
+        "attention reads a cache that is not declared by kvtier.cache; the "
+        "planner cannot size it");
   MutableArrayRef<CacheInfo> caches = analysis.getCaches();
   if (caches.empty())
     return module.emitError(
         "no KV cache to plan: the module declares no kvtier.cache; run "
         "--kvtier-raise-attention on an upstream graph or import a model "
         "with kv-translate --import-hf-config");
-  if (!analysis.getUnresolvedAttention().empty())
-    return AttentionOp(analysis.getUnresolvedAttention().front()).emitError(
-        "attention reads a cache that is not declared by kvtier.cache; the "
-        "planner cannot size it");
   if (analysis.getNumAttention() == 0)
     return module.emitError("no kvtier.attention reads the declared caches: "
                             "nothing to plan");

@@ -25,8 +25,12 @@ struct TestKvCacheAnalysisPass
   void runOnOperation() override {
     KvCacheAnalysis &analysis = getAnalysis<KvCacheAnalysis>();
     llvm::raw_ostream &os = llvm::outs();
+    int64_t perToken = 0;
+    for (CacheInfo &info : analysis.getCaches())
+      perToken += info.type.getBytesPerToken();
     os << "caches: " << analysis.getCaches().size()
        << ", attention: " << analysis.getNumAttention()
+       << ", KV bytes per token (all layers): " << perToken
        << ", total bytes: " << analysis.getTotalBytes() << "\n";
     for (CacheInfo &info : analysis.getCaches()) {
       KvCacheTypeInterface t = info.type;
