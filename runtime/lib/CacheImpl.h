@@ -81,6 +81,11 @@ kvrt_status issueGroup(kvrt_cache &cache, const MigrationRequest *requests,
 /// Makes later compute on `layer` wait for its in-flight migrations.
 kvrt_status computeWaitLayer(kvrt_cache &cache, uint32_t layer);
 
+/// Test-only fault injection: when set, copies are issued without their
+/// slot-release and block-writer dependencies, so tests can show that they
+/// detect the corruption this causes. Never set outside tests.
+void setSkipCopyDependenciesForTesting(bool skip);
+
 } // namespace kvrt
 
 #endif // KVRT_LIB_CACHEIMPL_H

@@ -16,11 +16,14 @@
 #include "CacheImpl.h"
 #include "Error.h"
 
+#include <atomic>
 #include <unordered_map>
 
 using namespace kvrt;
 
 namespace {
+
+std::atomic<bool> skipDependencies{false};
 
 const char *tierName(kvrt_tier tier) {
   return tier == KVRT_TIER_HBM ? "HBM" : "DRAM";
@@ -104,9 +107,11 @@ kvrt_status issueOne(kvrt_cache &cache, const MigrationRequest &r,
     }
     freeSlots.erase(nextDst);
     kvrt_handle release = cache.tiers[dst].releaseTicket[nextDst];
+    kvrt_handle writer = cache.blockTickets[r.layer][b];
+    if (skipDependencies.load(std::memory_order_relaxed))
+      release = writer = 0;
     if (release && !backend.isComplete(release))
       run.addDep(release);
-    kvrt_handle writer = cache.blockTickets[r.layer][b];
     if (writer && !backend.isComplete(writer))
       run.addDep(writer);
     table[b] = packEntry(dst, nextDst);
@@ -183,6 +188,10 @@ kvrt_status kvrt::issueGroup(kvrt_cache &cache,
   if (last)
     *last = newest;
   return KVRT_OK;
+}
+
+void kvrt::setSkipCopyDependenciesForTesting(bool skip) {
+  skipDependencies.store(skip, std::memory_order_relaxed);
 }
 
 kvrt_status kvrt::computeWaitLayer(kvrt_cache &cache, uint32_t layer) {

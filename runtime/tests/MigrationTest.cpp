@@ -7,6 +7,8 @@
 //===----------------------------------------------------------------------===//
 #include "TestUtil.h"
 
+#include "CacheImpl.h"
+
 using namespace kvrt::test;
 
 namespace {
@@ -103,6 +105,34 @@ TEST(Migration, SlotReuseWaitsForCopyOut) {
   KVRT_ASSERT_OK(kvrt_query(cache.get(), h, &done));
   EXPECT_EQ(done, 1);
   EXPECT_EQ(allChecksums(cache.get()), before);
+}
+
+// The tests above can fail: with the copy dependencies removed (fault
+// injection), the same ping-pong under delays corrupts blocks and the
+// checksums catch it.
+TEST(Migration, DetectsMissingCopyDependencies) {
+#if defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "the injected fault is a data race by design";
+#endif
+  ContextPtr ctx = makeHostContext(2000, 13);
+  kvrt_cache_config c = smallConfig();
+  c.num_layers = 1;
+  c.num_seqs = 1;
+  c.max_blocks_per_seq = 4;
+  c.hbm_capacity_blocks = 1;
+  c.dram_capacity_blocks = 4;
+  CachePtr cache = makeFullCache(ctx.get(), c, 3);
+  std::vector<uint64_t> before = allChecksums(cache.get());
+  kvrt::setSkipCopyDependenciesForTesting(true);
+  for (int round = 0; round < 40; ++round) {
+    uint32_t b = round % 4;
+    KVRT_ASSERT_OK(kvrt_migrate(cache.get(), 0, b, 1, KVRT_PROMOTE, nullptr));
+    KVRT_ASSERT_OK(kvrt_migrate(cache.get(), 0, b, 1, KVRT_DEMOTE, nullptr));
+  }
+  kvrt::setSkipCopyDependenciesForTesting(false);
+  KVRT_ASSERT_OK(kvrt_cache_synchronize(cache.get()));
+  EXPECT_NE(allChecksums(cache.get()), before)
+      << "unordered copies went unnoticed";
 }
 
 // Appends and migrations interleaved: a block appended to and then demoted
