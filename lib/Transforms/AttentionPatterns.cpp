@@ -51,7 +51,18 @@ constexpr int kMaxDepth = 24;
 // Elementwise and reduction classification
 //===----------------------------------------------------------------------===//
 
-enum class EwKind { Exp, Log, Add, Sub, Mul, Div, Max, Reciprocal, Copy, Other };
+enum class EwKind {
+  Exp,
+  Log,
+  Add,
+  Sub,
+  Mul,
+  Div,
+  Max,
+  Reciprocal,
+  Copy,
+  Other
+};
 
 /// A tensor op that applies one scalar function elementwise. `args[i]` is
 /// the operand number of the i-th scalar argument, or -1 for a constant or
@@ -87,7 +98,8 @@ EwKind scalarKind(Operation *op) {
     return EwKind::Max;
   if (auto div = dyn_cast<arith::DivFOp>(op)) {
     APFloat one(0.0);
-    if (matchPattern(div.getLhs(), m_ConstantFloat(&one)) && one.isExactlyValue(1.0))
+    if (matchPattern(div.getLhs(), m_ConstantFloat(&one)) &&
+        one.isExactlyValue(1.0))
       return EwKind::Reciprocal;
     return EwKind::Div;
   }
@@ -196,13 +208,13 @@ std::optional<Reduction> matchGenericReduction(linalg::GenericOp generic) {
   if (generic.getNumDpsInputs() != 1 || generic.getNumReductionLoops() != 1)
     return std::nullopt;
   SmallVector<utils::IteratorType> iterators = generic.getIteratorTypesArray();
-  unsigned loop = llvm::find(iterators, utils::IteratorType::reduction) -
-                  iterators.begin();
+  unsigned loop =
+      llvm::find(iterators, utils::IteratorType::reduction) - iterators.begin();
   Block &body = generic.getRegion().front();
   Value combined = body.getTerminator()->getOperand(0);
-  std::optional<ReductionKind> kind = combinerKind(
-      combined, body.getArgument(0),
-      body.getArgument(generic.getNumDpsInputs()));
+  std::optional<ReductionKind> kind =
+      combinerKind(combined, body.getArgument(0),
+                   body.getArgument(generic.getNumDpsInputs()));
   if (!kind)
     return std::nullopt;
   AffineMap map = generic.getMatchingIndexingMap(generic.getDpsInputOperand(0));
@@ -377,9 +389,9 @@ bool isSameIndexOp(Operation *op) {
   return isa<tensor::CastOp, bufferization::ToTensorOp,
              bufferization::ToBufferOp, tosa::TileOp, tosa::AddOp, tosa::SubOp,
              tosa::MulOp, tosa::ExpOp, tosa::CastOp, tosa::SelectOp,
-             tosa::MaximumOp, tosa::ReciprocalOp, tosa::TanhOp,
-             arith::AddFOp, arith::SubFOp, arith::MulFOp, arith::DivFOp,
-             arith::SelectOp, math::ExpOp, math::TanhOp>(op);
+             tosa::MaximumOp, tosa::ReciprocalOp, tosa::TanhOp, arith::AddFOp,
+             arith::SubFOp, arith::MulFOp, arith::DivFOp, arith::SelectOp,
+             math::ExpOp, math::TanhOp>(op);
 }
 
 /// Maps dim `dim` of value `from` (an operand or the result of `op`) to
@@ -393,9 +405,8 @@ std::optional<int64_t> mapDim(Operation *op, Value from, Value to,
       dim < 0 || dim >= fromType.getRank())
     return std::nullopt;
   if (isSameIndexOp(op) || isa<tensor::ExtractSliceOp>(op))
-    return fromType.getRank() == toType.getRank()
-               ? std::optional<int64_t>(dim)
-               : std::nullopt;
+    return fromType.getRank() == toType.getRank() ? std::optional<int64_t>(dim)
+                                                  : std::nullopt;
   if (isa<tensor::CollapseShapeOp, tensor::ExpandShapeOp, tosa::ReshapeOp,
           tensor::ReshapeOp>(op)) {
     // Only the data operand is reshaped (not a shape operand).
@@ -517,8 +528,11 @@ std::optional<SoftmaxInfo> matchExpSumDiv(Operation *exp, Value y) {
     auto norm = findNormaliser(e, user->getResult(0));
     if (!norm)
       continue;
-    SoftmaxInfo info{SoftmaxForm::ExpSumDiv, y, norm->first->getResult(0),
-                     sum->dim, {exp, user, norm->first}};
+    SoftmaxInfo info{SoftmaxForm::ExpSumDiv,
+                     y,
+                     norm->first->getResult(0),
+                     sum->dim,
+                     {exp, user, norm->first}};
     if (norm->second)
       info.ops.push_back(norm->second);
     if (auto subMax = matchSubMax(y)) {
@@ -572,7 +586,8 @@ matchLogSumExpTerm(Value lse, Value x) {
 /// Recognises a softmax rooted at `root` (see matchAttention).
 std::optional<SoftmaxInfo> matchSoftmax(Operation *root) {
   if (auto softmax = dyn_cast<linalg::SoftmaxOp>(root))
-    return SoftmaxInfo{SoftmaxForm::LinalgSoftmax, softmax.getInput(),
+    return SoftmaxInfo{SoftmaxForm::LinalgSoftmax,
+                       softmax.getInput(),
                        softmax.getResult()[0],
                        static_cast<int64_t>(softmax.getDimension()),
                        {root}};
@@ -594,8 +609,11 @@ std::optional<SoftmaxInfo> matchSoftmax(Operation *root) {
   auto term = matchLogSumExpTerm(lse, x);
   if (!term)
     return std::nullopt;
-  SoftmaxInfo info{SoftmaxForm::LogSumExp, x, root->getResult(0),
-                   term->first.dim, {root, sub}};
+  SoftmaxInfo info{SoftmaxForm::LogSumExp,
+                   x,
+                   root->getResult(0),
+                   term->first.dim,
+                   {root, sub}};
   info.ops.append(term->second);
   return info;
 }
@@ -628,7 +646,8 @@ std::optional<Contraction> getContraction(Operation *op) {
   }
   auto linalgOp = dyn_cast_or_null<linalg::LinalgOp>(op);
   if (!linalgOp || linalgOp.getNumDpsInputs() != 2 ||
-      linalgOp.getNumDpsInits() != 1 || !linalg::isaContractionOpInterface(linalgOp))
+      linalgOp.getNumDpsInits() != 1 ||
+      !linalg::isaContractionOpInterface(linalgOp))
     return std::nullopt;
   FailureOr<linalg::ContractionDimensions> dims =
       linalg::inferContractionDims(linalgOp);
@@ -798,9 +817,10 @@ int64_t broadcastFactor(Operation *op) {
   auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
   if (!linalgOp || linalgOp.getNumDpsInputs() != 1)
     return 1;
-  AffineMap inMap = linalgOp.getMatchingIndexingMap(linalgOp.getDpsInputOperand(0));
-  AffineMap outMap = linalgOp.getIndexingMapMatchingResult(
-      cast<OpResult>(op->getResult(0)));
+  AffineMap inMap =
+      linalgOp.getMatchingIndexingMap(linalgOp.getDpsInputOperand(0));
+  AffineMap outMap =
+      linalgOp.getIndexingMapMatchingResult(cast<OpResult>(op->getResult(0)));
   int64_t factor = 1;
   ArrayRef<int64_t> outShape = shapeOf(op->getResult(0));
   for (auto [i, expr] : llvm::enumerate(outMap.getResults())) {
@@ -901,9 +921,8 @@ bool isEnclosingLoopIv(Value v, Operation *op) {
     return false;
   auto loop = dyn_cast<LoopLikeOpInterface>(arg.getOwner()->getParentOp());
   return loop && loop->isAncestor(op) &&
-         llvm::is_contained(loop.getLoopInductionVars().value_or(
-                                SmallVector<Value>{}),
-                            v);
+         llvm::is_contained(
+             loop.getLoopInductionVars().value_or(SmallVector<Value>{}), v);
 }
 
 /// Finds a memref.store/copy writing one token into `buffer` at `tokenDim`.
@@ -918,17 +937,19 @@ PositionSource findMemrefScatter(Value buffer, int64_t tokenDim) {
         return positionFromIndex(index, store);
     }
     if (auto subview = dyn_cast<memref::SubViewOp>(user)) {
-      auto copies = llvm::make_filter_range(subview->getUsers(), [&](Operation *u) {
-        auto copy = dyn_cast<memref::CopyOp>(u);
-        return copy && copy.getTarget() == subview.getResult();
-      });
+      auto copies =
+          llvm::make_filter_range(subview->getUsers(), [&](Operation *u) {
+            auto copy = dyn_cast<memref::CopyOp>(u);
+            return copy && copy.getTarget() == subview.getResult();
+          });
       if (copies.empty() ||
           static_cast<int64_t>(subview.getMixedOffsets().size()) <= tokenDim)
         continue;
       OpFoldResult offset = subview.getMixedOffsets()[tokenDim];
       if (auto value = dyn_cast<Value>(offset))
         return positionFromIndex(value, *copies.begin());
-      return {PositionSource::Kind::StaticOffset, {},
+      return {PositionSource::Kind::StaticOffset,
+              {},
               cast<IntegerAttr>(cast<Attribute>(offset)).getInt(),
               *copies.begin()};
     }
@@ -950,7 +971,8 @@ PositionSource positionOfSelectScatter(linalg::GenericOp generic,
       if (!index || static_cast<int64_t>(index.getDim()) != tokenDim)
         continue;
       Operation *def = b.getDefiningOp();
-      if (def && generic->isProperAncestor(def) && !matchPattern(b, m_Constant()))
+      if (def && generic->isProperAncestor(def) &&
+          !matchPattern(b, m_Constant()))
         continue;
       none = positionFromIndex(b, generic);
       return WalkResult::interrupt();
@@ -969,7 +991,8 @@ std::pair<Value, PositionSource> findCacheRoot(Value v, int64_t tokenDim) {
       v = toTensor.getBuffer();
       continue;
     }
-    if (isa<BaseMemRefType>(v.getType()) && pos.kind == PositionSource::Kind::None)
+    if (isa<BaseMemRefType>(v.getType()) &&
+        pos.kind == PositionSource::Kind::None)
       pos = findMemrefScatter(v, tokenDim);
     if (auto toBuffer = v.getDefiningOp<bufferization::ToBufferOp>()) {
       v = toBuffer.getTensor();
@@ -981,9 +1004,11 @@ std::pair<Value, PositionSource> findCacheRoot(Value v, int64_t tokenDim) {
         OpFoldResult offset = insert.getMixedOffsets()[tokenDim];
         pos = isa<Value>(offset)
                   ? positionFromIndex(cast<Value>(offset), insert)
-                  : PositionSource{PositionSource::Kind::StaticOffset, {},
-                                   cast<IntegerAttr>(cast<Attribute>(offset)).getInt(),
-                                   insert};
+                  : PositionSource{
+                        PositionSource::Kind::StaticOffset,
+                        {},
+                        cast<IntegerAttr>(cast<Attribute>(offset)).getInt(),
+                        insert};
       }
       v = insert.getDest();
       continue;
@@ -1038,13 +1063,14 @@ LogicalResult fillCache(AttentionMatch &match, const KvTrace &key,
   match.valueSource = value.source;
   auto [keyRoot, keyPos] = findCacheRoot(key.source, key.tokenDim);
   auto [valueRoot, valuePos] = findCacheRoot(value.source, value.tokenDim);
-  match.position = keyPos.kind != PositionSource::Kind::None ? keyPos : valuePos;
+  match.position =
+      keyPos.kind != PositionSource::Kind::None ? keyPos : valuePos;
   // Without a scatter, a `[0, n)` read of the cache gives the position n.
   if (match.position.kind == PositionSource::Kind::None && key.readLength)
     match.position = {PositionSource::Kind::Value, key.readLength, 0, nullptr};
-  match.persistentCache = match.position.kind != PositionSource::Kind::None ||
-                          (isFunctionArgument(keyRoot) &&
-                           isFunctionArgument(valueRoot));
+  match.persistentCache =
+      match.position.kind != PositionSource::Kind::None ||
+      (isFunctionArgument(keyRoot) && isFunctionArgument(valueRoot));
   for (const PositionSource &p : {keyPos, valuePos})
     if (p.scatter)
       match.ops.push_back(p.scatter);
@@ -1067,6 +1093,25 @@ int64_t queryHeadsOf(Value query, int64_t headDim, int64_t batch,
 //===----------------------------------------------------------------------===//
 // Tensor-form attention
 //===----------------------------------------------------------------------===//
+
+/// Query tokens of a Q*K^T contraction: the product of the output dims that
+/// come from Q alone (not the key-token dim `keyDim`, not a dim shared with
+/// K); 0 when one of them is dynamic.
+int64_t queryTokensOf(const Contraction &c, int64_t keyDim, Value keyOperand) {
+  int keySide = c.operands[0] == keyOperand ? 0 : 1;
+  ArrayRef<int64_t> shape = shapeOf(c.op->getResult(0));
+  int64_t tokens = 1;
+  for (auto [i, expr] : llvm::enumerate(c.outMap.getResults())) {
+    auto d = dyn_cast<AffineDimExpr>(expr);
+    if (!d || static_cast<int64_t>(i) == keyDim ||
+        loopPosition(c.maps[keySide], d.getPosition()))
+      continue;
+    if (ShapedType::isDynamic(shape[i]))
+      return 0;
+    tokens *= shape[i];
+  }
+  return tokens;
+}
 
 /// Attention around a tensor softmax: Q*K^T -> softmax -> *V.
 FailureOr<AttentionMatch> matchTensorAttention(const SoftmaxInfo &softmax,
@@ -1101,19 +1146,9 @@ FailureOr<AttentionMatch> matchTensorAttention(const SoftmaxInfo &softmax,
       traceKvUp(pv->second.operand, pv->second.tokenDim, pv->second.headDim);
   if (failed(fillCache(match, keyTrace, valueTrace, nearMiss)))
     return failure();
-  auto queryType = cast<ShapedType>(key->other.getType());
-  int64_t queryTokens = 1;
-  auto outLoop = dyn_cast<AffineDimExpr>(qk->first.outMap.getResult(qk->second));
-  for (auto [i, expr] : llvm::enumerate(qk->first.outMap.getResults())) {
-    auto d = dyn_cast<AffineDimExpr>(expr);
-    Value q = key->other;
-    int qSide = qk->first.operands[0] == q ? 0 : 1;
-    if (d && d != outLoop && !loopPosition(qk->first.maps[1 - qSide], d.getPosition()) &&
-        queryType.hasStaticShape())
-      queryTokens *= shapeOf(qk->first.op->getResult(0))[i];
-  }
-  match.queryHeads = queryHeadsOf(key->other, match.geometry.headDim,
-                                  match.geometry.batch, queryTokens);
+  match.queryHeads =
+      queryHeadsOf(key->other, match.geometry.headDim, match.geometry.batch,
+                   queryTokensOf(qk->first, qk->second, key->operand));
   return match;
 }
 
@@ -1216,9 +1251,8 @@ findRunningMax(ArrayRef<BlockArgument> carried, ArrayRef<Value> yielded) {
     if (!cmp)
       continue;
     Value t = select.getTrueValue(), f = select.getFalseValue();
-    if ((t == arg) != (f == arg) &&
-        ((cmp.getLhs() == t && cmp.getRhs() == f) ||
-         (cmp.getLhs() == f && cmp.getRhs() == t)))
+    if ((t == arg) != (f == arg) && ((cmp.getLhs() == t && cmp.getRhs() == f) ||
+                                     (cmp.getLhs() == f && cmp.getRhs() == t)))
       return std::make_pair(unsigned(i), t == arg ? f : t);
   }
   return std::nullopt;
@@ -1240,7 +1274,8 @@ bool isOnlineSoftmaxCandidate(LoopLikeOpInterface loop) {
 /// or values (batch and head loops), so that the annotation is per step.
 Operation *climbIndexLoops(Operation *loop, ArrayRef<Read> reads) {
   Operation *anchor = loop;
-  while (auto parent = dyn_cast_or_null<LoopLikeOpInterface>(anchor->getParentOp())) {
+  while (auto parent =
+             dyn_cast_or_null<LoopLikeOpInterface>(anchor->getParentOp())) {
     std::optional<Value> iv = parent.getSingleInductionVar();
     if (!iv)
       break;
@@ -1259,49 +1294,68 @@ Operation *climbIndexLoops(Operation *loop, ArrayRef<Read> reads) {
   return anchor;
 }
 
-/// Recognises a fused online-softmax loop over the cached tokens.
-FailureOr<AttentionMatch> matchOnlineLoop(LoopLikeOpInterface loop,
-                                          std::string &nearMiss) {
-  Operation *loopOp = loop;
-  Value iv = *loop.getSingleInductionVar();
-  SmallVector<BlockArgument> carried = llvm::to_vector(loop.getRegionIterArgs());
-  SmallVector<Value> yielded = llvm::to_vector(loop.getYieldedValues());
-  auto fail = [&](StringRef what) {
-    nearMiss = ("a loop with loop-carried values and an exp is not a fused "
-                "online-softmax attention: " + what).str();
-    return failure();
-  };
+/// Checks the online-softmax recurrence of `loopOp`: a running maximum, a
+/// running sum of exponentials, and an exp of the difference to the carried
+/// maximum (the rescale). Returns the score compared with the maximum, or
+/// fails with the reason in `why`.
+FailureOr<Value> matchOnlineRecurrence(Operation *loopOp,
+                                       ArrayRef<BlockArgument> carried,
+                                       ArrayRef<Value> yielded,
+                                       std::string &why) {
   auto max = findRunningMax(carried, yielded);
-  if (!max)
-    return fail("no loop-carried running maximum (max or cmpf+select)");
-  Value score = max->second;
-  auto dependsOn = [](const llvm::SetVector<Operation *> &slice, Value v) {
-    return llvm::any_of(slice, [&](Operation *op) {
-      return llvm::is_contained(op->getOperands(), v);
-    });
-  };
+  if (!max) {
+    why = "no loop-carried running maximum (max or cmpf+select)";
+    return failure();
+  }
+  auto isExp = [](Operation *op) { return isa<math::ExpOp>(op); };
   bool hasSum = false;
   for (auto [i, y] : llvm::enumerate(yielded)) {
     if (i == max->first)
       continue;
     llvm::SetVector<Operation *> slice = backwardSlice(y, loopOp);
-    hasSum |= dependsOn(slice, carried[i]) &&
-              llvm::any_of(slice, [](Operation *op) { return isa<math::ExpOp>(op); });
+    bool selfDependent = llvm::any_of(slice, [&](Operation *op) {
+      return llvm::is_contained(op->getOperands(), carried[i]);
+    });
+    hasSum |= selfDependent && llvm::any_of(slice, isExp);
   }
-  if (!hasSum)
-    return fail("no loop-carried running sum of exponentials");
+  if (!hasSum) {
+    why = "no loop-carried running sum of exponentials";
+    return failure();
+  }
   bool rescaled = false;
   loopOp->walk([&](math::ExpOp exp) {
-    bool usesMax = llvm::any_of(exp->getOperands(), [&](Value v) {
-      Operation *def = v.getDefiningOp();
-      return def && llvm::is_contained(def->getOperands(), carried[max->first]);
-    });
-    rescaled |= usesMax;
+    Operation *def = exp.getOperand().getDefiningOp();
+    rescaled |= def && llvm::is_contained(def->getOperands(),
+                                          Value(carried[max->first]));
   });
-  if (!rescaled)
-    return fail("no exp of the difference to the running maximum (rescale)");
+  if (!rescaled) {
+    why = "no exp of the difference to the running maximum (rescale)";
+    return failure();
+  }
+  return max->second;
+}
+
+/// Recognises a fused online-softmax loop over the cached tokens.
+FailureOr<AttentionMatch> matchOnlineLoop(LoopLikeOpInterface loop,
+                                          std::string &nearMiss) {
+  Operation *loopOp = loop;
+  Value iv = *loop.getSingleInductionVar();
+  SmallVector<BlockArgument> carried =
+      llvm::to_vector(loop.getRegionIterArgs());
+  SmallVector<Value> yielded = llvm::to_vector(loop.getYieldedValues());
+  auto fail = [&](StringRef what) {
+    nearMiss = ("a loop with loop-carried values and an exp is not a fused "
+                "online-softmax attention: " +
+                what)
+                   .str();
+    return failure();
+  };
+  std::string why;
+  FailureOr<Value> score = matchOnlineRecurrence(loopOp, carried, yielded, why);
+  if (failed(score))
+    return fail(why);
   SmallVector<Operation *> scoreOps =
-      backwardSlice(score, loopOp).takeVector();
+      backwardSlice(*score, loopOp).takeVector();
   auto keyRead = findIndexedRead(scoreOps, loopOp, iv, Value());
   if (!keyRead)
     return fail("the score does not read keys indexed by the loop induction "
@@ -1321,16 +1375,19 @@ FailureOr<AttentionMatch> matchOnlineLoop(LoopLikeOpInterface loop,
   match.form = SoftmaxForm::OnlineLoop;
   match.ops.push_back(loopOp);
   KvTrace keyTrace{keys, std::get<1>(*keyRead), std::get<2>(*keyRead), 1, {}};
-  KvTrace valueTrace{std::get<0>(*valueRead).buffer, std::get<1>(*valueRead),
-                     std::get<2>(*valueRead), 1, {}};
+  KvTrace valueTrace{std::get<0>(*valueRead).buffer,
+                     std::get<1>(*valueRead),
+                     std::get<2>(*valueRead),
+                     1,
+                     {}};
   if (failed(fillCache(match, keyTrace, valueTrace, nearMiss)))
     return failure();
   SmallVector<Read> reads{std::get<0>(*keyRead), std::get<0>(*valueRead)};
   if (queryRead) {
     reads.push_back(std::get<0>(*queryRead));
-    match.queryHeads = queryHeadsOf(std::get<0>(*queryRead).buffer,
-                                    match.geometry.headDim,
-                                    match.geometry.batch, 1);
+    match.queryHeads =
+        queryHeadsOf(std::get<0>(*queryRead).buffer, match.geometry.headDim,
+                     match.geometry.batch, 1);
   }
   match.anchor = climbIndexLoops(loopOp, reads);
   return match;
@@ -1396,7 +1453,8 @@ Block *declarationBlock(Operation *op) {
 /// Remark describing a raised attention.
 void remarkAttention(const AttentionMatch &m, int64_t id, bool positionFound) {
   const KvGeometry &g = m.geometry;
-  InFlightDiagnostic diag = m.anchor->emitRemark()
+  InFlightDiagnostic diag =
+      m.anchor->emitRemark()
       << "attention " << id << " (" << stringifySoftmaxForm(m.form)
       << "): kv_heads = " << g.kvHeads << ", head_dim = " << g.headDim
       << ", tokens = " << g.tokens << ", batch = " << g.batch;
@@ -1463,8 +1521,7 @@ struct RaiseSoftmaxAttention : RewritePattern {
 };
 
 /// Raises a fused online-softmax loop (affine.for / scf.for).
-struct RaiseOnlineSoftmaxLoop
-    : OpInterfaceRewritePattern<LoopLikeOpInterface> {
+struct RaiseOnlineSoftmaxLoop : OpInterfaceRewritePattern<LoopLikeOpInterface> {
   RaiseOnlineSoftmaxLoop(MLIRContext *ctx, RaiseAttentionConfig config)
       : OpInterfaceRewritePattern(ctx), config(config) {}
 
@@ -1518,7 +1575,8 @@ FailureOr<AttentionMatch> mlir::kvtier::matchAttention(Operation *root,
     return failure();
   FailureOr<AttentionMatch> match = matchTensorAttention(*softmax, nearMiss);
   if (failed(match))
-    nearMiss = (stringifySoftmaxForm(softmax->form) + " found, but " + nearMiss).str();
+    nearMiss =
+        (stringifySoftmaxForm(softmax->form) + " found, but " + nearMiss).str();
   return match;
 }
 
@@ -1560,8 +1618,7 @@ LogicalResult mlir::kvtier::emitAttention(RewriterBase &rewriter,
       rewriter.getStringAttr("attn" + std::to_string(id) + ".kv"), nullptr);
   rewriter.setInsertionPointAfter(anchor);
   Location loc = anchor->getLoc();
-  Value position =
-      materializePosition(rewriter, loc, match.position, anchor);
+  Value position = materializePosition(rewriter, loc, match.position, anchor);
   bool positionFound = static_cast<bool>(position);
   if (!position)
     position = arith::ConstantIndexOp::create(rewriter, loc, g.tokens);
@@ -1573,7 +1630,8 @@ LogicalResult mlir::kvtier::emitAttention(RewriterBase &rewriter,
   llvm::SmallPtrSet<Operation *, 16> tagged;
   for (Operation *op : match.ops)
     if (tagged.insert(op).second)
-      rewriter.modifyOpInPlace(op, [&] { op->setAttr(kAttentionIdAttrName, idAttr); });
+      rewriter.modifyOpInPlace(
+          op, [&] { op->setAttr(kAttentionIdAttrName, idAttr); });
   if (config.counters)
     ++config.counters->attention;
   if (config.emitRemarks)

@@ -59,8 +59,8 @@ AttentionOp attentionOf(CacheOp cache) {
 /// Prefix of the grouped cache names: the enclosing symbol's name.
 std::string cachePrefix(Block *block) {
   Operation *scope = block->getParentOp();
-  if (auto symbol = scope->getAttrOfType<StringAttr>(
-          SymbolTable::getSymbolAttrName()))
+  if (auto symbol =
+          scope->getAttrOfType<StringAttr>(SymbolTable::getSymbolAttrName()))
     return symbol.getValue().str();
   return "kv";
 }
@@ -70,10 +70,10 @@ std::string cachePrefix(Block *block) {
 void mergeCaches(ArrayRef<CacheOp> caches, StringRef name) {
   CacheOp front = caches.front();
   auto first = cast<CacheType>(front.getType());
-  auto merged = CacheType::get(
-      first.getContext(), static_cast<int64_t>(caches.size()),
-      first.getKvHeads(), first.getHeadDim(), first.getElement(),
-      first.getBlock(), first.getMaxTokens(), first.getBatch());
+  auto merged =
+      CacheType::get(first.getContext(), static_cast<int64_t>(caches.size()),
+                     first.getKvHeads(), first.getHeadDim(), first.getElement(),
+                     first.getBlock(), first.getMaxTokens(), first.getBatch());
   OpBuilder builder(front);
   Operation *earliest = front;
   for (CacheOp cache : caches)

@@ -15,25 +15,39 @@ def RaiseAttention : Pass<"kvtier-raise-attention", "::mlir::ModuleOp"> {
     Recognises decode attention in upstream-dialect graphs (linalg, tensor,
     tosa, memref, scf/affine loops): the Q*K^T contraction, softmax in its
     usual forms (linalg.softmax; generic max/exp/sum/div; log-sum-exp; tosa
-    reduce_max/exp/reduce_sum/reciprocal), the *V contraction, GQA
-    broadcasts and the scatter of the new token into the cache. For every
-    attention it declares the cache it reads (`kvtier.cache`, geometry taken
-    from the tensor shapes) and inserts a `kvtier.attention` annotation that
-    the planner consumes. The matched upstream ops are left in place and
-    tagged with `kvtier.attention_id`. Forms it cannot prove are attention
-    (e.g. a fused online-softmax loop it does not recognise) produce a remark
-    that names exactly what was missing; graphs without attention are left
-    unchanged.
+    reduce_max/exp/reduce_sum/reciprocal; a fused online-softmax loop), the
+    *V contraction, GQA broadcasts and the scatter of the new token into the
+    cache. The matchers walk use-def chains outward from the softmax (see
+    docs/raise-attention.md).
+
+    For every attention it declares the cache it reads (`kvtier.cache` at
+    the top of the function, geometry taken from the K/V shapes, `block`
+    from the option) and inserts `kvtier.attention` after the *V
+    contraction (after the batch/head loops for a fused loop). Attentions of
+    one function whose caches have the same geometry become the layers of
+    one cache (`<function>.kv<g>`), in program order. The position is the
+    SSA index the scatter of the new token used (or the length of a
+    `[0, n)` read of the cache); without one it is a constant equal to the
+    sequence length and the remark says so. The matched upstream ops are
+    left in place (no folding, no DCE) and tagged with
+    `kvtier.attention_id`. A cache shorter than one block is an error.
+
+    With `remarks` (default), every attention gets a remark with its
+    geometry (and whether K/V are activations rather than a persistent
+    cache), and every near miss - a softmax or candidate loop that could not
+    be proven to be attention - a remark that names what was missing.
+    Graphs without attention are left unchanged; raising twice adds nothing.
 
     ```mlir
-    // before: %s = linalg.batch_matmul ins(%q, %kT) ... ; softmax ; linalg.batch_matmul ins(%p, %v)
-    // after:  the same ops, plus
-    %kv = kvtier.cache "attn0.kv" : !kvtier.cache<layers = 1, kv_heads = 2, head_dim = 64, element = f32, block = 1, max_tokens = 128, batch = 1>
-    kvtier.attention %kv layer 0 at %pos : !kvtier.cache<...>
+    // before: %s = linalg.batch_matmul ins(%q, %kT) ... ; softmax ; %o = linalg.batch_matmul ins(%p, %v)
+    // after:  the same ops, tagged, plus
+    %kv = kvtier.cache "forward.kv0" : !kvtier.cache<layers = 1, kv_heads = 2, head_dim = 64, element = f32, block = 16, max_tokens = 128, batch = 1>
+    kvtier.attention %kv layer 0 at %pos {kvtier.attention_id = 0 : i64} : !kvtier.cache<layers = 1, kv_heads = 2, head_dim = 64, element = f32, block = 16, max_tokens = 128, batch = 1>
     ```
   }];
   let dependentDialects = ["::mlir::kvtier::KvTierDialect",
-                           "::mlir::arith::ArithDialect"];
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::tensor::TensorDialect"];
   let options = [
     Option<"emitRemarks", "remarks", "bool", /*default=*/"true",
            "Emit a remark for every attention found and every near miss">,
