@@ -41,5 +41,7 @@ tools = [
     ToolSubst("z3", unresolved="ignore"),
 ]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
+if os.path.exists(os.path.join(config.kvopt_lib_dir, "libKvOptPlugin.so")):
+    config.available_features.add("plugin")
 if os.path.exists("/usr/bin/z3"):
     config.available_features.add("z3-cli")
