@@ -431,3 +431,50 @@ func.func @sliced_cache_broadcast(%q: tensor<8x1x64xf32>, %kc: tensor<2x128x64xf
   %o = linalg.batch_matmul ins(%p, %v8 : tensor<8x1x?xf32>, tensor<8x?x64xf32>) outs(%zo : tensor<8x1x64xf32>) -> tensor<8x1x64xf32>
   return %o : tensor<8x1x64xf32>
 }
+
+// The new token copied into a subview of the cache buffer (memref.copy);
+// the cache is read back with bufferization.to_tensor.
+
+// CHECK-LABEL: func.func @memref_copy_scatter
+// CHECK-SAME:    %[[POS:[^:]*]]: index
+// CHECK:         %[[KV:.*]] = kvtier.cache "memref_copy_scatter.kv0" : !kvtier.cache<layers = 1, kv_heads = 2, head_dim = 16, element = f32, block = 16, max_tokens = 32, batch = 1>
+// CHECK:         memref.copy {{.*}} {kvtier.attention_id = 7 : i64}
+// CHECK:         kvtier.attention %[[KV]] layer 0 at %[[POS]] {kvtier.attention_id = 7 : i64}
+func.func @memref_copy_scatter(%q: tensor<2x1x16xf32>, %kc: memref<2x32x16xf32>, %v: tensor<2x32x16xf32>,
+                               %kn: memref<2x1x16xf32>, %pos: index) -> tensor<2x1x16xf32> {
+  %zero = arith.constant 0.0 : f32
+  %sub = memref.subview %kc[0, %pos, 0] [2, 1, 16] [1, 1, 1] : memref<2x32x16xf32> to memref<2x1x16xf32, strided<[512, 16, 1], offset: ?>>
+  memref.copy %kn, %sub : memref<2x1x16xf32> to memref<2x1x16xf32, strided<[512, 16, 1], offset: ?>>
+  %k = bufferization.to_tensor %kc restrict : memref<2x32x16xf32> to tensor<2x32x16xf32>
+  %ekt = tensor.empty() : tensor<2x16x32xf32>
+  %kt = linalg.transpose ins(%k : tensor<2x32x16xf32>) outs(%ekt : tensor<2x16x32xf32>) permutation = [0, 2, 1]
+  %es = tensor.empty() : tensor<2x1x32xf32>
+  %zs = linalg.fill ins(%zero : f32) outs(%es : tensor<2x1x32xf32>) -> tensor<2x1x32xf32>
+  %s = linalg.batch_matmul ins(%q, %kt : tensor<2x1x16xf32>, tensor<2x16x32xf32>) outs(%zs : tensor<2x1x32xf32>) -> tensor<2x1x32xf32>
+  %p = linalg.softmax dimension(2) ins(%s : tensor<2x1x32xf32>) outs(%es : tensor<2x1x32xf32>) -> tensor<2x1x32xf32>
+  %eo = tensor.empty() : tensor<2x1x16xf32>
+  %zo = linalg.fill ins(%zero : f32) outs(%eo : tensor<2x1x16xf32>) -> tensor<2x1x16xf32>
+  // expected-remark @below {{attention 7 (linalg.softmax): kv_heads = 2, head_dim = 16, tokens = 32, batch = 1}}
+  %o = linalg.batch_matmul ins(%p, %v : tensor<2x1x32xf32>, tensor<2x32x16xf32>) outs(%zo : tensor<2x1x16xf32>) -> tensor<2x1x16xf32>
+  return %o : tensor<2x1x16xf32>
+}
+
+// Near miss: K and V disagree (f32 keys, f16 values).
+
+// CHECK-LABEL: func.func @negative_kv_disagree
+// CHECK-NOT:     kvtier
+func.func @negative_kv_disagree(%q: tensor<2x1x16xf32>, %k: tensor<2x32x16xf32>,
+                                %v: tensor<2x32x16xf16>) -> tensor<2x1x16xf32> {
+  %zero = arith.constant 0.0 : f32
+  %ekt = tensor.empty() : tensor<2x16x32xf32>
+  %kt = linalg.transpose ins(%k : tensor<2x32x16xf32>) outs(%ekt : tensor<2x16x32xf32>) permutation = [0, 2, 1]
+  %es = tensor.empty() : tensor<2x1x32xf32>
+  %zs = linalg.fill ins(%zero : f32) outs(%es : tensor<2x1x32xf32>) -> tensor<2x1x32xf32>
+  %s = linalg.batch_matmul ins(%q, %kt : tensor<2x1x16xf32>, tensor<2x16x32xf32>) outs(%zs : tensor<2x1x32xf32>) -> tensor<2x1x32xf32>
+  // expected-remark @below {{not raised as attention: linalg.softmax found, but keys and values disagree on tokens, heads, head dim, batch or element type}}
+  %p = linalg.softmax dimension(2) ins(%s : tensor<2x1x32xf32>) outs(%es : tensor<2x1x32xf32>) -> tensor<2x1x32xf32>
+  %eo = tensor.empty() : tensor<2x1x16xf32>
+  %zo = linalg.fill ins(%zero : f32) outs(%eo : tensor<2x1x16xf32>) -> tensor<2x1x16xf32>
+  %o = linalg.batch_matmul ins(%p, %v : tensor<2x1x32xf32>, tensor<2x32x16xf16>) outs(%zo : tensor<2x1x16xf32>) -> tensor<2x1x16xf32>
+  return %o : tensor<2x1x16xf32>
+}
