@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cmath>
 #include <limits>
 #include <thread>
@@ -185,13 +186,13 @@ double BlockSolver::solve(BlockId j, Accum *accum, BlockPlan *plan) {
   const BlockAccesses &acc = ctx.acc;
   const uint32_t l = acc.layerOf(j), b = acc.seqOf(j);
   const uint32_t f = acc.firstToken(j);
-  const uint32_t P = ctx.P, D = ctx.D, T = ctx.T;
+  const uint32_t P = ctx.P, nSteps = ctx.D, T = ctx.T;
   const bool created = f >= P;
   const uint32_t s0 = created ? f - P : 0;
   // Steps at which a token is appended to this block: [appBeg, appEnd).
   const uint32_t appBeg = created ? s0 : 0;
   const uint32_t appEnd =
-      uint32_t(std::min<uint64_t>(D, std::max<int64_t>(0, int64_t(f) + T - P)));
+      uint32_t(std::min<uint64_t>(nSteps, std::max<int64_t>(0, int64_t(f) + T - P)));
   auto entries = [&](uint32_t i) {
     uint64_t n = std::min<uint64_t>(T, uint64_t(P) + i - f);
     return double(std::max<uint64_t>(1, n));
@@ -200,7 +201,7 @@ double BlockSolver::solve(BlockId j, Accum *accum, BlockPlan *plan) {
   size_t evPos = 0;
   uint32_t c = 0;
   runs.clear();
-  for (uint32_t i = s0; i < D;) {
+  for (uint32_t i = s0; i < nSteps;) {
     while (evPos < ev.size() && BlockAccesses::eventStep(ev[evPos]) <= i) {
       c += BlockAccesses::eventIsAdd(ev[evPos]) ? 1 : uint32_t(-1);
       ++evPos;
@@ -216,7 +217,7 @@ double BlockSolver::solve(BlockId j, Accum *accum, BlockPlan *plan) {
     if (r.append) {
       end = i + 1;
     } else {
-      end = std::min<uint32_t>(D, (r.w + 1) * ctx.windowSteps);
+      end = std::min<uint32_t>(nSteps, (r.w + 1) * ctx.windowSteps);
       if (evPos < ev.size())
         end = std::min(end, BlockAccesses::eventStep(ev[evPos]));
       if (i < appBeg)
@@ -548,7 +549,8 @@ DualValue LagrangianBound::evaluate(const DualPrices &prices, bool gradient,
   return out;
 }
 
-LagrangianResult LagrangianBound::optimize(const LagrangianOptions &o) const {
+LagrangianResult LagrangianBound::optimize(const LagrangianOptions &o,
+                                           BlockPlan *plan) const {
   using Clock = std::chrono::steady_clock;
   auto t0 = Clock::now();
   auto elapsed = [&] {
@@ -561,6 +563,10 @@ LagrangianResult LagrangianBound::optimize(const LagrangianOptions &o) const {
   const uint32_t L = acc.layers(), B = acc.batch(), T = acc.tokensPerBlock();
   const uint32_t D = acc.decodeSteps();
   double eta0 = 0.5, beta0 = 0.5;
+  if (const char *e = std::getenv("KVOPT_DUAL_ETA"))
+    eta0 = std::atof(e);
+  if (const char *e = std::getenv("KVOPT_DUAL_BETA"))
+    beta0 = std::atof(e);
   for (uint32_t it = 0; it < o.maxIterations; ++it) {
     if (it > 0 && elapsed() > o.timeLimitSeconds * 0.8)
       break;
@@ -595,13 +601,15 @@ LagrangianResult LagrangianBound::optimize(const LagrangianOptions &o) const {
       double records = double(steps) * L * B;
       double viol = (v.occupancy[w] / records - double(capacity)) /
                     double(capacity);
-      double unit = std::fabs(dot(mu, costs.miss) - dot(mu, costs.hit));
-      unit = std::max(unit, 1e-3 * dot(mu, costs.miss)) * T / (double(L) * B);
+      double unit = dot(mu, costs.miss) * T / (double(L) * B);
       p.lambda[w] = std::max(0.0, p.lambda[w] + beta0 * step * unit * viol);
     }
   }
-  // The bound: a full evaluation at the best multipliers found.
-  DualValue full = evaluate(best, false, nullptr, 1, o.threads);
+  // The bound: a full evaluation at the best multipliers found (which also
+  // writes the plan when asked).
+  if (o.progress)
+    o.progress("bound: full evaluation", 0);
+  DualValue full = evaluate(best, false, plan, 1, o.threads);
   res.bound = full.bound;
   res.prices = best;
   res.seconds = elapsed();

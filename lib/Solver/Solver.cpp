@@ -9,6 +9,7 @@
 #include "kvopt/Solver/Solver.h"
 #include "kvopt/Core/Error.h"
 #include "kvopt/Core/Policies.h"
+#include "kvopt/Solver/BalancedPolicy.h"
 #include "kvopt/Solver/PlacementProgram.h"
 #include "kvopt/Solver/PlanPolicy.h"
 #include "kvopt/Solver/ResourceCosts.h"
@@ -181,27 +182,38 @@ kvopt::solver::solvePlacement(const Problem &problem, const TraceSource &trace,
       std::min(lo.timeLimitSeconds, opt.timeLimitSeconds * (exact ? 0.2 : 1.0));
   if (!lo.progress)
     lo.progress = opt.progress;
-  LagrangianResult lr = lb.optimize(lo);
+  BlockPlan plan;
+  LagrangianResult lr = lb.optimize(lo, opt.planSchedule ? &plan : nullptr);
   res.lagrangianBound = lr.bound;
   res.dualIterations = lr.iterations;
   res.boundSeconds = lr.bound;
   res.boundMethod = "lagrangian";
   res.boundWallSeconds = since(tBound);
 
-  // The plan schedule.
+  // The schedules: the balanced oracle (primary), and the relaxed plan
+  // repaired to feasibility.
   auto tSched = Clock::now();
   {
-    BlockPlan plan;
-    lb.evaluate(lr.prices, false, &plan);
-    auto policy = createPlanPolicy(plan, *acc);
+    auto policy = createBalancedPolicy(*acc, *costs, opt.balanced);
     Schedule sched;
     if (opt.progress)
-      opt.progress("schedule: simulating the plan", 0);
+      opt.progress("schedule: simulating the balanced oracle", 0);
     auto m = simulateRecorded(trace, problem, *policy, sched);
     if (!m)
       return m.takeError();
     offer(res, std::move(*m), std::move(sched), policy->name());
   }
+  if (opt.planSchedule) {
+    auto policy = createPlanPolicy(plan, *acc);
+    Schedule sched;
+    if (opt.progress)
+      opt.progress("schedule: simulating the relaxed plan", 0);
+    auto m = simulateRecorded(trace, problem, *policy, sched);
+    if (!m)
+      return m.takeError();
+    offer(res, std::move(*m), std::move(sched), policy->name());
+  }
+  plan = BlockPlan();
   for (const std::string &name : opt.candidatePolicies) {
     auto pol = createPolicyByName(name);
     if (!pol)

@@ -103,6 +103,10 @@ static cl::opt<unsigned> threads("solver-threads", cl::desc("threads for the bou
 static cl::list<std::string>
     candidates("candidate", cl::desc("also try this core policy as schedule"),
                cl::cat(cat));
+static cl::opt<bool> noPlanSchedule(
+    "no-plan-schedule",
+    cl::desc("skip the relaxed-plan schedule (one simulation less)"),
+    cl::init(false), cl::cat(cat));
 static cl::opt<bool> baselines("baselines",
                                cl::desc("simulate every baseline and print "
                                         "its distance from the bound"),
@@ -287,6 +291,7 @@ int main(int argc, char **argv) {
   opts.lagrangian.threads = threads;
   opts.lagrangian.timeLimitSeconds = timeLimit;
   opts.verifyReplay = verifyReplay;
+  opts.planSchedule = !noPlanSchedule;
   opts.candidatePolicies.assign(candidates.begin(), candidates.end());
   auto t0 = std::chrono::steady_clock::now();
   if (!quiet)

@@ -13,6 +13,7 @@
 #include "kvopt/Core/Policies.h"
 #include "kvopt/Core/Schedule.h"
 #include "kvopt/Core/Simulator.h"
+#include "kvopt/Solver/BalancedPolicy.h"
 #include "kvopt/Solver/LagrangianBound.h"
 #include "kvopt/Solver/PlacementProgram.h"
 #include "kvopt/Solver/PlanPolicy.h"
@@ -120,6 +121,13 @@ void checkInstance(const Instance &in, uint64_t seed, Counts &counts) {
   auto rm = run(in, *again);
   ASSERT_TRUE(bool(rm)) << errorToString(rm.takeError());
   EXPECT_EQ(rm->totalSeconds, pm->totalSeconds);
+
+  // The balanced oracle: feasible and never better than the optimum.
+  auto balanced = createBalancedPolicy(*acc, *costs);
+  auto bal = run(in, *balanced);
+  ASSERT_TRUE(bool(bal)) << errorToString(bal.takeError());
+  EXPECT_GE(bal->totalSeconds, opt * (1 - kTol));
+  EXPECT_LE(bal->peakHbmBlocks, in.problem.capacityBlocks);
 
   // Every capacity-respecting baseline is >= the optimum.
   for (const std::string &name : listPolicyNames()) {

@@ -110,8 +110,10 @@ public:
                      unsigned threads = 1) const;
 
   /// Subgradient ascent within the limits; returns the best full-problem
-  /// bound and its multipliers.
-  LagrangianResult optimize(const LagrangianOptions &options) const;
+  /// bound and its multipliers, and writes the relaxed solution's plan at
+  /// those multipliers into `plan` when given.
+  LagrangianResult optimize(const LagrangianOptions &options,
+                            BlockPlan *plan = nullptr) const;
 
 private:
   const BlockAccesses &acc;

@@ -17,6 +17,7 @@
 #include "kvopt/Core/Schedule.h"
 #include "kvopt/Core/Simulator.h"
 #include "kvopt/Core/Trace.h"
+#include "kvopt/Solver/BalancedPolicy.h"
 #include "kvopt/Solver/BlockAccesses.h"
 #include "kvopt/Solver/LagrangianBound.h"
 
@@ -55,6 +56,11 @@ struct SolveOptions {
   /// Also solve the LP relaxation with Z3 when the exact model is built.
   bool lpRelaxation = true;
   LagrangianOptions lagrangian;
+  /// The primary schedule: the balanced oracle (BalancedPolicy.h).
+  BalancedOptions balanced;
+  /// Also simulate the relaxed plan repaired to feasibility (PlanPolicy.h)
+  /// and keep the faster schedule; costs one more simulation.
+  bool planSchedule = true;
   /// Replay the recorded schedule through createSchedulePolicy and check
   /// that the simulator gives the same time (doubles the simulation time).
   bool verifyReplay = false;
