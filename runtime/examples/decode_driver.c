@@ -1,4 +1,5 @@
-/*===- decode_driver.c - What an emitted kv-opt decode driver does -*- C -*-===*\
+/*===- decode_driver.c - What an emitted kv-opt decode driver does -*- C
+-*-===*\
 |*                                                                            *|
 |* A hand-written stand-in for the code the kv-opt lowering emits: read the   *|
 |* planner's schedule side file, build the cache, apply the initial          *|
@@ -20,7 +21,7 @@
   do {                                                                         \
     kvrt_status st_ = (call);                                                  \
     if (st_ != KVRT_OK) {                                                      \
-      fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, kvrt_last_error());  \
+      fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, kvrt_last_error());   \
       return 1;                                                                \
     }                                                                          \
   } while (0)
@@ -71,8 +72,8 @@ int main(int argc, char **argv) {
   if (argc <= 2 && writeSyntheticPlan(path))
     return 1;
   kvrt_context_options_init(&options);
-  options.backend = strcmp(backend, "cuda") == 0 ? KVRT_BACKEND_CUDA
-                                                 : KVRT_BACKEND_HOST;
+  options.backend =
+      strcmp(backend, "cuda") == 0 ? KVRT_BACKEND_CUDA : KVRT_BACKEND_HOST;
   options.copy_delay_max_us = 50; /* host backend: shake the ordering */
   CHECK(kvrt_context_create(&options, &ctx));
 

@@ -1,4 +1,5 @@
-//===- decode_driver_cuda.cu - The example driver built by nvcc -*- CUDA -*-===//
+//===- decode_driver_cuda.cu - The example driver built by nvcc -*- CUDA
+//-*-===//
 //
 // The same source as decode_driver.c, compiled as CUDA C++ like an emitted
 // .cu driver; run with `kvrt-example-driver-cuda cuda` on a GPU machine.

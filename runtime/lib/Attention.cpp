@@ -1,4 +1,5 @@
-//===- Attention.cpp - Decode attention entry point and counters -*- C++ -*-===//
+//===- Attention.cpp - Decode attention entry point and counters -*- C++
+//-*-===//
 //
 // kvrt_attention_step validates, orders the step after the layer's
 // in-flight migrations, accounts the bytes each tier serves, and hands the
@@ -54,8 +55,8 @@ extern "C" kvrt_status kvrt_attention_step(kvrt_cache *cache, uint32_t layer,
                     "sequence %u is full (%u tokens); cannot append", s,
                     cache->lens[s]);
   KVRT_TRY(computeWaitLayer(*cache, layer));
-  KVRT_TRY(cache->kernels->attention(cache->inputs(layer), q, k_new, v_new,
-                                     out));
+  KVRT_TRY(
+      cache->kernels->attention(cache->inputs(layer), q, k_new, v_new, out));
   countTraffic(*cache, layer, k_new != nullptr);
   ++cache->counters.attention_calls;
   return KVRT_OK;

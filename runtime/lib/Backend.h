@@ -84,8 +84,8 @@ public:
 
   /// Allocates a zeroed pool; *kernelBase is what kernels use, *hostBase
   /// what the host may touch directly (null if it may not).
-  virtual kvrt_status allocPool(kvrt_tier tier, size_t bytes,
-                                char **kernelBase, char **hostBase) = 0;
+  virtual kvrt_status allocPool(kvrt_tier tier, size_t bytes, char **kernelBase,
+                                char **hostBase) = 0;
   virtual void freePool(kvrt_tier tier, char *kernelBase, char *hostBase) = 0;
 
   virtual kvrt_status allocBuffer(size_t bytes, void **out) = 0;

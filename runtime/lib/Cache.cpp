@@ -41,8 +41,7 @@ kvrt_status checkConfig(const kvrt_cache_config &c) {
   if (c.num_layers < 1 || c.num_layers > 65535)
     return fail(KVRT_ERR_INVALID_ARGUMENT,
                 "num_layers is %u; it must be in 1..65535", c.num_layers);
-  if (c.num_kv_heads < 1 || c.num_q_heads < 1 ||
-      c.num_q_heads % c.num_kv_heads)
+  if (c.num_kv_heads < 1 || c.num_q_heads < 1 || c.num_q_heads % c.num_kv_heads)
     return fail(KVRT_ERR_INVALID_ARGUMENT,
                 "num_q_heads (%u) must be a positive multiple of num_kv_heads "
                 "(%u)",
@@ -87,15 +86,16 @@ kvrt_status checkConfig(const kvrt_cache_config &c) {
                 "only %llu",
                 static_cast<unsigned long long>(total), c.hbm_capacity_blocks,
                 c.dram_capacity_blocks,
-                static_cast<unsigned long long>(uint64_t(c.hbm_capacity_blocks) +
-                                                c.dram_capacity_blocks));
+                static_cast<unsigned long long>(
+                    uint64_t(c.hbm_capacity_blocks) + c.dram_capacity_blocks));
   return KVRT_OK;
 }
 
 void releasePools(kvrt_cache &cache) {
   for (int t = 0; t < KVRT_NUM_TIERS; ++t)
     if (cache.geometry.base[t])
-      cache.backend().freePool(static_cast<kvrt_tier>(t), cache.geometry.base[t],
+      cache.backend().freePool(static_cast<kvrt_tier>(t),
+                               cache.geometry.base[t],
                                cache.geometry.hostBase[t]);
 }
 
@@ -148,9 +148,9 @@ extern "C" kvrt_status kvrt_cache_create(kvrt_context *context,
       return fail(KVRT_ERR_ALLOCATION, "%s pool size overflows size_t",
                   t == 0 ? "HBM" : "DRAM");
     }
-    kvrt_status st = context->backend->allocPool(
-        static_cast<kvrt_tier>(t), capacity[t] * g.slotBytes, &g.base[t],
-        &g.hostBase[t]);
+    kvrt_status st = context->backend->allocPool(static_cast<kvrt_tier>(t),
+                                                 capacity[t] * g.slotBytes,
+                                                 &g.base[t], &g.hostBase[t]);
     if (st != KVRT_OK) {
       releasePools(*cache);
       return st;
@@ -253,8 +253,7 @@ extern "C" kvrt_status kvrt_cache_advance(kvrt_cache *cache) {
 }
 
 extern "C" kvrt_status kvrt_cache_block_location(const kvrt_cache *cache,
-                                                 uint32_t layer,
-                                                 uint32_t block,
+                                                 uint32_t layer, uint32_t block,
                                                  kvrt_tier *tier,
                                                  uint32_t *slot) {
   KVRT_TRY(checkBlock(cache, layer, block));
@@ -295,9 +294,8 @@ extern "C" kvrt_status kvrt_cache_read_block(kvrt_cache *cache, uint32_t layer,
   return cache->kernels->readSlot(entryTier(entry), entrySlot(entry), dst);
 }
 
-extern "C" kvrt_status kvrt_cache_write_block(kvrt_cache *cache,
-                                              uint32_t layer, uint32_t block,
-                                              const void *src) {
+extern "C" kvrt_status kvrt_cache_write_block(kvrt_cache *cache, uint32_t layer,
+                                              uint32_t block, const void *src) {
   KVRT_TRY(checkBlock(cache, layer, block));
   if (!src)
     return fail(KVRT_ERR_INVALID_ARGUMENT, "null source");

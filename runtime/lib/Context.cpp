@@ -23,7 +23,8 @@ extern "C" kvrt_status kvrt_context_create(const kvrt_context_options *options,
     return fail(KVRT_ERR_INVALID_ARGUMENT,
                 "kvrt_context_create: null options or output pointer");
   *out = nullptr;
-  if (options->flags & ~(KVRT_FLAG_DRAM_SYSTEM_MEMORY | KVRT_FLAG_DRAM_REGISTER))
+  if (options->flags &
+      ~(KVRT_FLAG_DRAM_SYSTEM_MEMORY | KVRT_FLAG_DRAM_REGISTER))
     return fail(KVRT_ERR_INVALID_ARGUMENT, "unknown context flags 0x%x",
                 options->flags);
   if ((options->flags & KVRT_FLAG_DRAM_SYSTEM_MEMORY) &&

@@ -31,8 +31,7 @@ public:
     cudaError_t err = cudaGetDeviceCount(&count);
     if (err != cudaSuccess || count == 0)
       return fail(KVRT_ERR_UNSUPPORTED, "no usable CUDA device: %s",
-                  err != cudaSuccess ? cudaGetErrorString(err)
-                                     : "0 devices");
+                  err != cudaSuccess ? cudaGetErrorString(err) : "0 devices");
     if (options.device < 0 || options.device >= count)
       return fail(KVRT_ERR_INVALID_ARGUMENT,
                   "CUDA device %d does not exist (%d devices)", options.device,
@@ -93,25 +92,27 @@ public:
       cudaError_t err = cudaMalloc(&p, bytes);
       if (err != cudaSuccess) {
         cudaGetLastError();
-        return fail(KVRT_ERR_ALLOCATION, "cudaMalloc of a %zu-byte HBM pool: %s",
-                    bytes, cudaGetErrorString(err));
+        return fail(KVRT_ERR_ALLOCATION,
+                    "cudaMalloc of a %zu-byte HBM pool: %s", bytes,
+                    cudaGetErrorString(err));
       }
       KVRT_CUDA_TRY(cudaMemset(p, 0, bytes));
       *kernelBase = static_cast<char *>(p);
       return KVRT_OK;
     }
     void *host = nullptr, *device = nullptr;
-    if (options.flags & (KVRT_FLAG_DRAM_SYSTEM_MEMORY | KVRT_FLAG_DRAM_REGISTER)) {
+    if (options.flags &
+        (KVRT_FLAG_DRAM_SYSTEM_MEMORY | KVRT_FLAG_DRAM_REGISTER)) {
       host = std::aligned_alloc(4096, (bytes + 4095) / 4096 * 4096);
       if (!host)
-        return fail(KVRT_ERR_ALLOCATION, "malloc of a %zu-byte DRAM pool failed",
-                    bytes);
+        return fail(KVRT_ERR_ALLOCATION,
+                    "malloc of a %zu-byte DRAM pool failed", bytes);
       std::memset(host, 0, bytes);
       if (options.flags & KVRT_FLAG_DRAM_SYSTEM_MEMORY) {
         device = host;
       } else {
-        cudaError_t err = cudaHostRegister(host, bytes, cudaHostRegisterMapped |
-                                                            cudaHostRegisterPortable);
+        cudaError_t err = cudaHostRegister(
+            host, bytes, cudaHostRegisterMapped | cudaHostRegisterPortable);
         if (err == cudaSuccess)
           err = cudaHostGetDevicePointer(&device, host, 0);
         if (err != cudaSuccess) {
@@ -124,8 +125,8 @@ public:
         }
       }
     } else {
-      cudaError_t err = cudaHostAlloc(&host, bytes, cudaHostAllocMapped |
-                                                        cudaHostAllocPortable);
+      cudaError_t err = cudaHostAlloc(
+          &host, bytes, cudaHostAllocMapped | cudaHostAllocPortable);
       if (err == cudaSuccess)
         err = cudaHostGetDevicePointer(&device, host, 0);
       if (err != cudaSuccess) {
@@ -192,9 +193,8 @@ public:
     return KVRT_OK;
   }
 
-  kvrt_status enqueueCopy(kvrt_direction direction, void *dst,
-                          const void *src, size_t bytes,
-                          const kvrt_handle *deps, size_t numDeps,
+  kvrt_status enqueueCopy(kvrt_direction direction, void *dst, const void *src,
+                          size_t bytes, const kvrt_handle *deps, size_t numDeps,
                           kvrt_handle *ticket) override {
     cudaStream_t stream = copy[direction];
     for (size_t i = 0; i < numDeps; ++i) {

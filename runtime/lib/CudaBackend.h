@@ -25,9 +25,8 @@
 namespace kvrt {
 
 /// Kernels of one cache, issued on `compute`.
-kvrt_status makeCudaKernels(const CacheGeometry &geometry,
-                            cudaStream_t compute, int numSMs,
-                            std::unique_ptr<CacheKernels> &out);
+kvrt_status makeCudaKernels(const CacheGeometry &geometry, cudaStream_t compute,
+                            int numSMs, std::unique_ptr<CacheKernels> &out);
 
 } // namespace kvrt
 

@@ -1,4 +1,5 @@
-//===- CudaKernels.cu - Split-tier paged decode attention on CUDA -*- C++ -*-===//
+//===- CudaKernels.cu - Split-tier paged decode attention on CUDA -*- C++
+//-*-===//
 //
 // attentionPartial: one CTA per (split, KV head, sequence); its warps take
 // tokens round robin, find each token's block through the layer's block
@@ -123,10 +124,10 @@ __device__ __forceinline__ void loadRow(const char *blk, size_t row,
 /// Folds one token (this lane's slice of its K and V rows) into the online
 /// softmax states of the group's query heads.
 template <int G, int NPL>
-__device__ __forceinline__ void accumulateToken(
-    const float *sq, uint32_t group, uint32_t D, uint32_t lane, float scale,
-    const float (&k)[NPL], const float (&v)[NPL], float (&m)[G], float (&l)[G],
-    float (&acc)[G][NPL]) {
+__device__ __forceinline__ void
+accumulateToken(const float *sq, uint32_t group, uint32_t D, uint32_t lane,
+                float scale, const float (&k)[NPL], const float (&v)[NPL],
+                float (&m)[G], float (&l)[G], float (&acc)[G][NPL]) {
 #pragma unroll
   for (int g = 0; g < G; ++g) {
     if (g >= static_cast<int>(group))
@@ -154,8 +155,7 @@ __device__ __forceinline__ void accumulateToken(
 }
 
 template <int G, int NPL>
-__global__ void __launch_bounds__(kThreads)
-    attentionPartial(AttnParams p) {
+__global__ void __launch_bounds__(kThreads) attentionPartial(AttnParams p) {
   extern __shared__ float sq[]; // [group][headDim]
   const uint32_t split = blockIdx.x, h = blockIdx.y, s = blockIdx.z;
   const uint32_t warp = threadIdx.x / 32, lane = threadIdx.x % 32;
@@ -209,8 +209,10 @@ __global__ void __launch_bounds__(kThreads)
   for (int g = 0; g < G; ++g) {
     if (g >= static_cast<int>(group))
       break;
-    float *out = p.ws + ((static_cast<size_t>(s) * p.qHeads + h * group + g) *
-                             parts + part) * (D + 2);
+    float *out =
+        p.ws +
+        ((static_cast<size_t>(s) * p.qHeads + h * group + g) * parts + part) *
+            (D + 2);
     if (lane == 0) {
       out[0] = m[g];
       out[1] = l[g];
@@ -258,8 +260,8 @@ __global__ void appendKv(char *base0, char *base1, size_t slotBytes,
                          uint32_t D, uint32_t bs, uint32_t maxBlocks,
                          int dtype) {
   const uint32_t s = blockIdx.x, pos = lens[s];
-  char *blk = const_cast<char *>(blockAddr(base0, base1, slotBytes, table,
-                                           s * maxBlocks + pos / bs));
+  char *blk = const_cast<char *>(
+      blockAddr(base0, base1, slotBytes, table, s * maxBlocks + pos / bs));
   const uint32_t off = pos % bs;
   const size_t vOffset = static_cast<size_t>(kvHeads) * bs * D;
   for (uint32_t i = threadIdx.x; i < kvHeads * D; i += blockDim.x) {
@@ -278,8 +280,7 @@ __global__ void fillLayerKernel(char *base0, char *base1, size_t slotBytes,
                                 uint32_t D, uint32_t bs, uint32_t maxBlocks,
                                 int dtype) {
   const uint32_t b = blockIdx.x, s = b / maxBlocks, j = b % maxBlocks;
-  char *blk =
-      const_cast<char *>(blockAddr(base0, base1, slotBytes, table, b));
+  char *blk = const_cast<char *>(blockAddr(base0, base1, slotBytes, table, b));
   const uint32_t len = lens[s];
   const uint32_t n = 2 * kvHeads * bs * D;
   for (uint32_t i = threadIdx.x; i < n; i += blockDim.x) {
@@ -288,10 +289,10 @@ __global__ void fillLayerKernel(char *base0, char *base1, size_t slotBytes,
     r /= bs;
     uint32_t h = r % kvHeads, kv = r / kvHeads;
     uint32_t pos = j * bs + off;
-    float value = pos < len ? genValue(kvs, kvGenIndex(layer, s, pos, kv, h, e,
-                                                       numSeqs, maxTokens,
-                                                       kvHeads, D))
-                            : 0.0f;
+    float value =
+        pos < len ? genValue(kvs, kvGenIndex(layer, s, pos, kv, h, e, numSeqs,
+                                             maxTokens, kvHeads, D))
+                  : 0.0f;
     storeElement(blk, i, value, dtype);
   }
 }
@@ -351,9 +352,9 @@ public:
     KVRT_CUDA_TRY(cudaMalloc(&dTables, tableEntries * sizeof(uint32_t)));
     KVRT_CUDA_TRY(cudaMalloc(&dLens, c.num_seqs * sizeof(uint32_t)));
     // Staging: one table region per layer, then the lengths.
-    KVRT_CUDA_TRY(cudaHostAlloc(
-        reinterpret_cast<void **>(&staging),
-        (tableEntries + c.num_seqs) * sizeof(uint32_t), cudaHostAllocDefault));
+    KVRT_CUDA_TRY(cudaHostAlloc(reinterpret_cast<void **>(&staging),
+                                (tableEntries + c.num_seqs) * sizeof(uint32_t),
+                                cudaHostAllocDefault));
     stagingEvents.resize(c.num_layers + 1, nullptr);
     for (cudaEvent_t &e : stagingEvents) {
       KVRT_CUDA_TRY(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
@@ -378,9 +379,9 @@ public:
     KVRT_TRY(upload(in));
     if (kNew) {
       appendKv<<<c.num_seqs, 256, 0, stream>>>(
-          g.base[0], g.base[1], g.slotBytes, table(in.layer), dLens, kNew,
-          vNew, c.num_kv_heads, c.head_dim, c.block_tokens,
-          c.max_blocks_per_seq, static_cast<int>(c.dtype));
+          g.base[0], g.base[1], g.slotBytes, table(in.layer), dLens, kNew, vNew,
+          c.num_kv_heads, c.head_dim, c.block_tokens, c.max_blocks_per_seq,
+          static_cast<int>(c.dtype));
       KVRT_CUDA_TRY(cudaGetLastError());
     }
     uint32_t maxN = 0;
@@ -434,8 +435,8 @@ public:
       std::memcpy(dst, g.hostBase[tier] + offset, g.slotBytes);
       return KVRT_OK;
     }
-    KVRT_CUDA_TRY(cudaMemcpy(dst, g.base[tier] + offset, g.slotBytes,
-                             cudaMemcpyDefault));
+    KVRT_CUDA_TRY(
+        cudaMemcpy(dst, g.base[tier] + offset, g.slotBytes, cudaMemcpyDefault));
     return KVRT_OK;
   }
 
@@ -447,8 +448,8 @@ public:
       std::memcpy(g.hostBase[tier] + offset, src, g.slotBytes);
       return KVRT_OK;
     }
-    KVRT_CUDA_TRY(cudaMemcpy(g.base[tier] + offset, src, g.slotBytes,
-                             cudaMemcpyDefault));
+    KVRT_CUDA_TRY(
+        cudaMemcpy(g.base[tier] + offset, src, g.slotBytes, cudaMemcpyDefault));
     return KVRT_OK;
   }
 

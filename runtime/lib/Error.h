@@ -15,7 +15,8 @@ namespace kvrt {
 #if defined(__GNUC__)
 __attribute__((format(printf, 2, 3)))
 #endif
-kvrt_status fail(kvrt_status status, const char *format, ...);
+kvrt_status
+fail(kvrt_status status, const char *format, ...);
 
 /// Clears the message (successful calls keep the previous message, as errno).
 void clearError();

@@ -1,4 +1,5 @@
-//===- HostBackend.cpp - CPU backend: malloc'd pools, copy workers -*- C++ -*-===//
+//===- HostBackend.cpp - CPU backend: malloc'd pools, copy workers -*- C++
+//-*-===//
 //
 // The host backend executes the same ordering protocol as the CUDA backend:
 // one FIFO copy worker thread per direction (standing in for the two copy
@@ -36,8 +37,7 @@ struct CopyOp {
 
 class HostBackend final : public Backend {
 public:
-  explicit HostBackend(const kvrt_context_options &options)
-      : options(options) {
+  explicit HostBackend(const kvrt_context_options &options) : options(options) {
     for (int d = 0; d < 2; ++d) {
       workers[d].rng.seed(options.delay_seed * 2 + d + 1);
       workers[d].thread = std::thread([this, d] { run(d); });
@@ -100,9 +100,8 @@ public:
   // Compute is synchronous: everything issued so far already finished.
   kvrt_status fenceCompute() override { return KVRT_OK; }
 
-  kvrt_status enqueueCopy(kvrt_direction direction, void *dst,
-                          const void *src, size_t bytes,
-                          const kvrt_handle *deps, size_t numDeps,
+  kvrt_status enqueueCopy(kvrt_direction direction, void *dst, const void *src,
+                          size_t bytes, const kvrt_handle *deps, size_t numDeps,
                           kvrt_handle *ticket) override {
     CopyOp op{dst, src, bytes, {0, 0}, 0};
     for (size_t i = 0; i < numDeps; ++i) {
@@ -194,8 +193,8 @@ private:
       });
       uint32_t delayUs = 0;
       if (options.copy_delay_max_us)
-        delayUs = static_cast<uint32_t>(w.rng() %
-                                        (options.copy_delay_max_us + 1ull));
+        delayUs =
+            static_cast<uint32_t>(w.rng() % (options.copy_delay_max_us + 1ull));
       lock.unlock();
       if (delayUs)
         std::this_thread::sleep_for(std::chrono::microseconds(delayUs));

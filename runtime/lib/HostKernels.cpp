@@ -108,15 +108,17 @@ public:
 
 private:
   char *blockPtr(const KernelInputs &in, uint32_t seq, uint32_t j) const {
-    uint32_t entry = in.table[static_cast<size_t>(seq) *
-                                  g.config.max_blocks_per_seq + j];
+    uint32_t entry =
+        in.table[static_cast<size_t>(seq) * g.config.max_blocks_per_seq + j];
     return g.base[entryTier(entry)] + entrySlot(entry) * g.slotBytes;
   }
 
   size_t elemIndex(uint32_t kv, uint32_t h, uint32_t off, uint32_t e) const {
     const kvrt_cache_config &c = g.config;
     return ((static_cast<size_t>(kv) * c.num_kv_heads + h) * c.block_tokens +
-            off) * c.head_dim + e;
+            off) *
+               c.head_dim +
+           e;
   }
 
   CacheGeometry g;

@@ -145,14 +145,15 @@ kvrt_status kvrt::validateGroup(const kvrt_cache &cache,
       return fail(KVRT_ERR_MISMATCH,
                   "migration %zu: blocks [%u, %llu) of layer %u out of range "
                   "(layer has %u blocks)",
-                  i, r.first, static_cast<unsigned long long>(uint64_t(r.first) + r.count),
+                  i, r.first,
+                  static_cast<unsigned long long>(uint64_t(r.first) + r.count),
                   r.layer, blocks);
     kvrt_tier src = sourceTier(r.direction), dst = destTier(r.direction);
     for (uint32_t b = r.first; b < r.first + r.count; ++b) {
       uint64_t key = (uint64_t(r.layer) << 32) | b;
       auto it = moved.find(key);
-      kvrt_tier now = it != moved.end() ? it->second
-                                        : entryTier(cache.tables[r.layer][b]);
+      kvrt_tier now =
+          it != moved.end() ? it->second : entryTier(cache.tables[r.layer][b]);
       if (now != src)
         return fail(KVRT_ERR_MISMATCH,
                     "migration %zu: block %u of layer %u is in %s, cannot %s "

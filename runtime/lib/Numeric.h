@@ -155,9 +155,7 @@ KVRT_HD uint64_t kvGenIndex(uint32_t layer, uint32_t seq, uint32_t pos,
 }
 
 KVRT_HD uint64_t kvSeed(uint64_t seed) { return mix64(seed ^ kKvDomain); }
-KVRT_HD uint64_t querySeed(uint64_t seed) {
-  return mix64(seed ^ kQueryDomain);
-}
+KVRT_HD uint64_t querySeed(uint64_t seed) { return mix64(seed ^ kQueryDomain); }
 
 } // namespace kvrt
 

@@ -30,13 +30,13 @@ kvrt_status kvrt::checkRecord(const kvrt_schedule &s, const kvrt_migration &m,
                 "%u layers)",
                 index, m.step, m.layer, s.numLayers);
   if (m.count == 0 || uint64_t(m.first_block) + m.count > s.blocksPerLayer)
-    return fail(KVRT_ERR_MISMATCH,
-                "migration %zu (step %u, layer %u): blocks [%u, %llu) out of "
-                "range (layer has %u blocks)",
-                index, m.step, m.layer, m.first_block,
-                static_cast<unsigned long long>(uint64_t(m.first_block) +
-                                                m.count),
-                s.blocksPerLayer);
+    return fail(
+        KVRT_ERR_MISMATCH,
+        "migration %zu (step %u, layer %u): blocks [%u, %llu) out of "
+        "range (layer has %u blocks)",
+        index, m.step, m.layer, m.first_block,
+        static_cast<unsigned long long>(uint64_t(m.first_block) + m.count),
+        s.blocksPerLayer);
   return KVRT_OK;
 }
 
@@ -123,11 +123,9 @@ extern "C" void kvrt_schedule_destroy(kvrt_schedule *schedule) {
   delete schedule;
 }
 
-extern "C" kvrt_status kvrt_schedule_set_placement(kvrt_schedule *s,
-                                                   uint32_t layer,
-                                                   uint32_t first,
-                                                   uint32_t count,
-                                                   kvrt_tier tier) {
+extern "C" kvrt_status
+kvrt_schedule_set_placement(kvrt_schedule *s, uint32_t layer, uint32_t first,
+                            uint32_t count, kvrt_tier tier) {
   if (!s)
     return fail(KVRT_ERR_INVALID_ARGUMENT, "null schedule");
   if (tier != KVRT_TIER_HBM && tier != KVRT_TIER_DRAM)
@@ -144,9 +142,9 @@ extern "C" kvrt_status kvrt_schedule_set_placement(kvrt_schedule *s,
   return KVRT_OK;
 }
 
-extern "C" kvrt_status
-kvrt_schedule_add_migrations(kvrt_schedule *s, const kvrt_migration *ms,
-                             size_t count) {
+extern "C" kvrt_status kvrt_schedule_add_migrations(kvrt_schedule *s,
+                                                    const kvrt_migration *ms,
+                                                    size_t count) {
   if (!s || (!ms && count))
     return fail(KVRT_ERR_INVALID_ARGUMENT, "null schedule or migrations");
   for (size_t i = 0; i < count; ++i)
@@ -178,8 +176,8 @@ extern "C" kvrt_status kvrt_schedule_set_assumptions(kvrt_schedule *s,
 extern "C" kvrt_status kvrt_schedule_check(const kvrt_schedule *s) {
   if (!s)
     return fail(KVRT_ERR_INVALID_ARGUMENT, "null schedule");
-  uint64_t cap = s->hbmCapacity ? s->hbmCapacity
-                                : std::numeric_limits<uint64_t>::max();
+  uint64_t cap =
+      s->hbmCapacity ? s->hbmCapacity : std::numeric_limits<uint64_t>::max();
   return simulateSchedule(*s, cap, std::numeric_limits<uint64_t>::max(),
                           "assumed");
 }

@@ -17,7 +17,8 @@ namespace {
 
 kvrt_status checkShape(const kvrt_cache &cache, const kvrt_schedule &s) {
   const kvrt_cache_config &c = cache.geometry.config;
-  if (s.numLayers != c.num_layers || s.blocksPerLayer != cache.geometry.blocksPerLayer)
+  if (s.numLayers != c.num_layers ||
+      s.blocksPerLayer != cache.geometry.blocksPerLayer)
     return fail(KVRT_ERR_MISMATCH,
                 "schedule is for %u layers x %u blocks, the cache has %u "
                 "layers x %u blocks",
@@ -50,7 +51,8 @@ extern "C" kvrt_status kvrt_schedule_validate(const kvrt_cache *cache,
   if (!cache || !s)
     return fail(KVRT_ERR_INVALID_ARGUMENT, "null cache or schedule");
   KVRT_TRY(checkShape(*cache, *s));
-  if (s->hbmCapacity && s->hbmCapacity > cache->geometry.config.hbm_capacity_blocks)
+  if (s->hbmCapacity &&
+      s->hbmCapacity > cache->geometry.config.hbm_capacity_blocks)
     return fail(KVRT_ERR_CAPACITY,
                 "schedule assumes %u HBM blocks, the cache has %u",
                 s->hbmCapacity, cache->geometry.config.hbm_capacity_blocks);
@@ -114,8 +116,7 @@ extern "C" kvrt_status kvrt_cache_apply_placement(kvrt_cache *cache,
 
 extern "C" kvrt_status kvrt_schedule_apply_step(kvrt_cache *cache,
                                                 const kvrt_schedule *s,
-                                                uint32_t step,
-                                                uint32_t layer) {
+                                                uint32_t step, uint32_t layer) {
   if (!cache || !s)
     return fail(KVRT_ERR_INVALID_ARGUMENT, "null cache or schedule");
   KVRT_TRY(checkShape(*cache, *s));
@@ -129,8 +130,8 @@ extern "C" kvrt_status kvrt_schedule_apply_step(kvrt_cache *cache,
     return (uint64_t(m.step) << 32) | m.layer;
   };
   uint64_t lo = (uint64_t(step) << 32) | (layer == KVRT_ALL_LAYERS ? 0 : layer);
-  uint64_t hi = layer == KVRT_ALL_LAYERS ? (uint64_t(step) << 32) | 0xffffffffu
-                                         : lo;
+  uint64_t hi =
+      layer == KVRT_ALL_LAYERS ? (uint64_t(step) << 32) | 0xffffffffu : lo;
   const auto &ms = s->migrations;
   auto begin = std::lower_bound(
       ms.begin(), ms.end(), lo,

@@ -123,12 +123,10 @@ extern "C" kvrt_status kvrt_schedule_write(const kvrt_schedule *s,
   return KVRT_OK;
 }
 
-extern "C" kvrt_status
-kvrt_schedule_write_arrays(const char *path, uint32_t num_layers,
-                           uint32_t blocks_per_layer, uint32_t num_steps,
-                           const uint8_t *hbm_mask,
-                           const kvrt_migration *migrations,
-                           size_t num_migrations) {
+extern "C" kvrt_status kvrt_schedule_write_arrays(
+    const char *path, uint32_t num_layers, uint32_t blocks_per_layer,
+    uint32_t num_steps, const uint8_t *hbm_mask,
+    const kvrt_migration *migrations, size_t num_migrations) {
   kvrt_schedule *raw = nullptr;
   KVRT_TRY(kvrt_schedule_create(num_layers, blocks_per_layer, num_steps, &raw));
   std::unique_ptr<kvrt_schedule, void (*)(kvrt_schedule *)> s(
@@ -184,8 +182,8 @@ extern "C" kvrt_status kvrt_schedule_read_memory(const void *data, size_t size,
                 "x %u blocks",
                 static_cast<unsigned long long>(place),
                 placementBytes(layers, blocks), layers, blocks);
-  uint64_t maxRecords = (std::numeric_limits<uint64_t>::max() - place) /
-                        kRecordBytes / 2;
+  uint64_t maxRecords =
+      (std::numeric_limits<uint64_t>::max() - place) / kRecordBytes / 2;
   uint64_t expected = numMigrations > maxRecords
                           ? std::numeric_limits<uint64_t>::max()
                           : kHeaderBytes + place +
@@ -272,8 +270,8 @@ extern "C" kvrt_status kvrt_schedule_read(const char *path,
   std::fclose(f);
   if (error)
     return fail(KVRT_ERR_IO, "cannot read '%s'", path);
-  kvrt_status st = kvrt_schedule_read_memory(
-      data.empty() ? chunk : data.data(), data.size(), out);
+  kvrt_status st = kvrt_schedule_read_memory(data.empty() ? chunk : data.data(),
+                                             data.size(), out);
   if (st != KVRT_OK)
     return fail(st, "%s: %s", path,
                 kvrt_last_error() + std::strlen(kvrt_status_name(st)) + 2);

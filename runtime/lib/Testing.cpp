@@ -19,8 +19,8 @@ namespace {
 
 kvrt_status checkConfigPointer(const kvrt_cache_config *c) {
   if (!c || !c->num_kv_heads || !c->head_dim || !c->num_seqs ||
-      !c->num_q_heads || c->num_q_heads % c->num_kv_heads ||
-      !c->block_tokens || !c->max_blocks_per_seq)
+      !c->num_q_heads || c->num_q_heads % c->num_kv_heads || !c->block_tokens ||
+      !c->max_blocks_per_seq)
     return fail(KVRT_ERR_INVALID_ARGUMENT, "null or invalid cache config");
   return KVRT_OK;
 }
@@ -193,8 +193,10 @@ extern "C" kvrt_status kvrt_cache_verify(kvrt_cache *cache, uint64_t seed,
           for (uint32_t off = 0; off < c.block_tokens && ok; ++off) {
             uint32_t pos = j * c.block_tokens + off;
             for (uint32_t e = 0; e < c.head_dim; ++e) {
-              size_t i = ((size_t(kv) * c.num_kv_heads + h) * c.block_tokens +
-                          off) * c.head_dim + e;
+              size_t i =
+                  ((size_t(kv) * c.num_kv_heads + h) * c.block_tokens + off) *
+                      c.head_dim +
+                  e;
               float want = 0.0f;
               if (pos < cache->lens[s])
                 want = roundToDtype(
@@ -216,8 +218,7 @@ extern "C" kvrt_status kvrt_cache_verify(kvrt_cache *cache, uint64_t seed,
 }
 
 extern "C" kvrt_status kvrt_cache_block_checksum(kvrt_cache *cache,
-                                                 uint32_t layer,
-                                                 uint32_t block,
+                                                 uint32_t layer, uint32_t block,
                                                  uint64_t *out) {
   if (!cache || !out)
     return fail(KVRT_ERR_INVALID_ARGUMENT, "null cache or output");

@@ -1,4 +1,5 @@
-//===- AttentionTest.cpp - Split-tier attention vs the reference -*- C++ -*-===//
+//===- AttentionTest.cpp - Split-tier attention vs the reference -*- C++
+//-*-===//
 //
 // Blocks spread randomly over both tiers, migrations issued between layers
 // with randomised copy delays, appends into whichever tier holds the block:
@@ -64,9 +65,11 @@ void runDecode(const Shape &shape, uint64_t seed, uint32_t delayUs) {
   double worst = 0.0;
   for (uint32_t step = 0; step < steps; ++step) {
     for (uint32_t l = 0; l < c.num_layers; ++l) {
-      KVRT_ASSERT_OK(kvrt_schedule_apply_step(cache.get(), plan.get(), step, l));
+      KVRT_ASSERT_OK(
+          kvrt_schedule_apply_step(cache.get(), plan.get(), step, l));
       KVRT_ASSERT_OK(kvrt_gen_queries(&c, seed, step, l, q.data()));
-      KVRT_ASSERT_OK(kvrt_gen_step_kv(&c, seed, l, lens.data(), k.data(), v.data()));
+      KVRT_ASSERT_OK(
+          kvrt_gen_step_kv(&c, seed, l, lens.data(), k.data(), v.data()));
       KVRT_ASSERT_OK(kvrt_buffer_upload(ctx.get(), dq, q.data(), qn * 4));
       KVRT_ASSERT_OK(kvrt_buffer_upload(ctx.get(), dk, k.data(), kn * 4));
       KVRT_ASSERT_OK(kvrt_buffer_upload(ctx.get(), dv, v.data(), kn * 4));
@@ -157,8 +160,8 @@ TEST(AttentionErrors, RejectsBadArguments) {
   std::vector<uint32_t> zero(c.num_seqs, 0);
   KVRT_ASSERT_OK(kvrt_cache_set_seq_lens(cache.get(), zero.data()));
   std::fill(out.begin(), out.end(), 1.0f);
-  KVRT_ASSERT_OK(kvrt_attention_step(cache.get(), 0, q.data(), nullptr,
-                                     nullptr, out.data()));
+  KVRT_ASSERT_OK(kvrt_attention_step(cache.get(), 0, q.data(), nullptr, nullptr,
+                                     out.data()));
   for (float x : out)
     ASSERT_EQ(x, 0.0f);
 }

@@ -22,19 +22,21 @@ TEST(Cache, InitialPlacementFillsDramFirst) {
   KVRT_ASSERT_OK(kvrt_cache_create(ctx.get(), &c, &raw));
   CachePtr cache(raw);
   uint32_t used = 0, cap = 0;
-  KVRT_ASSERT_OK(kvrt_cache_tier_usage(cache.get(), KVRT_TIER_HBM, &used, &cap));
+  KVRT_ASSERT_OK(
+      kvrt_cache_tier_usage(cache.get(), KVRT_TIER_HBM, &used, &cap));
   EXPECT_EQ(used, 5u);
   EXPECT_EQ(cap, c.hbm_capacity_blocks);
-  KVRT_ASSERT_OK(kvrt_cache_tier_usage(cache.get(), KVRT_TIER_DRAM, &used, &cap));
+  KVRT_ASSERT_OK(
+      kvrt_cache_tier_usage(cache.get(), KVRT_TIER_DRAM, &used, &cap));
   EXPECT_EQ(used, total - 5);
   kvrt_tier tier;
   KVRT_ASSERT_OK(kvrt_cache_block_location(
-      cache.get(), c.num_layers - 1, kvrt_cache_blocks_per_layer(cache.get()) - 1,
-      &tier, nullptr));
+      cache.get(), c.num_layers - 1,
+      kvrt_cache_blocks_per_layer(cache.get()) - 1, &tier, nullptr));
   EXPECT_EQ(tier, KVRT_TIER_HBM);
-  EXPECT_EQ(kvrt_cache_block_location(cache.get(), c.num_layers, 0, &tier,
-                                      nullptr),
-            KVRT_ERR_MISMATCH);
+  EXPECT_EQ(
+      kvrt_cache_block_location(cache.get(), c.num_layers, 0, &tier, nullptr),
+      KVRT_ERR_MISMATCH);
   EXPECT_EQ(kvrt_cache_tier_usage(cache.get(), (kvrt_tier)5, &used, &cap),
             KVRT_ERR_INVALID_ARGUMENT);
   kvrt_cache_config back;

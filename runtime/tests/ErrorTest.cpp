@@ -37,8 +37,8 @@ struct Snapshot {
     kvrt_cache_tier_usage(cache, KVRT_TIER_DRAM, &dramUsed, nullptr);
   }
   bool operator==(const Snapshot &o) const {
-    return locations == o.locations && sums == o.sums &&
-           hbmUsed == o.hbmUsed && dramUsed == o.dramUsed;
+    return locations == o.locations && sums == o.sums && hbmUsed == o.hbmUsed &&
+           dramUsed == o.dramUsed;
   }
 };
 
@@ -79,13 +79,14 @@ TEST_F(ErrorTest, ScheduleOverCapacity) {
       ++added;
     }
   }
-  KVRT_ASSERT_OK(kvrt_schedule_add_migrations(plan.get(), ms.data(), ms.size()));
+  KVRT_ASSERT_OK(
+      kvrt_schedule_add_migrations(plan.get(), ms.data(), ms.size()));
   EXPECT_EQ(kvrt_schedule_validate(cache.get(), plan.get()), KVRT_ERR_CAPACITY);
   EXPECT_TRUE(messageHas("step 1, layer 0")) << kvrt_last_error();
   EXPECT_TRUE(messageHas("HBM capacity of 6")) << kvrt_last_error();
   // Executing the step anyway fails before issuing anything of the group.
-  KVRT_ASSERT_OK(kvrt_schedule_apply_step(cache.get(), plan.get(), 0,
-                                          KVRT_ALL_LAYERS));
+  KVRT_ASSERT_OK(
+      kvrt_schedule_apply_step(cache.get(), plan.get(), 0, KVRT_ALL_LAYERS));
   EXPECT_EQ(kvrt_schedule_apply_step(cache.get(), plan.get(), 1, 0),
             KVRT_ERR_CAPACITY);
   EXPECT_TRUE(messageHas("only 0 are free")) << kvrt_last_error();
@@ -113,9 +114,8 @@ TEST_F(ErrorTest, MismatchedPlan) {
   Snapshot before(cache.get());
   kvrt_schedule *raw = nullptr;
   // Wrong number of layers.
-  KVRT_ASSERT_OK(kvrt_schedule_create(c.num_layers + 1,
-                                      kvrt_cache_blocks_per_layer(cache.get()),
-                                      2, &raw));
+  KVRT_ASSERT_OK(kvrt_schedule_create(
+      c.num_layers + 1, kvrt_cache_blocks_per_layer(cache.get()), 2, &raw));
   SchedulePtr wrongLayers(raw);
   EXPECT_EQ(kvrt_schedule_validate(cache.get(), wrongLayers.get()),
             KVRT_ERR_MISMATCH);
@@ -126,8 +126,8 @@ TEST_F(ErrorTest, MismatchedPlan) {
                                      KVRT_ALL_LAYERS),
             KVRT_ERR_MISMATCH);
   // Wrong block size.
-  KVRT_ASSERT_OK(kvrt_schedule_set_assumptions(plan.get(), c.block_tokens * 2,
-                                               0));
+  KVRT_ASSERT_OK(
+      kvrt_schedule_set_assumptions(plan.get(), c.block_tokens * 2, 0));
   EXPECT_EQ(kvrt_schedule_validate(cache.get(), plan.get()), KVRT_ERR_MISMATCH);
   EXPECT_TRUE(messageHas("tokens per block")) << kvrt_last_error();
   KVRT_ASSERT_OK(kvrt_schedule_set_assumptions(plan.get(), 0, 0));
@@ -195,14 +195,16 @@ TEST(Config, RejectsBadShapes) {
   kvrt_cache *cache = nullptr;
   kvrt_cache_config c = smallConfig();
   c.num_q_heads = 3;
-  EXPECT_EQ(kvrt_cache_create(ctx.get(), &c, &cache), KVRT_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(kvrt_cache_create(ctx.get(), &c, &cache),
+            KVRT_ERR_INVALID_ARGUMENT);
   EXPECT_TRUE(messageHas("multiple of num_kv_heads"));
   c = smallConfig();
   c.head_dim = 512;
   EXPECT_EQ(kvrt_cache_create(ctx.get(), &c, &cache), KVRT_ERR_UNSUPPORTED);
   c = smallConfig();
   c.num_layers = 0;
-  EXPECT_EQ(kvrt_cache_create(ctx.get(), &c, &cache), KVRT_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(kvrt_cache_create(ctx.get(), &c, &cache),
+            KVRT_ERR_INVALID_ARGUMENT);
   c = smallConfig();
   c.dram_capacity_blocks = 1;
   c.hbm_capacity_blocks = 1;
@@ -210,10 +212,12 @@ TEST(Config, RejectsBadShapes) {
   EXPECT_TRUE(messageHas("hold only 2"));
   c = smallConfig();
   c.dtype = (kvrt_dtype)9;
-  EXPECT_EQ(kvrt_cache_create(ctx.get(), &c, &cache), KVRT_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(kvrt_cache_create(ctx.get(), &c, &cache),
+            KVRT_ERR_INVALID_ARGUMENT);
   c = smallConfig();
   c.scale = -1.0f;
-  EXPECT_EQ(kvrt_cache_create(ctx.get(), &c, &cache), KVRT_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(kvrt_cache_create(ctx.get(), &c, &cache),
+            KVRT_ERR_INVALID_ARGUMENT);
   EXPECT_EQ(kvrt_cache_create(ctx.get(), nullptr, &cache),
             KVRT_ERR_INVALID_ARGUMENT);
   EXPECT_EQ(cache, nullptr);

@@ -28,8 +28,8 @@ CachePtr makeFullCache(kvrt_context *ctx, const kvrt_cache_config &c,
 TEST(Migration, RandomSchedulesKeepEveryBlockIntact) {
   for (uint64_t seed = 1; seed <= 6; ++seed) {
     ContextPtr ctx = makeHostContext(seed % 2 ? 150 : 0, seed);
-    kvrt_cache_config c = smallConfig(seed % 3 == 0 ? KVRT_DTYPE_BF16
-                                                    : KVRT_DTYPE_F32);
+    kvrt_cache_config c =
+        smallConfig(seed % 3 == 0 ? KVRT_DTYPE_BF16 : KVRT_DTYPE_F32);
     // A small HBM forces constant slot reuse.
     c.hbm_capacity_blocks = 5;
     CachePtr cache = makeFullCache(ctx.get(), c, seed);
@@ -60,8 +60,8 @@ TEST(Migration, RandomSchedulesKeepEveryBlockIntact) {
     KVRT_ASSERT_OK(kvrt_cache_verify(cache.get(), seed, &bad));
     EXPECT_EQ(bad, 0u);
     uint32_t used = 0;
-    KVRT_ASSERT_OK(kvrt_cache_tier_usage(cache.get(), KVRT_TIER_HBM, &used,
-                                         nullptr));
+    KVRT_ASSERT_OK(
+        kvrt_cache_tier_usage(cache.get(), KVRT_TIER_HBM, &used, nullptr));
     EXPECT_LE(used, c.hbm_capacity_blocks);
     kvrt_counters counters;
     KVRT_ASSERT_OK(kvrt_counters_get(cache.get(), &counters));
@@ -88,11 +88,12 @@ TEST(Migration, SlotReuseWaitsForCopyOut) {
     uint32_t b = round % 4;
     KVRT_ASSERT_OK(kvrt_migrate(cache.get(), 0, b, 1, KVRT_PROMOTE, &h));
     kvrt_tier tier;
-    KVRT_ASSERT_OK(kvrt_cache_block_location(cache.get(), 0, b, &tier, nullptr));
+    KVRT_ASSERT_OK(
+        kvrt_cache_block_location(cache.get(), 0, b, &tier, nullptr));
     ASSERT_EQ(tier, KVRT_TIER_HBM);
-    EXPECT_EQ(kvrt_migrate(cache.get(), 0, (b + 1) % 4, 1, KVRT_PROMOTE,
-                           nullptr),
-              KVRT_ERR_CAPACITY);
+    EXPECT_EQ(
+        kvrt_migrate(cache.get(), 0, (b + 1) % 4, 1, KVRT_PROMOTE, nullptr),
+        KVRT_ERR_CAPACITY);
     KVRT_ASSERT_OK(kvrt_migrate(cache.get(), 0, b, 1, KVRT_DEMOTE, &h));
     if (round % 3 == 0) {
       uint64_t sum;
@@ -154,26 +155,24 @@ TEST(Migration, AppendThenMigrateKeepsToken) {
   for (uint32_t pos = 0; pos < total; ++pos) {
     uint32_t block = pos / c.block_tokens;
     kvrt_tier tier;
-    KVRT_ASSERT_OK(kvrt_cache_block_location(cache.get(), 0, block, &tier,
-                                             nullptr));
+    KVRT_ASSERT_OK(
+        kvrt_cache_block_location(cache.get(), 0, block, &tier, nullptr));
     // Move the block being written around its appends, so appends land in
     // both tiers and right behind in-flight copies.
     if (pos % 2 == 0)
-      KVRT_ASSERT_OK(kvrt_migrate(cache.get(), 0, block, 1,
-                                  tier == KVRT_TIER_HBM ? KVRT_DEMOTE
-                                                        : KVRT_PROMOTE,
-                                  nullptr));
+      KVRT_ASSERT_OK(kvrt_migrate(
+          cache.get(), 0, block, 1,
+          tier == KVRT_TIER_HBM ? KVRT_DEMOTE : KVRT_PROMOTE, nullptr));
     KVRT_ASSERT_OK(kvrt_gen_queries(&c, 9, pos, 0, q.data()));
     uint32_t len = pos;
     KVRT_ASSERT_OK(kvrt_gen_step_kv(&c, 9, 0, &len, k.data(), v.data()));
     KVRT_ASSERT_OK(kvrt_attention_step(cache.get(), 0, q.data(), k.data(),
                                        v.data(), out.data()));
-    KVRT_ASSERT_OK(kvrt_cache_block_location(cache.get(), 0, block, &tier,
-                                             nullptr));
-    KVRT_ASSERT_OK(kvrt_migrate(cache.get(), 0, block, 1,
-                                tier == KVRT_TIER_HBM ? KVRT_DEMOTE
-                                                      : KVRT_PROMOTE,
-                                nullptr));
+    KVRT_ASSERT_OK(
+        kvrt_cache_block_location(cache.get(), 0, block, &tier, nullptr));
+    KVRT_ASSERT_OK(kvrt_migrate(
+        cache.get(), 0, block, 1,
+        tier == KVRT_TIER_HBM ? KVRT_DEMOTE : KVRT_PROMOTE, nullptr));
     KVRT_ASSERT_OK(kvrt_cache_advance(cache.get()));
   }
   uint64_t bad = 1;

@@ -1,4 +1,5 @@
-//===- NumericTest.cpp - fp16/bf16 conversions and the generator -*- C++ -*-===//
+//===- NumericTest.cpp - fp16/bf16 conversions and the generator -*- C++
+//-*-===//
 //
 // The conversions in lib/Numeric.h run on the host and in the CUDA kernels,
 // so the reference and the kernels round identically; here they are checked

@@ -44,7 +44,8 @@ std::vector<uint8_t> serialise(const kvrt_schedule *s) {
 
 void expectEqual(const kvrt_schedule *a, const kvrt_schedule *b) {
   ASSERT_EQ(kvrt_schedule_num_layers(a), kvrt_schedule_num_layers(b));
-  ASSERT_EQ(kvrt_schedule_blocks_per_layer(a), kvrt_schedule_blocks_per_layer(b));
+  ASSERT_EQ(kvrt_schedule_blocks_per_layer(a),
+            kvrt_schedule_blocks_per_layer(b));
   ASSERT_EQ(kvrt_schedule_num_steps(a), kvrt_schedule_num_steps(b));
   ASSERT_EQ(kvrt_schedule_num_migrations(a), kvrt_schedule_num_migrations(b));
   for (size_t i = 0; i < kvrt_schedule_num_migrations(a); ++i) {
@@ -90,7 +91,8 @@ TEST(Schedule, MemoryRoundTrip) {
   SchedulePtr s = sampleSchedule();
   ASSERT_GT(kvrt_schedule_num_migrations(s.get()), 10u);
   std::vector<uint8_t> bytes = serialise(s.get());
-  EXPECT_EQ(bytes.size(), 64 + 3 * 2 + 16 * kvrt_schedule_num_migrations(s.get()) + 8);
+  EXPECT_EQ(bytes.size(),
+            64 + 3 * 2 + 16 * kvrt_schedule_num_migrations(s.get()) + 8);
   kvrt_schedule *raw = nullptr;
   ASSERT_EQ(kvrt_schedule_read_memory(bytes.data(), bytes.size(), &raw),
             KVRT_OK)
@@ -188,7 +190,9 @@ TEST(Schedule, SemanticErrorsInFiles) {
   EXPECT_NE(parse(bad), KVRT_OK);
   // Step of the last record made smaller than its predecessor's.
   bad = good;
-  size_t last = records + 16 * (kvrt_schedule_num_migrations(sampleSchedule(4).get()) - 1);
+  size_t last =
+      records +
+      16 * (kvrt_schedule_num_migrations(sampleSchedule(4).get()) - 1);
   bad[last] = 0;
   bad[last + 1] = 0;
   bad[last + 2] = 0;

@@ -119,8 +119,8 @@ inline void addRandomMigrations(kvrt_schedule *s, const kvrt_cache_config &c,
           for (uint32_t b = first; b < first + count; ++b)
             inHbm[l * perLayer + b] = 1 - from;
           hbm = dir == KVRT_PROMOTE ? hbm + count : hbm - count;
-          ms.push_back({step, l, first, count,
-                        static_cast<kvrt_direction>(dir)});
+          ms.push_back(
+              {step, l, first, count, static_cast<kvrt_direction>(dir)});
         }
     }
   EXPECT_EQ(kvrt_schedule_add_migrations(s, ms.data(), ms.size()), KVRT_OK)

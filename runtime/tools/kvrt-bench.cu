@@ -1,4 +1,5 @@
-//===- kvrt-bench.cu - GPU measurements for the time model ------*- CUDA -*-===//
+//===- kvrt-bench.cu - GPU measurements for the time model ------*- CUDA
+//-*-===//
 //
 // Measures, on the GPU it runs on:
 //   1. HBM read bandwidth (a streaming read kernel);
@@ -79,13 +80,11 @@ __global__ void readKernel(const int4 *__restrict__ p, size_t n,
 /// Chunks of HBM and host memory interleaved in proportion and handed out
 /// by a global counter, so both tiers are read at the same time and CTAs
 /// that finish HBM chunks move on to host chunks.
-__global__ void splitReadKernel(const int4 *__restrict__ hbm,
-                                const int4 *__restrict__ host,
-                                unsigned long long chunksHbm,
-                                unsigned long long chunksHost,
-                                unsigned chunkElems,
-                                unsigned long long *counter,
-                                unsigned long long *sink) {
+__global__ void
+splitReadKernel(const int4 *__restrict__ hbm, const int4 *__restrict__ host,
+                unsigned long long chunksHbm, unsigned long long chunksHost,
+                unsigned chunkElems, unsigned long long *counter,
+                unsigned long long *sink) {
   __shared__ unsigned long long chunk;
   const unsigned long long total = chunksHbm + chunksHost;
   unsigned acc = 0;
@@ -99,8 +98,8 @@ __global__ void splitReadKernel(const int4 *__restrict__ hbm,
       break;
     unsigned long long d0 = c * chunksHost / total;
     unsigned long long d1 = (c + 1) * chunksHost / total;
-    const int4 *src = d1 > d0 ? host + d0 * chunkElems
-                              : hbm + (c - d0) * chunkElems;
+    const int4 *src =
+        d1 > d0 ? host + d0 * chunkElems : hbm + (c - d0) * chunkElems;
     for (unsigned i = threadIdx.x; i < chunkElems; i += blockDim.x)
       acc ^= fold(src[i]);
   }
@@ -199,8 +198,10 @@ void bidirectional(size_t bytes, void *dev0, void *host0, void *dev1,
     CUDA_CHECK(cudaDeviceSynchronize());
     CUDA_CHECK(cudaEventRecord(t[0].start, s[0]));
     CUDA_CHECK(cudaEventRecord(t[1].start, s[1]));
-    CUDA_CHECK(cudaMemcpyAsync(dev0, host0, bytes, cudaMemcpyHostToDevice, s[0]));
-    CUDA_CHECK(cudaMemcpyAsync(host1, dev1, bytes, cudaMemcpyDeviceToHost, s[1]));
+    CUDA_CHECK(
+        cudaMemcpyAsync(dev0, host0, bytes, cudaMemcpyHostToDevice, s[0]));
+    CUDA_CHECK(
+        cudaMemcpyAsync(host1, dev1, bytes, cudaMemcpyDeviceToHost, s[1]));
     CUDA_CHECK(cudaEventRecord(t[0].stop, s[0]));
     CUDA_CHECK(cudaEventRecord(t[1].stop, s[1]));
     double ma = t[0].ms(), mb = t[1].ms();
@@ -231,7 +232,8 @@ void measureSplit(const Env &env, const int4 *hbm, const int4 *host,
   fractions.push_back(fStar);
   Timer t;
   for (double f : fractions) {
-    unsigned long long ch = static_cast<unsigned long long>(std::llround(chunks * f));
+    unsigned long long ch =
+        static_cast<unsigned long long>(std::llround(chunks * f));
     unsigned long long cd = chunks - ch;
     std::vector<double> times;
     for (int r = 0; r < 4; ++r) {
@@ -247,13 +249,14 @@ void measureSplit(const Env &env, const int4 *hbm, const int4 *host,
     }
     CUDA_CHECK(cudaGetLastError());
     double ms = median(times);
-    double tH = ch * chunkBytes / bw.hbm / 1e6, tD = cd * chunkBytes / bw.dram / 1e6;
+    double tH = ch * chunkBytes / bw.hbm / 1e6,
+           tD = cd * chunkBytes / bw.dram / 1e6;
     char name[64], note[160];
     std::snprintf(name, sizeof(name), "split f_hbm=%.3f%s", f,
                   f == fStar ? " (B-prop.)" : "");
     std::snprintf(note, sizeof(note),
-                  "ms=%.3f model max=%.3f sum=%.3f -> measured/max=%.2f",
-                  ms, std::max(tH, tD), tH + tD, ms / std::max(tH, tD));
+                  "ms=%.3f model max=%.3f sum=%.3f -> measured/max=%.2f", ms,
+                  std::max(tH, tD), tH + tD, ms / std::max(tH, tD));
     record("split", name, chunks * chunkBytes / ms / 1e6, "GB/s", note);
   }
 }
@@ -360,8 +363,8 @@ void measureDecode(const Bandwidths &bw, bool quick, bool systemDram) {
                              {"half + migrations", 0.5, true},
                              {"all-DRAM", 0.0, false}};
   for (const Plan &p : plans) {
-    uint32_t hbmPerSeq = static_cast<uint32_t>(
-        std::lround(p.fraction * c.max_blocks_per_seq));
+    uint32_t hbmPerSeq =
+        static_cast<uint32_t>(std::lround(p.fraction * c.max_blocks_per_seq));
     kvrt_schedule *plan = makePlan(c, hbmPerSeq, warmup + measured, p.migrate);
     KVRT_CHECK(kvrt_schedule_validate(cache, plan));
     KVRT_CHECK(kvrt_cache_apply_placement(cache, plan));
@@ -437,8 +440,8 @@ int main(int argc, char **argv) {
     else if (!std::strcmp(argv[i], "--system-dram"))
       systemDram = true;
     else {
-      std::fprintf(stderr,
-                   "usage: kvrt-bench [--quick] [--csv FILE] [--system-dram]\n");
+      std::fprintf(
+          stderr, "usage: kvrt-bench [--quick] [--csv FILE] [--system-dram]\n");
       return 2;
     }
   }

@@ -97,9 +97,8 @@ bool makePlan(const kvrt_cache_config &c, uint32_t hbmBlocks, uint32_t hbmCap,
   uint32_t hbm = std::min<uint32_t>(hbmBlocks, order.size());
   for (uint32_t i = 0; i < hbm; ++i) {
     inHbm[order[i]] = 1;
-    CHECK_OK(kvrt_schedule_set_placement(*out, order[i] / perLayer,
-                                         order[i] % perLayer, 1,
-                                         KVRT_TIER_HBM));
+    CHECK_OK(kvrt_schedule_set_placement(
+        *out, order[i] / perLayer, order[i] % perLayer, 1, KVRT_TIER_HBM));
   }
   std::vector<kvrt_migration> ms;
   for (uint32_t step = 0; step < steps; ++step)
@@ -175,7 +174,8 @@ bool checkAttention(const Options &o, const Shape &sh) {
     for (uint32_t l = 0; l < c.num_layers; ++l) {
       CHECK_OK(kvrt_schedule_apply_step(f.cache, f.plan, step, l));
       CHECK_OK(kvrt_gen_queries(&c, o.seed, step, l, q.data()));
-      CHECK_OK(kvrt_gen_step_kv(&c, o.seed, l, lens.data(), k.data(), v.data()));
+      CHECK_OK(
+          kvrt_gen_step_kv(&c, o.seed, l, lens.data(), k.data(), v.data()));
       CHECK_OK(kvrt_buffer_upload(f.ctx, dq, q.data(), qn * 4));
       CHECK_OK(kvrt_buffer_upload(f.ctx, dk, k.data(), kn * 4));
       CHECK_OK(kvrt_buffer_upload(f.ctx, dv, v.data(), kn * 4));
@@ -252,10 +252,12 @@ bool checkIntegrity(const Options &o) {
   }
   for (uint32_t i = 0; i < total; ++i) {
     uint64_t sum = 0;
-    CHECK_OK(kvrt_cache_block_checksum(f.cache, i / perLayer, i % perLayer,
-                                       &sum));
-    EXPECT(sum == before[i], "after the schedule: block %u of layer %u "
-           "corrupted", i % perLayer, i / perLayer);
+    CHECK_OK(
+        kvrt_cache_block_checksum(f.cache, i / perLayer, i % perLayer, &sum));
+    EXPECT(sum == before[i],
+           "after the schedule: block %u of layer %u "
+           "corrupted",
+           i % perLayer, i / perLayer);
   }
   kvrt_counters counters;
   CHECK_OK(kvrt_counters_get(f.cache, &counters));
@@ -304,11 +306,11 @@ bool checkErrors(const Options &o) {
   CHECK_OK(kvrt_schedule_apply_step(f.cache, f.plan, 0, KVRT_ALL_LAYERS));
   kvrt_tier tiers[12];
   for (uint32_t i = 0; i < 12; ++i)
-    CHECK_OK(kvrt_cache_block_location(f.cache, i / 6, i % 6, &tiers[i],
-                                       nullptr));
+    CHECK_OK(
+        kvrt_cache_block_location(f.cache, i / 6, i % 6, &tiers[i], nullptr));
   kvrt_status st = kvrt_schedule_validate(f.cache, f.plan);
-  EXPECT(st == KVRT_ERR_CAPACITY, "validate: expected KVRT_ERR_CAPACITY, got %s",
-         kvrt_status_name(st));
+  EXPECT(st == KVRT_ERR_CAPACITY,
+         "validate: expected KVRT_ERR_CAPACITY, got %s", kvrt_status_name(st));
   std::printf("  errors    over capacity: %s\n", kvrt_last_error());
   st = kvrt_schedule_apply_step(f.cache, f.plan, 1, KVRT_ALL_LAYERS);
   EXPECT(st == KVRT_ERR_CAPACITY, "apply: expected KVRT_ERR_CAPACITY, got %s",
@@ -317,8 +319,8 @@ bool checkErrors(const Options &o) {
   CHECK_OK(kvrt_schedule_create(3, 6, 2, &wrong));
   st = kvrt_cache_apply_placement(f.cache, wrong);
   kvrt_schedule_destroy(wrong);
-  EXPECT(st == KVRT_ERR_MISMATCH, "mismatch: expected KVRT_ERR_MISMATCH, got %s",
-         kvrt_status_name(st));
+  EXPECT(st == KVRT_ERR_MISMATCH,
+         "mismatch: expected KVRT_ERR_MISMATCH, got %s", kvrt_status_name(st));
   std::printf("  errors    mismatched plan: %s\n", kvrt_last_error());
   for (uint32_t i = 0; i < 12; ++i) {
     kvrt_tier t;

@@ -63,8 +63,7 @@ int kvrt_have_cuda(void);
 /// Allocates `bytes` of memory the backend's kernels read and write (device
 /// memory on CUDA, host memory on the host backend) for queries, new K/V
 /// values and outputs.
-kvrt_status kvrt_buffer_alloc(kvrt_context *context, size_t bytes,
-                              void **out);
+kvrt_status kvrt_buffer_alloc(kvrt_context *context, size_t bytes, void **out);
 /// Frees a buffer from kvrt_buffer_alloc (null is ignored).
 void kvrt_buffer_free(kvrt_context *context, void *buffer);
 /// Copies host memory into a buffer, ordered after earlier compute.

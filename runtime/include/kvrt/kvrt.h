@@ -9,14 +9,14 @@
 #ifndef KVRT_KVRT_H
 #define KVRT_KVRT_H
 
-#include "kvrt/status.h"
-#include "kvrt/types.h"
-#include "kvrt/context.h"
+#include "kvrt/attention.h"
 #include "kvrt/cache.h"
+#include "kvrt/context.h"
+#include "kvrt/counters.h"
 #include "kvrt/migration.h"
 #include "kvrt/schedule.h"
-#include "kvrt/attention.h"
-#include "kvrt/counters.h"
+#include "kvrt/status.h"
 #include "kvrt/testing.h"
+#include "kvrt/types.h"
 
 #endif /* KVRT_KVRT_H */

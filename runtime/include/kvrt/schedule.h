@@ -37,15 +37,14 @@ typedef struct kvrt_migration {
 
 /// Creates an empty schedule: all blocks in DRAM, no migrations.
 /// Limits: 1 <= num_layers <= 65535, blocks_per_layer >= 1.
-kvrt_status kvrt_schedule_create(uint32_t num_layers,
-                                 uint32_t blocks_per_layer, uint32_t num_steps,
-                                 kvrt_schedule **out);
+kvrt_status kvrt_schedule_create(uint32_t num_layers, uint32_t blocks_per_layer,
+                                 uint32_t num_steps, kvrt_schedule **out);
 void kvrt_schedule_destroy(kvrt_schedule *schedule);
 
 /// Marks blocks [first, first + count) of `layer` as initially in `tier`.
-kvrt_status kvrt_schedule_set_placement(kvrt_schedule *schedule,
-                                        uint32_t layer, uint32_t first,
-                                        uint32_t count, kvrt_tier tier);
+kvrt_status kvrt_schedule_set_placement(kvrt_schedule *schedule, uint32_t layer,
+                                        uint32_t first, uint32_t count,
+                                        kvrt_tier tier);
 /// Appends migrations (any order; they are stably sorted by (step, layer)).
 kvrt_status kvrt_schedule_add_migrations(kvrt_schedule *schedule,
                                          const kvrt_migration *migrations,

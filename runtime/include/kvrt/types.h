@@ -1,4 +1,5 @@
-/*===- kvrt/types.h - Enumerations and plain types shared by the API -*- C -*-===*\
+/*===- kvrt/types.h - Enumerations and plain types shared by the API -*- C
+-*-===*\
 |*                                                                            *|
 |* Tiers, element types, directions, backends and the cache shape.            *|
 |*                                                                            *|
