@@ -16,7 +16,12 @@
 //      from the bandwidths measured in 1-3 and the bytes kvrt counted.
 // Prints a table last; --csv FILE also writes the rows as CSV.
 //
-// usage: kvrt-bench [--quick] [--csv FILE] [--system-dram]
+// usage: kvrt-bench [--quick] [--csv FILE] [--system-dram] [--dry-run-host]
+//
+// --dry-run-host runs only the decode-loop section, on the host backend,
+// with a small cache and placeholder bandwidths: it exercises the plans and
+// the kvrt call sequence on a machine without a GPU (a CTest); its times
+// mean nothing.
 //
 //===----------------------------------------------------------------------===//
 #include "kvrt/kvrt.h"
@@ -291,10 +296,11 @@ kvrt_schedule *makePlan(const kvrt_cache_config &c, uint32_t hbmPerSeq,
   return s;
 }
 
-void measureDecode(const Bandwidths &bw, bool quick, bool systemDram) {
+void measureDecode(const Bandwidths &bw, bool quick, bool systemDram,
+                   bool hostDryRun) {
   kvrt_context_options o;
   kvrt_context_options_init(&o);
-  o.backend = KVRT_BACKEND_CUDA;
+  o.backend = hostDryRun ? KVRT_BACKEND_HOST : KVRT_BACKEND_CUDA;
   if (systemDram)
     o.flags = KVRT_FLAG_DRAM_SYSTEM_MEMORY;
   kvrt_context *ctx = nullptr;
@@ -302,13 +308,15 @@ void measureDecode(const Bandwidths &bw, bool quick, bool systemDram) {
   // LLaMA-3.1-8B-shaped cache: 32 layers, 8 KV heads, 32 query heads,
   // head dim 128, bf16, 16-token blocks (4 KiB per token per layer).
   kvrt_cache_config c{};
-  c.num_layers = 32;
+  c.num_layers = hostDryRun ? 4 : 32;
   c.num_kv_heads = 8;
   c.num_q_heads = 32;
   c.head_dim = 128;
   c.block_tokens = 16;
   c.num_seqs = quick ? 1 : 4;
   c.max_blocks_per_seq = quick ? 128 : 512; // 2K / 8K tokens per sequence
+  if (hostDryRun)
+    c.max_blocks_per_seq = 16;
   c.dtype = KVRT_DTYPE_BF16;
   uint32_t total = 0;
   kvrt_cache *cache = nullptr;
@@ -365,6 +373,9 @@ void measureDecode(const Bandwidths &bw, bool quick, bool systemDram) {
   for (const Plan &p : plans) {
     uint32_t hbmPerSeq =
         static_cast<uint32_t>(std::lround(p.fraction * c.max_blocks_per_seq));
+    // A migrating plan needs a block outside its window to slide onto.
+    if (p.migrate)
+      hbmPerSeq = std::max(1u, std::min(hbmPerSeq, c.max_blocks_per_seq - 1));
     kvrt_schedule *plan = makePlan(c, hbmPerSeq, warmup + measured, p.migrate);
     KVRT_CHECK(kvrt_schedule_validate(cache, plan));
     KVRT_CHECK(kvrt_cache_apply_placement(cache, plan));
@@ -408,11 +419,15 @@ void measureDecode(const Bandwidths &bw, bool quick, bool systemDram) {
     double measuredMs = 1e3 * total.step_seconds_total / total.steps;
     double maxMs = 1e3 * modelMax / measured, sumMs = 1e3 * modelSum / measured;
     char name[64], note[200];
-    std::snprintf(name, sizeof(name), "decode %s f=%.3f", p.name, p.fraction);
+    std::snprintf(name, sizeof(name), "decode %s f=%.3f", p.name,
+                  double(hbmPerSeq) / c.max_blocks_per_seq);
     std::snprintf(note, sizeof(note),
-                  "model max=%.3f ms sum=%.3f ms measured/model=%.2f; per "
-                  "step HBM %.1f MB DRAM %.1f MB H2D %.2f MB D2H %.2f MB",
+                  "model max=%.3f ms sum=%.3f ms measured/model=%.2f; "
+                  "attention reads %.1f GB/s; per step HBM %.1f MB DRAM %.1f "
+                  "MB H2D %.2f MB D2H %.2f MB",
                   maxMs, sumMs, measuredMs / maxMs,
+                  (total.bytes_read[0] + total.bytes_read[1]) / 1e6 /
+                      (measuredMs * total.steps),
                   total.bytes_read[0] / 1e6 / total.steps,
                   total.bytes_read[1] / 1e6 / total.steps,
                   total.bytes_promoted / 1e6 / total.steps,
@@ -431,7 +446,7 @@ void measureDecode(const Bandwidths &bw, bool quick, bool systemDram) {
 int main(int argc, char **argv) {
   Env env;
   const char *csv = nullptr;
-  bool systemDram = false;
+  bool systemDram = false, hostDryRun = false;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--quick"))
       env.quick = true;
@@ -439,11 +454,23 @@ int main(int argc, char **argv) {
       csv = argv[++i];
     else if (!std::strcmp(argv[i], "--system-dram"))
       systemDram = true;
+    else if (!std::strcmp(argv[i], "--dry-run-host"))
+      hostDryRun = true;
     else {
-      std::fprintf(
-          stderr, "usage: kvrt-bench [--quick] [--csv FILE] [--system-dram]\n");
+      std::fprintf(stderr, "usage: kvrt-bench [--quick] [--csv FILE] "
+                           "[--system-dram] [--dry-run-host]\n");
       return 2;
     }
+  }
+  if (hostDryRun) {
+    std::printf("kvrt-bench --dry-run-host: decode plans on the host backend "
+                "(placeholder bandwidths; times are meaningless)\n");
+    Bandwidths fake;
+    fake.hbm = 3000;
+    fake.dram = fake.h2d = fake.d2h = 50;
+    measureDecode(fake, true, false, true);
+    std::printf("kvrt-bench --dry-run-host: done\n");
+    return 0;
   }
   int device = 0;
   cudaDeviceProp prop;
@@ -518,7 +545,7 @@ int main(int argc, char **argv) {
   CUDA_CHECK(cudaFreeHost(host));
   CUDA_CHECK(cudaFreeHost(host2));
 
-  measureDecode(bw, env.quick, systemDram && pageable);
+  measureDecode(bw, env.quick, systemDram && pageable, false);
 
   std::printf("\n==== kvrt-bench summary (%s) ====\n", prop.name);
   std::printf("%-10s %-36s %12s %-6s\n", "section", "measurement", "value",
