@@ -23,6 +23,16 @@ if os.path.isdir(os.path.join(shared, "data")):
 if config.kvopt_have_cuda:
     config.available_features.add("nvcc")
 
+# Emitted CUDA/C++ drivers (test/Target/Cuda): compilers and runtime libraries.
+config.substitutions.append(("%host_cxx", config.host_cxx))
+config.substitutions.append(("%kvrt_include", config.kvrt_include_dir))
+config.substitutions.append(("%kvrt_host_lib", config.kvrt_host_lib))
+if config.kvrt_host_lib:
+    config.available_features.add("kvrt-host")
+if config.kvopt_have_cuda and config.kvrt_cuda_lib:
+    config.substitutions.append(("%nvcc", config.nvcc))
+    config.substitutions.append(("%kvrt_cuda_lib", config.kvrt_cuda_lib))
+
 config.environment["FILECHECK_OPTS"] = "-enable-var-scope"
 
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
