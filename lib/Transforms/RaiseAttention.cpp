@@ -27,6 +27,7 @@
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/MapVector.h"
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringSet.h"
 
 #include <string>
 
@@ -92,8 +93,12 @@ void mergeCaches(ArrayRef<CacheOp> caches, StringRef name) {
 }
 
 /// Groups the caches declared by this run (not in `before`) per block and
-/// geometry, in program order, and merges each group into one cache.
+/// geometry, in program order, and merges each group into one cache named
+/// `<function>.kv<g>`, skipping names the module already uses.
 void groupLayers(ModuleOp module, const llvm::DenseSet<Operation *> &before) {
+  llvm::StringSet<> usedNames;
+  for (Operation *op : before)
+    usedNames.insert(cast<CacheOp>(op).getName());
   llvm::MapVector<std::pair<Block *, Type>, SmallVector<CacheOp>> groups;
   module.walk([&](CacheOp cache) {
     if (!before.contains(cache) && attentionOf(cache))
@@ -104,8 +109,13 @@ void groupLayers(ModuleOp module, const llvm::DenseSet<Operation *> &before) {
     llvm::stable_sort(caches, [](CacheOp a, CacheOp b) {
       return attentionIdOf(a) < attentionIdOf(b);
     });
-    unsigned index = perBlock[key.first]++;
-    mergeCaches(caches, cachePrefix(key.first) + ".kv" + std::to_string(index));
+    std::string name;
+    do {
+      unsigned index = perBlock[key.first]++;
+      name = cachePrefix(key.first) + ".kv" + std::to_string(index);
+    } while (usedNames.contains(name));
+    usedNames.insert(name);
+    mergeCaches(caches, name);
   }
 }
 
