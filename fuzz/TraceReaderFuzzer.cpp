@@ -53,9 +53,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   uint8_t mode = data[0];
   std::string body(reinterpret_cast<const char *>(data + 1), size - 1);
   llvm::Expected<std::unique_ptr<TraceSource>> src =
-      (mode & 2) ? openTextTraceBuffer(body, "fuzz.txt")
-                 : (mode & 1 ? (fixChecksums(body), openBinaryTraceBuffer(body, "fuzz.kvt"))
-                             : openBinaryTraceBuffer(body, "fuzz.kvt"));
+      (mode & 2)
+          ? openTextTraceBuffer(body, "fuzz.txt")
+          : (mode & 1
+                 ? (fixChecksums(body), openBinaryTraceBuffer(body, "fuzz.kvt"))
+                 : openBinaryTraceBuffer(body, "fuzz.kvt"));
   if (!src) {
     std::string msg = errorToString(src.takeError());
     if (msg.find("fuzz.") == std::string::npos)

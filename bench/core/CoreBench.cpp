@@ -33,7 +33,8 @@ Problem paperProblem(uint32_t decode, uint32_t block = 1) {
   Workload w = makePaperWorkload(31299, decode);
   w.tokensPerBlock = block;
   MemorySystem m = cantFail(getHardwarePreset("paper"));
-  return cantFail(Problem::create(m, w, TimeModelMode::Paper, Hierarchy::Inclusive));
+  return cantFail(
+      Problem::create(m, w, TimeModelMode::Paper, Hierarchy::Inclusive));
 }
 
 void BM_GenerateSeedLike(benchmark::State &state) {
@@ -46,7 +47,10 @@ void BM_GenerateSeedLike(benchmark::State &state) {
   }
   state.SetItemsProcessed(int64_t(changes));
 }
-BENCHMARK(BM_GenerateSeedLike)->Arg(64)->Arg(256)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_GenerateSeedLike)
+    ->Arg(64)
+    ->Arg(256)
+    ->Unit(benchmark::kMillisecond);
 
 void simulatePolicy(benchmark::State &state, const std::string &name,
                     uint32_t block) {
@@ -66,9 +70,13 @@ void simulatePolicy(benchmark::State &state, const std::string &name,
 }
 
 void BM_SimulateStatic(benchmark::State &s) { simulatePolicy(s, "static", 1); }
-void BM_SimulateReactive(benchmark::State &s) { simulatePolicy(s, "reactive", 1); }
+void BM_SimulateReactive(benchmark::State &s) {
+  simulatePolicy(s, "reactive", 1);
+}
 void BM_SimulatePage16(benchmark::State &s) { simulatePolicy(s, "page", 16); }
-void BM_SimulateLookahead(benchmark::State &s) { simulatePolicy(s, "lookahead", 1); }
+void BM_SimulateLookahead(benchmark::State &s) {
+  simulatePolicy(s, "lookahead", 1);
+}
 void BM_SimulateBelady(benchmark::State &s) { simulatePolicy(s, "belady", 1); }
 BENCHMARK(BM_SimulateStatic)->Arg(256)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_SimulateReactive)->Arg(256)->Unit(benchmark::kMillisecond);
@@ -109,13 +117,16 @@ void BM_StepTime(benchmark::State &state) {
 }
 BENCHMARK(BM_StepTime);
 
-void BM_SimulateFullScale(benchmark::State &s) { simulatePolicy(s, "static", 1); }
+void BM_SimulateFullScale(benchmark::State &s) {
+  simulatePolicy(s, "static", 1);
+}
 } // namespace
 
 int main(int argc, char **argv) {
   const char *full = std::getenv("KVOPT_FULL_SCALE");
   if (full && std::string(full) == "1")
-    benchmark::RegisterBenchmark("BM_SimulateFullScale/static", BM_SimulateFullScale)
+    benchmark::RegisterBenchmark("BM_SimulateFullScale/static",
+                                 BM_SimulateFullScale)
         ->Arg(10239)
         ->Iterations(1)
         ->Unit(benchmark::kSecond);

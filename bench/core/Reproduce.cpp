@@ -31,22 +31,26 @@ namespace cl = llvm::cl;
 
 static cl::opt<unsigned> promptLen("prompt", cl::desc("prompt tokens"),
                                    cl::init(31299));
-static cl::opt<unsigned> decodeSteps("decode", cl::desc("decode steps (10239 = full)"),
+static cl::opt<unsigned> decodeSteps("decode",
+                                     cl::desc("decode steps (10239 = full)"),
                                      cl::init(256));
-static cl::opt<std::string> sparsities("sparsities", cl::desc("comma-separated %"),
+static cl::opt<std::string> sparsities("sparsities",
+                                       cl::desc("comma-separated %"),
                                        cl::init("40,50,60,80,85,90"));
 static cl::opt<std::string> variations("variations",
                                        cl::desc("variation levels at 60%"),
                                        cl::init("low,real,high"));
 static cl::opt<std::string> policyList(
-    "policies", cl::desc("comma-separated: static,reactive,page,sa,belady,unlimited"),
+    "policies",
+    cl::desc("comma-separated: static,reactive,page,sa,belady,unlimited"),
     cl::init("static,reactive,page,sa,belady,unlimited"));
 static cl::opt<unsigned> annealIters("anneal-iters",
                                      cl::desc("SA iterations (seed: 40)"),
                                      cl::init(40));
-static cl::opt<unsigned> annealDecode(
-    "anneal-decode", cl::desc("decode steps of the trace SA searches on"),
-    cl::init(128));
+static cl::opt<unsigned>
+    annealDecode("anneal-decode",
+                 cl::desc("decode steps of the trace SA searches on"),
+                 cl::init(128));
 static cl::opt<uint64_t> seed("seed", cl::desc("trace seed"), cl::init(1));
 static cl::opt<std::string> paperDir("paper-data", cl::desc("seed figure CSVs"),
                                      cl::init(KVOPT_SHARED_DATA_DIR "/paper"));
@@ -129,8 +133,8 @@ llvm::Expected<Row> runPolicy(const std::string &name, double sparsity,
     if (!best)
       return best.takeError();
     policy = createLookaheadPolicy(best->bestWindow, best->bestFraction);
-    row.note = "W=" + std::to_string(best->bestWindow) + " R=" +
-               llvm::formatv("{0:f2}", best->bestFraction).str();
+    row.note = "W=" + std::to_string(best->bestWindow) +
+               " R=" + llvm::formatv("{0:f2}", best->bestFraction).str();
   } else {
     auto p = createPolicyByName(name);
     if (!p)
@@ -144,7 +148,9 @@ llvm::Expected<Row> runPolicy(const std::string &name, double sparsity,
   if (!m)
     return m.takeError();
   row.m = *m;
-  row.wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  row.wall =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+          .count();
   return row;
 }
 
@@ -183,11 +189,12 @@ int printStudy(const std::string &title, double sparsity, double swap,
     pStatic = s != paperLatency->end() ? s->second : 0;
     pUnl = u != paperLatency->end() ? u->second : 0;
   }
-  llvm::outs() << "\n## " << title << "\n\n"
-               << "| policy | time (s) | thr/static | thr/unlimited | KV hit | "
-                  "alpha | paper thr/static | paper thr/unlimited | paper alpha "
-                  "| wall (s) | note |\n"
-               << "|---|---|---|---|---|---|---|---|---|---|---|\n";
+  llvm::outs()
+      << "\n## " << title << "\n\n"
+      << "| policy | time (s) | thr/static | thr/unlimited | KV hit | "
+         "alpha | paper thr/static | paper thr/unlimited | paper alpha "
+         "| wall (s) | note |\n"
+      << "|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (const Row &r : rows) {
     double t = r.m.totalSeconds;
     std::string pS = "-", pU = "-", pA = "-";
@@ -221,7 +228,8 @@ int printStudy(const std::string &title, double sparsity, double swap,
 } // namespace
 
 int main(int argc, char **argv) {
-  cl::ParseCommandLineOptions(argc, argv, "kv-opt: the seed study reproduced\n");
+  cl::ParseCommandLineOptions(argc, argv,
+                              "kv-opt: the seed study reproduced\n");
   Table latency = readCsv(paperDir + "/latency_vs_sparsity.csv");
   Table variation = readCsv(paperDir + "/variation_60.csv");
   Table hits = readCsv(paperDir + "/hbm_hit_rate_60.csv");
@@ -242,7 +250,8 @@ int main(int argc, char **argv) {
   for (llvm::StringRef s : sp) {
     unsigned pct;
     if (s.getAsInteger(10, pct) || pct >= 100) {
-      llvm::errs() << "kvcore-repro: field 'sparsities': bad value '" << s << "'\n";
+      llvm::errs() << "kvcore-repro: field 'sparsities': bad value '" << s
+                   << "'\n";
       return 1;
     }
     auto it = latency.find(s.str());
@@ -254,7 +263,8 @@ int main(int argc, char **argv) {
   for (llvm::StringRef v : vars) {
     auto swap = variationSwapFraction(v.str());
     if (!swap) {
-      llvm::errs() << "kvcore-repro: " << llvm::toString(swap.takeError()) << "\n";
+      llvm::errs() << "kvcore-repro: " << llvm::toString(swap.takeError())
+                   << "\n";
       return 1;
     }
     auto it = variation.find(v.str());

@@ -14,7 +14,8 @@ kvopt::annealLookahead(const LookaheadEvaluator &eval, const AnnealParams &p) {
   if (p.iterations == 0)
     return makeFieldError("annealing", "iterations", "must be positive");
   if (p.startWindow == 0 || p.startWindow > p.maxWindow)
-    return makeFieldError("annealing", "start_window", "must be in 1..max_window");
+    return makeFieldError("annealing", "start_window",
+                          "must be in 1..max_window");
   if (!(p.startFraction > 0 && p.startFraction <= 1))
     return makeFieldError("annealing", "start_fraction", "must be in (0, 1]");
   Rng rng(p.seed);
@@ -34,14 +35,16 @@ kvopt::annealLookahead(const LookaheadEvaluator &eval, const AnnealParams &p) {
     // Neighbour: window +-1..2, fraction +-0.1 (clamped to the domain).
     int dw = int(rng.below(5)) - 2;
     double df = (double(rng.below(5)) - 2.0) * 0.05;
-    uint32_t nw = uint32_t(std::clamp<int64_t>(int64_t(w) + dw, 1, p.maxWindow));
+    uint32_t nw =
+        uint32_t(std::clamp<int64_t>(int64_t(w) + dw, 1, p.maxWindow));
     double nf = std::clamp(f + df, 0.05, 1.0);
     nf = std::round(nf * 100) / 100;
     auto m = eval(nw, nf);
     if (!m)
       return m.takeError();
     double t = m->totalSeconds;
-    bool accept = t <= cur || (temp > 0 && rng.unit() < std::exp((cur - t) / temp));
+    bool accept =
+        t <= cur || (temp > 0 && rng.unit() < std::exp((cur - t) / temp));
     if (accept) {
       w = nw;
       f = nf;
@@ -58,9 +61,9 @@ kvopt::annealLookahead(const LookaheadEvaluator &eval, const AnnealParams &p) {
   return r;
 }
 
-llvm::Expected<AnnealResult> kvopt::annealLookahead(const TraceSource &trace,
-                                                    const Problem &problem,
-                                                    const AnnealParams &params) {
+llvm::Expected<AnnealResult>
+kvopt::annealLookahead(const TraceSource &trace, const Problem &problem,
+                       const AnnealParams &params) {
   return annealLookahead(
       [&](uint32_t w, double f) -> llvm::Expected<SimMetrics> {
         auto src = trace.reopen();

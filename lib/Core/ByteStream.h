@@ -32,7 +32,8 @@ public:
     s->buf.resize(1 << 20);
     return s;
   }
-  static std::unique_ptr<ByteStream> fromString(std::shared_ptr<const std::string> data) {
+  static std::unique_ptr<ByteStream>
+  fromString(std::shared_ptr<const std::string> data) {
     auto s = std::unique_ptr<ByteStream>(new ByteStream());
     s->mem = std::move(data);
     return s;

@@ -14,10 +14,9 @@ llvm::Error kvopt::makeLocatedError(const std::string &file, uint64_t offset,
 llvm::Error kvopt::makeLineError(const std::string &file, uint64_t line,
                                  const std::string &field,
                                  const std::string &message) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                 "%s:%llu: field '%s': %s", file.c_str(),
-                                 (unsigned long long)line, field.c_str(),
-                                 message.c_str());
+  return llvm::createStringError(
+      llvm::inconvertibleErrorCode(), "%s:%llu: field '%s': %s", file.c_str(),
+      (unsigned long long)line, field.c_str(), message.c_str());
 }
 
 llvm::Error kvopt::makeFieldError(const std::string &context,

@@ -66,8 +66,8 @@ llvm::Error MemorySystem::validate(double minBlockBytes) const {
       return makeFieldError(ctx, f + ".to",
                             "link to unknown tier '" + l.to + "'");
     if (l.from == l.to)
-      return makeFieldError(ctx, f, "link joins tier '" + l.from +
-                                        "' to itself");
+      return makeFieldError(ctx, f,
+                            "link joins tier '" + l.from + "' to itself");
     if (!positiveFinite(l.forwardBandwidth))
       return makeFieldError(ctx, f + ".forward_bandwidth",
                             "link bandwidth must be positive, got " +
@@ -84,10 +84,10 @@ llvm::Error MemorySystem::validate(double minBlockBytes) const {
                           "DRAM tier, got " +
                               std::to_string(links.size()));
   if (minBlockBytes > 0 && hbm().capacityBytes < minBlockBytes)
-    return makeFieldError(ctx, "tiers." + hbm().name + ".capacity",
-                          "HBM capacity " + std::to_string(hbm().capacityBytes) +
-                              " B is below one block (" +
-                              std::to_string(minBlockBytes) + " B)");
+    return makeFieldError(
+        ctx, "tiers." + hbm().name + ".capacity",
+        "HBM capacity " + std::to_string(hbm().capacityBytes) +
+            " B is below one block (" + std::to_string(minBlockBytes) + " B)");
   return llvm::Error::success();
 }
 
@@ -126,7 +126,8 @@ MemorySystem make(const char *name, const char *desc, bool unverified,
   m.name = name;
   m.description = desc;
   m.unverified = unverified;
-  m.tiers.push_back({hbmName, TierKind::HBM, hbmGB * GB, hbmBW * GB, hbmBW * GB});
+  m.tiers.push_back(
+      {hbmName, TierKind::HBM, hbmGB * GB, hbmBW * GB, hbmBW * GB});
   m.tiers.push_back(
       {dramName, TierKind::DRAM, dramGB * GB, dramBW * GB, dramBW * GB});
   m.links.push_back({dramName, hbmName, h2d * GB, d2h * GB});

@@ -55,8 +55,9 @@ double ModelConfig::weightBytes() const {
   for (unsigned l = 0; l < layers; ++l) {
     total += attn;
     if (experts && l >= denseLeadingLayers)
-      total += 3.0 * h * moeIntermediateSize * (double(experts) + sharedExperts) +
-               h * experts;
+      total +=
+          3.0 * h * moeIntermediateSize * (double(experts) + sharedExperts) +
+          h * experts;
     else
       total += dense;
   }
@@ -197,7 +198,8 @@ kvopt::parseModelConfigJSON(const std::string &text, const std::string &file) {
                          "num_attention_heads and no head_dim is given");
       m.headDim = m.hiddenSize / m.heads;
     }
-    m.attention = m.kvHeads == m.heads ? AttentionKind::MHA : AttentionKind::GQA;
+    m.attention =
+        m.kvHeads == m.heads ? AttentionKind::MHA : AttentionKind::GQA;
   }
 
   // Sliding windows.
@@ -250,11 +252,11 @@ kvopt::parseModelConfigJSON(const std::string &text, const std::string &file) {
     if (auto e = getUnsigned("n_shared_experts", m.sharedExperts, false))
       return std::move(e);
     m.moeIntermediateSize = m.intermediateSize;
-    if (auto e = getUnsigned("moe_intermediate_size", m.moeIntermediateSize,
-                             false))
+    if (auto e =
+            getUnsigned("moe_intermediate_size", m.moeIntermediateSize, false))
       return std::move(e);
-    if (auto e = getUnsigned("first_k_dense_replace", m.denseLeadingLayers,
-                             false))
+    if (auto e =
+            getUnsigned("first_k_dense_replace", m.denseLeadingLayers, false))
       return std::move(e);
     if (m.expertsPerToken == 0 || m.expertsPerToken > m.experts)
       return needField(file, "num_experts_per_tok",

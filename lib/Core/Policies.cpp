@@ -15,7 +15,8 @@ public:
   ResidencyFeatures features() const override { return {false, false}; }
   std::string name() const override { return "unlimited"; }
   bool ignoresCapacity() const override { return true; }
-  llvm::Error initialize(const SimContext &ctx, std::vector<BlockId> &hbm) override {
+  llvm::Error initialize(const SimContext &ctx,
+                         std::vector<BlockId> &hbm) override {
     forEachPromptBlockTokenMajor(ctx.res, [&](BlockId b) {
       hbm.push_back(b);
       return true;
@@ -36,7 +37,8 @@ public:
   llvm::Error initialize(const SimContext &, std::vector<BlockId> &) override {
     return llvm::Error::success();
   }
-  llvm::Error step(const SimContext &, const StepInfo &, StepActions &) override {
+  llvm::Error step(const SimContext &, const StepInfo &,
+                   StepActions &) override {
     return llvm::Error::success();
   }
 };
@@ -45,7 +47,8 @@ class StaticPolicy : public Policy {
 public:
   ResidencyFeatures features() const override { return {false, false}; }
   std::string name() const override { return "static"; }
-  llvm::Error initialize(const SimContext &ctx, std::vector<BlockId> &hbm) override {
+  llvm::Error initialize(const SimContext &ctx,
+                         std::vector<BlockId> &hbm) override {
     staticFirstFit(ctx.res, hbm);
     return llvm::Error::success();
   }
@@ -60,7 +63,8 @@ class StaticSplitPolicy : public Policy {
 public:
   ResidencyFeatures features() const override { return {false, false}; }
   std::string name() const override { return "static-split"; }
-  llvm::Error initialize(const SimContext &ctx, std::vector<BlockId> &hbm) override {
+  llvm::Error initialize(const SimContext &ctx,
+                         std::vector<BlockId> &hbm) override {
     const Residency &res = ctx.res;
     double balanced = ctx.problem.model.bandwidthBalancedFraction();
     double share = double(res.capacityBlocks()) / double(res.totalBlocks());
@@ -86,7 +90,8 @@ private:
   /// Block k is in HBM iff floor((k+1) f) > floor(k f): an even interleave
   /// holding a fraction f of every (seq, layer).
   bool selected(uint64_t k) const {
-    return std::floor(double(k + 1) * fraction) > std::floor(double(k) * fraction);
+    return std::floor(double(k + 1) * fraction) >
+           std::floor(double(k) * fraction);
   }
   double fraction = 0;
 };
@@ -94,7 +99,8 @@ private:
 class ReactiveLruPolicy : public Policy {
 public:
   std::string name() const override { return "reactive"; }
-  llvm::Error initialize(const SimContext &ctx, std::vector<BlockId> &hbm) override {
+  llvm::Error initialize(const SimContext &ctx,
+                         std::vector<BlockId> &hbm) override {
     staticFirstFit(ctx.res, hbm);
     return llvm::Error::success();
   }
@@ -175,7 +181,8 @@ kvopt::createPolicyByName(const std::string &name, uint32_t window,
       return makeFieldError("policy 'lookahead'", "window", "must be >= 1");
     if (!(fraction > 0 && fraction <= 1))
       return makeFieldError("policy 'lookahead'", "fraction",
-                            "must be in (0, 1], got " + std::to_string(fraction));
+                            "must be in (0, 1], got " +
+                                std::to_string(fraction));
     return createLookaheadPolicy(window, fraction);
   }
   if (name == "belady")

@@ -203,7 +203,8 @@ private:
 
 /// First step at which each block is read (UINT32_MAX if never): one pass
 /// over a reopened trace.
-llvm::Error computeFirstUse(const SimContext &ctx, std::vector<uint32_t> &first) {
+llvm::Error computeFirstUse(const SimContext &ctx,
+                            std::vector<uint32_t> &first) {
   const Residency &res = ctx.res;
   first.assign(res.totalBlocks(), UINT32_MAX);
   auto src = ctx.trace.reopen();
@@ -263,7 +264,8 @@ public:
     std::snprintf(buf, sizeof(buf), "lookahead(W=%u,R=%.3g)", W, fraction);
     return buf;
   }
-  llvm::Error initialize(const SimContext &ctx, std::vector<BlockId> &hbm) override {
+  llvm::Error initialize(const SimContext &ctx,
+                         std::vector<BlockId> &hbm) override {
     if (auto e = lead.init(ctx, W))
       return e;
     if (page)
@@ -329,7 +331,8 @@ public:
   std::string name() const override { return "belady"; }
   ResidencyFeatures features() const override { return {false, false}; }
 
-  llvm::Error initialize(const SimContext &ctx, std::vector<BlockId> &hbm) override {
+  llvm::Error initialize(const SimContext &ctx,
+                         std::vector<BlockId> &hbm) override {
     if (auto e = buildStarts(ctx))
       return e;
     if (auto e = lead.init(ctx, 1))
@@ -446,7 +449,8 @@ private:
   }
   /// First step > after at which b becomes read (UINT32_MAX if never).
   uint32_t nextStart(BlockId b, uint32_t after) const {
-    auto first = starts.begin() + offsets[b], last = starts.begin() + offsets[b + 1];
+    auto first = starts.begin() + offsets[b],
+         last = starts.begin() + offsets[b + 1];
     auto it = std::upper_bound(first, last, after);
     return it == last ? UINT32_MAX : *it;
   }

@@ -12,10 +12,11 @@ namespace detail {
 
 /// Prompt blocks in token-major order (block index outer, then layer, then
 /// sequence): the seed's HBMInit fill order.
-inline void forEachPromptBlockTokenMajor(const Residency &res,
-                                         const std::function<bool(BlockId)> &fn) {
-  uint64_t promptBlocks =
-      (uint64_t(res.tokens()) + res.tokensPerBlock() - 1) / res.tokensPerBlock();
+inline void
+forEachPromptBlockTokenMajor(const Residency &res,
+                             const std::function<bool(BlockId)> &fn) {
+  uint64_t promptBlocks = (uint64_t(res.tokens()) + res.tokensPerBlock() - 1) /
+                          res.tokensPerBlock();
   for (uint64_t k = 0; k < promptBlocks; ++k)
     for (uint32_t l = 0; l < res.layers(); ++l)
       for (uint32_t b = 0; b < res.batch(); ++b)

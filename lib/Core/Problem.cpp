@@ -15,8 +15,7 @@ static std::string gb(double bytes) {
 
 llvm::Expected<Problem> Problem::create(const MemorySystem &mem,
                                         const Workload &work,
-                                        TimeModelMode mode,
-                                        Hierarchy hierarchy,
+                                        TimeModelMode mode, Hierarchy hierarchy,
                                         double fixedStepSeconds) {
   if (auto e = work.validate())
     return std::move(e);
@@ -36,12 +35,14 @@ llvm::Expected<Problem> Problem::create(const MemorySystem &mem,
     blocks = maxKv >= 2 ? uint64_t(maxKv - 1) / work.tokensPerBlock : 0;
   } else {
     kvBytes = mem.hbm().capacityBytes - work.residentWeightBytes();
-    blocks = kvBytes > 0 ? uint64_t(std::floor(kvBytes / double(work.blockBytes())))
-                         : 0;
+    blocks = kvBytes > 0
+                 ? uint64_t(std::floor(kvBytes / double(work.blockBytes())))
+                 : 0;
   }
   if (blocks == 0)
     return makeFieldError(
-        "memory system '" + mem.name + "'", "tiers." + mem.hbm().name + ".capacity",
+        "memory system '" + mem.name + "'",
+        "tiers." + mem.hbm().name + ".capacity",
         "HBM capacity left for KV after " + gb(work.residentWeightBytes()) +
             " of weights is " + gb(kvBytes) + ", below one block of " +
             std::to_string(work.blockBytes()) + " B");

@@ -6,8 +6,9 @@ using namespace kvopt;
 Residency::Residency(uint32_t layers, uint32_t batch, uint32_t tokensPerBlock,
                      uint64_t blocksPerSeqLayer, uint64_t capacityBlocks,
                      ResidencyFeatures features)
-    : feat(features), nLayers(layers), nBatch(batch), blockTokens(tokensPerBlock),
-      perSeqLayer(blocksPerSeqLayer), capacity(capacityBlocks) {
+    : feat(features), nLayers(layers), nBatch(batch),
+      blockTokens(tokensPerBlock), perSeqLayer(blocksPerSeqLayer),
+      capacity(capacityBlocks) {
   uint64_t chains = uint64_t(layers) * batch;
   uint64_t total = chains * blocksPerSeqLayer;
   wordsPerSet = (blocksPerSeqLayer * tokensPerBlock + 63) / 64;
@@ -58,7 +59,8 @@ void Residency::addRead(uint32_t seq, uint32_t layer, uint32_t token) {
 
 void Residency::removeRead(uint32_t seq, uint32_t layer, uint32_t token) {
   uint64_t chain = uint64_t(seq) * nLayers + layer;
-  readBits[chain * wordsPerSet + (token >> 6)] &= ~(uint64_t(1) << (token & 63));
+  readBits[chain * wordsPerSet + (token >> 6)] &=
+      ~(uint64_t(1) << (token & 63));
   BlockId b = blockOf(seq, layer, token);
   setSize[chain]--;
   if (tier[b])

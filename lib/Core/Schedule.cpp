@@ -33,15 +33,17 @@ public:
       : schedule(s), policyName(std::move(name)) {}
   std::string name() const override { return policyName; }
   ResidencyFeatures features() const override { return {false, false}; }
-  llvm::Error initialize(const SimContext &, std::vector<BlockId> &hbm) override {
+  llvm::Error initialize(const SimContext &,
+                         std::vector<BlockId> &hbm) override {
     hbm = schedule.initialHbm;
     return llvm::Error::success();
   }
   llvm::Error step(const SimContext &ctx, const StepInfo &info,
                    StepActions &act) override {
     const Residency &res = ctx.res;
-    uint64_t rec = (uint64_t(info.step) * res.layers() + info.layer) * res.batch() +
-                   info.seq;
+    uint64_t rec =
+        (uint64_t(info.step) * res.layers() + info.layer) * res.batch() +
+        info.seq;
     if (rec >= schedule.records())
       return makeFieldError("schedule '" + policyName + "'", "records",
                             "has " + std::to_string(schedule.records()) +
@@ -66,7 +68,8 @@ public:
   std::string name() const override { return inner.name(); }
   bool ignoresCapacity() const override { return inner.ignoresCapacity(); }
   ResidencyFeatures features() const override { return inner.features(); }
-  llvm::Error initialize(const SimContext &ctx, std::vector<BlockId> &hbm) override {
+  llvm::Error initialize(const SimContext &ctx,
+                         std::vector<BlockId> &hbm) override {
     if (auto e = inner.initialize(ctx, hbm))
       return e;
     out = Schedule();
@@ -77,7 +80,8 @@ public:
                    StepActions &act) override {
     if (auto e = inner.step(ctx, info, act))
       return e;
-    out.addRecord(act.demote, act.promote, info.opensBlock && act.newBlockInHbm);
+    out.addRecord(act.demote, act.promote,
+                  info.opensBlock && act.newBlockInHbm);
     return llvm::Error::success();
   }
 

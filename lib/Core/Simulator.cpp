@@ -16,8 +16,9 @@ llvm::Error checkTraceMatchesWorkload(const TraceHeader &h, const Workload &w,
                                       const std::string &traceName) {
   auto mismatch = [&](const char *field, uint64_t got, uint64_t want) {
     return makeFieldError(traceName, field,
-                          "trace has " + std::to_string(got) + " but the workload ('" +
-                              w.model.name + "') has " + std::to_string(want));
+                          "trace has " + std::to_string(got) +
+                              " but the workload ('" + w.model.name +
+                              "') has " + std::to_string(want));
   };
   if (h.layers != w.model.layers)
     return mismatch("layers", h.layers, w.model.layers);
@@ -99,9 +100,8 @@ private:
       return e;
     for (BlockId b : hbm) {
       if (b >= res.totalBlocks() || !res.exists(b))
-        return policyError("initial_hbm",
-                           "block " + std::to_string(b) +
-                               " holds no prompt token");
+        return policyError("initial_hbm", "block " + std::to_string(b) +
+                                              " holds no prompt token");
       if (res.inHbm(b))
         return policyError("initial_hbm",
                            "block " + std::to_string(b) + " listed twice");
@@ -139,14 +139,15 @@ private:
     for (size_t i = 0; i < rec.added.size(); ++i) {
       uint32_t t = rec.added[i];
       if (t >= limit)
-        return makeFieldError(trace.describe(), "added[" + std::to_string(i) + "]",
-                              "token index " + std::to_string(t) +
-                                  " out of range (< " + std::to_string(limit) +
-                                  ") at " + where(rec));
+        return makeFieldError(
+            trace.describe(), "added[" + std::to_string(i) + "]",
+            "token index " + std::to_string(t) + " out of range (< " +
+                std::to_string(limit) + ") at " + where(rec));
       if (res.isRead(rec.seq, rec.layer, t))
-        return makeFieldError(trace.describe(), "added[" + std::to_string(i) + "]",
-                              "token " + std::to_string(t) +
-                                  " is already in the read set at " + where(rec));
+        return makeFieldError(
+            trace.describe(), "added[" + std::to_string(i) + "]",
+            "token " + std::to_string(t) + " is already in the read set at " +
+                where(rec));
       res.addRead(rec.seq, rec.layer, t);
     }
     return llvm::Error::success();
@@ -167,17 +168,17 @@ private:
       return e;
     for (BlockId b : act.demote) {
       if (b >= res.totalBlocks() || !res.exists(b) || !res.inHbm(b))
-        return policyError("demote",
-                           "block " + std::to_string(b) +
-                               (b < res.totalBlocks() && res.exists(b)
-                                    ? " is not in HBM"
-                                    : " does not exist") +
-                               " at " + where(rec));
+        return policyError("demote", "block " + std::to_string(b) +
+                                         (b < res.totalBlocks() && res.exists(b)
+                                              ? " is not in HBM"
+                                              : " does not exist") +
+                                         " at " + where(rec));
       counts.demotions += res.entriesIn(b);
       res.moveToDram(b);
       ++metrics.demotedBlocks;
     }
-    bool newInHbm = info.opensBlock ? act.newBlockInHbm : res.inHbm(info.newBlock);
+    bool newInHbm =
+        info.opensBlock ? act.newBlockInHbm : res.inHbm(info.newBlock);
     if (info.opensBlock && act.newBlockInHbm)
       res.moveToHbm(info.newBlock);
     if (newInHbm)
@@ -197,11 +198,10 @@ private:
       ++metrics.promotedBlocks;
     }
     if (res.hbmBlocks() > res.capacityBlocks())
-      return policyError("capacity",
-                         std::to_string(res.hbmBlocks()) +
-                             " HBM blocks exceed the capacity of " +
-                             std::to_string(res.capacityBlocks()) + " at " +
-                             where(rec));
+      return policyError("capacity", std::to_string(res.hbmBlocks()) +
+                                         " HBM blocks exceed the capacity of " +
+                                         std::to_string(res.capacityBlocks()) +
+                                         " at " + where(rec));
     peak = std::max<uint64_t>(peak, res.hbmBlocks());
     return llvm::Error::success();
   }
@@ -236,17 +236,20 @@ private:
     SimMetrics &m = metrics;
     m.policy = policy.name();
     m.decodedTokens = uint64_t(h.decodeSteps) * h.batch;
-    m.tokensPerSecond = m.totalSeconds > 0 ? m.decodedTokens / m.totalSeconds : 0;
+    m.tokensPerSecond =
+        m.totalSeconds > 0 ? m.decodedTokens / m.totalSeconds : 0;
     m.kvHitRate = m.reads ? double(m.hits) / double(m.reads) : 1.0;
     const TimeModelParams &p = problem.model.params();
     double weights = p.weightBytesPerStep * double(m.steps);
     m.servedBytes = weights + double(m.reads) * p.entryBytes;
-    m.byteHitRate = m.servedBytes > 0 ? (weights + hitBytesFromHbm) / m.servedBytes : 1.0;
+    m.byteHitRate =
+        m.servedBytes > 0 ? (weights + hitBytesFromHbm) / m.servedBytes : 1.0;
     m.paperAlphaMean = m.steps ? alphaSum / double(m.steps) : 0;
     m.aggregateUtilisation =
-        m.totalSeconds > 0 ? m.servedBytes / (m.totalSeconds *
-                                              problem.model.peakAggregateReadBandwidth())
-                           : 0;
+        m.totalSeconds > 0
+            ? m.servedBytes /
+                  (m.totalSeconds * problem.model.peakAggregateReadBandwidth())
+            : 0;
     m.peakHbmBlocks = peak;
     m.peakHbmBytes = double(peak) * double(work.blockBytes());
     m.capacityBlocks = problem.capacityBlocks;

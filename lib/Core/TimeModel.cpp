@@ -141,7 +141,8 @@ StepTime TimeModel::standardStep(const StepCounts &c) const {
     const double all = aH + aD;
     const double hbmW = (aH + prom) / p.hbmWrite;
     const double a = p.weightBytesPerStep / p.hbmRead + hbmW; // HBM at x=0
-    const double cDram = (misses + hitBytes + prom) / p.dramRead + all / p.dramWrite;
+    const double cDram =
+        (misses + hitBytes + prom) / p.dramRead + all / p.dramWrite;
     const double cH2d = (misses + hitBytes + prom) / p.h2d;
     // HBM(x) = a + x/hbmRead rises; DRAM(x), H2D(x) fall with slopes
     // 1/dramRead, 1/h2d. The max of the falling lines meets the rising one
@@ -179,8 +180,8 @@ StepTime TimeModel::standardStep(const StepCounts &c) const {
     t.bottleneck = Bottleneck::Fixed;
   t.seconds = best + p.fixedStepSeconds;
   double readAll = p.weightBytesPerStep + double(c.reads) * e;
-  t.paperAlpha = readAll > 0 ? (p.weightBytesPerStep + t.hitBytesFromHbm) / readAll
-                             : 1.0;
+  t.paperAlpha =
+      readAll > 0 ? (p.weightBytesPerStep + t.hitBytesFromHbm) / readAll : 1.0;
   return t;
 }
 
@@ -199,8 +200,7 @@ StepTime TimeModel::paperStep(const StepCounts &c) const {
   const double alpha = std::min(bandwidthBalancedFraction(), maxAlpha);
   const double tHbm = (alpha * dR + betaDW + hbmMW) / bHbm;
   const double extRead = ((1 - alpha) * dR + extMR) / std::min(bR, bInt);
-  const double extWrite =
-      std::max({dW / bW, extMR / bR, (extMR + dW) / bInt});
+  const double extWrite = std::max({dW / bW, extMR / bR, (extMR + dW) / bInt});
   const double tExt = extRead + extWrite;
   StepTime t;
   t.paperAlpha = alpha;

@@ -68,9 +68,9 @@ bool ReadSetTracker::apply(const TraceRecord &rec, std::string &field,
       uint32_t t = list[i];
       if (t >= limit) {
         field = std::string(name) + "[" + std::to_string(i) + "]";
-        message = "token index " + std::to_string(t) +
-                  " out of range: step " + std::to_string(rec.step) +
-                  " may read only tokens < " + std::to_string(limit);
+        message = "token index " + std::to_string(t) + " out of range: step " +
+                  std::to_string(rec.step) + " may read only tokens < " +
+                  std::to_string(limit);
         return false;
       }
       if (i && list[i - 1] >= t) {
@@ -80,8 +80,7 @@ bool ReadSetTracker::apply(const TraceRecord &rec, std::string &field,
                   ")";
         return false;
       }
-      bool present =
-          (t >> 6) < set.size() && ((set[t >> 6] >> (t & 63)) & 1);
+      bool present = (t >> 6) < set.size() && ((set[t >> 6] >> (t & 63)) & 1);
       if (present != wantPresent) {
         field = std::string(name) + "[" + std::to_string(i) + "]";
         message = "token " + std::to_string(t) +
@@ -129,8 +128,7 @@ llvm::Expected<TraceStats> kvopt::computeTraceStats(TraceSource &src) {
 }
 
 MemoryTrace::MemoryTrace(const TraceHeader &h, std::string name)
-    : h(h), name(std::move(name)),
-      recs(std::make_shared<std::vector<Rec>>()) {}
+    : h(h), name(std::move(name)), recs(std::make_shared<std::vector<Rec>>()) {}
 
 void MemoryTrace::append(uint32_t step, uint32_t layer, uint32_t seq,
                          std::vector<uint32_t> added,

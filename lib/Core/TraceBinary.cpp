@@ -145,11 +145,13 @@ public:
     const uint64_t payloadStart = in->offset();
     if (in->read(payload.data(), length) != length)
       return makeLocatedError(name, in->offset(), "payload",
-                              "truncated: file ends inside the payload" + where);
+                              "truncated: file ends inside the payload" +
+                                  where);
     unsigned char crcBytes[4];
     if (in->read(crcBytes, 4) != 4)
       return makeLocatedError(name, in->offset(), "record_crc",
-                              "truncated: file ends inside the checksum" + where);
+                              "truncated: file ends inside the checksum" +
+                                  where);
     uint32_t want = getU32(crcBytes), got = crc32(payload.data(), length);
     if (want != got)
       return makeLocatedError(name, payloadStart + length, "record_crc",
@@ -180,33 +182,32 @@ public:
     uint64_t limit = uint64_t(h.promptLen) + rec.step;
     if (nAdded > limit || nRemoved > limit || nAdded > payload.size() ||
         nRemoved > payload.size())
-      return makeLocatedError(name, payloadStart,
-                              nAdded > limit || nAdded > payload.size()
-                                  ? "added_count"
-                                  : "removed_count",
-                              "count " + std::to_string(std::max(nAdded, nRemoved)) +
-                                  " exceeds the " + std::to_string(limit) +
-                                  " tokens readable" + where);
+      return makeLocatedError(
+          name, payloadStart,
+          nAdded > limit || nAdded > payload.size() ? "added_count"
+                                                    : "removed_count",
+          "count " + std::to_string(std::max(nAdded, nRemoved)) +
+              " exceeds the " + std::to_string(limit) + " tokens readable" +
+              where);
     added.resize(nAdded);
     removed.resize(nRemoved);
     for (int which = 0; which < 2; ++which) {
       std::vector<uint32_t> &list = which ? removed : added;
       uint64_t prev = 0;
       for (size_t i = 0; i < list.size(); ++i) {
-        std::string field =
-            std::string(which ? "removed" : "added") + "[" + std::to_string(i) + "]";
+        std::string field = std::string(which ? "removed" : "added") + "[" +
+                            std::to_string(i) + "]";
         uint64_t valueOffset = payloadStart + p;
         uint64_t v;
         if (auto e = varint(v, field))
           return std::move(e);
         uint64_t t = i ? prev + 1 + v : v;
         if (t >= limit)
-          return makeLocatedError(name, valueOffset, field,
-                                  "token index " + std::to_string(t) +
-                                      " out of range: step " +
-                                      std::to_string(rec.step) +
-                                      " may read only tokens < " +
-                                      std::to_string(limit) + where);
+          return makeLocatedError(
+              name, valueOffset, field,
+              "token index " + std::to_string(t) + " out of range: step " +
+                  std::to_string(rec.step) + " may read only tokens < " +
+                  std::to_string(limit) + where);
         list[i] = uint32_t(t);
         prev = t;
       }
@@ -254,8 +255,9 @@ private:
     size_t got = in->read(hdr, kHeaderBytes);
     if (got < 8 || std::memcmp(hdr, kMagic, 8) != 0)
       return makeLocatedError(name, 0, "magic",
-                              got < 8 ? "truncated: file shorter than the magic"
-                                      : "not a KVTRACE binary trace (bad magic)");
+                              got < 8
+                                  ? "truncated: file shorter than the magic"
+                                  : "not a KVTRACE binary trace (bad magic)");
     if (got < kHeaderBytes)
       return makeLocatedError(name, got, "header",
                               "truncated: header needs 36 bytes, file has " +
@@ -271,8 +273,9 @@ private:
     h.decodeSteps = getU32(hdr + 24);
     uint32_t wantCrc = getU32(hdr + 32);
     if (crc32(hdr, 32) != wantCrc)
-      return makeLocatedError(name, 32, "header_crc",
-                              "header checksum mismatch: the header is corrupt");
+      return makeLocatedError(
+          name, 32, "header_crc",
+          "header checksum mismatch: the header is corrupt");
     uint32_t flags = getU32(hdr + 28);
     if (flags != 0)
       return makeLocatedError(name, 28, "flags",
@@ -282,9 +285,9 @@ private:
       const char *name;
       uint32_t off, value;
     };
-    for (Field f : {Field{"layers", 12, h.layers}, Field{"batch", 16, h.batch},
-                    Field{"prompt", 20, h.promptLen},
-                    Field{"decode", 24, h.decodeSteps}})
+    for (Field f :
+         {Field{"layers", 12, h.layers}, Field{"batch", 16, h.batch},
+          Field{"prompt", 20, h.promptLen}, Field{"decode", 24, h.decodeSteps}})
       if (f.value == 0)
         return makeLocatedError(name, f.off, f.name, "must be positive");
     if (auto e = h.validate(name))
@@ -319,8 +322,9 @@ kvopt::openBinaryTrace(const std::string &path) {
 llvm::Expected<std::unique_ptr<TraceSource>>
 kvopt::openBinaryTraceBuffer(std::string data, const std::string &name) {
   auto shared = std::make_shared<const std::string>(std::move(data));
-  return BinaryTraceReader::open(ByteStream::fromString(shared), name,
-                                 [shared] { return ByteStream::fromString(shared); });
+  return BinaryTraceReader::open(
+      ByteStream::fromString(shared), name,
+      [shared] { return ByteStream::fromString(shared); });
 }
 
 llvm::Expected<std::string> kvopt::encodeBinaryTrace(TraceSource &src) {
@@ -342,8 +346,8 @@ llvm::Expected<uint64_t> kvopt::writeBinaryTrace(TraceSource &src,
                                                  const std::string &path) {
   std::FILE *f = std::fopen(path.c_str(), "wb");
   if (!f)
-    return makeLocatedError(path, 0, "file",
-                            std::string("cannot create: ") + std::strerror(errno));
+    return makeLocatedError(
+        path, 0, "file", std::string("cannot create: ") + std::strerror(errno));
   std::string chunk = Encoder::header(src.header());
   Encoder enc;
   TraceRecord rec;

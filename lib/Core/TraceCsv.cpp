@@ -135,11 +135,10 @@ public:
         ++p;
       }
       if (v >= n)
-        return makeLineError(path, line,
-                             "read_kv[" + std::to_string(cur.size()) + "]",
-                             "token index " + std::to_string(v) +
-                                 " out of range: step n = " +
-                                 std::to_string(n) + " reads only indices < n");
+        return makeLineError(
+            path, line, "read_kv[" + std::to_string(cur.size()) + "]",
+            "token index " + std::to_string(v) + " out of range: step n = " +
+                std::to_string(n) + " reads only indices < n");
       cur.push_back(uint32_t(v));
     }
     if (!closed)
@@ -181,8 +180,8 @@ private:
       text.pop_back();
     if (text != "n,l,read_kv")
       return makeLineError(path, 1, "header",
-                           "expected 'n,l,read_kv', got '" + text.substr(0, 40) +
-                               "'");
+                           "expected 'n,l,read_kv', got '" +
+                               text.substr(0, 40) + "'");
     return llvm::Error::success();
   }
 
@@ -257,7 +256,8 @@ kvopt::openSeedCsvTrace(const std::string &path) {
   return SeedCsvReader::open(path);
 }
 
-llvm::Error kvopt::writeSeedCsvTrace(TraceSource &src, const std::string &path) {
+llvm::Error kvopt::writeSeedCsvTrace(TraceSource &src,
+                                     const std::string &path) {
   const TraceHeader &h = src.header();
   if (h.batch != 1)
     return makeFieldError(path, "batch",

@@ -24,9 +24,10 @@ llvm::Expected<GeneratorKind> kvopt::parseGeneratorKind(const std::string &s) {
     return GeneratorKind::SlidingWindow;
   if (s == "uniform")
     return GeneratorKind::Uniform;
-  return makeFieldError("generator", "kind",
-                        "unknown generator '" + s +
-                            "' (known: seed-like, zipf, sliding-window, uniform)");
+  return makeFieldError(
+      "generator", "kind",
+      "unknown generator '" + s +
+          "' (known: seed-like, zipf, sliding-window, uniform)");
 }
 
 const char *kvopt::generatorKindName(GeneratorKind k) {
@@ -63,8 +64,9 @@ llvm::Error GeneratorParams::validate() const {
   auto frac = [&](double v, const char *f, bool allowOne) -> llvm::Error {
     if (!(v >= 0) || v > 1 || (!allowOne && v == 1))
       return makeFieldError(ctx, f,
-                            "must be in [0, 1" + std::string(allowOne ? "]" : ")") +
-                                ", got " + std::to_string(v));
+                            "must be in [0, 1" +
+                                std::string(allowOne ? "]" : ")") + ", got " +
+                                std::to_string(v));
     return llvm::Error::success();
   };
   if (auto e = frac(sparsity, "sparsity", false))
@@ -110,15 +112,16 @@ std::string GeneratorParams::describe() const {
 namespace {
 
 uint64_t chainSeed(uint64_t seed, uint32_t seq, uint32_t layer) {
-  Rng r(seed ^ (uint64_t(seq) << 32) ^ (uint64_t(layer) * 0x9E3779B97F4A7C15ULL));
+  Rng r(seed ^ (uint64_t(seq) << 32) ^
+        (uint64_t(layer) * 0x9E3779B97F4A7C15ULL));
   return r.next();
 }
 
 /// A set of tokens as a bitset plus an index (for uniform member picks).
 struct ChainSet {
   std::vector<uint64_t> bits;
-  std::vector<uint32_t> members;   // used by the indexed generators
-  std::vector<uint32_t> pos;       // token -> index in members
+  std::vector<uint32_t> members; // used by the indexed generators
+  std::vector<uint32_t> pos;     // token -> index in members
   uint64_t size = 0;
   uint64_t lowWord = 0;
   bool has(uint32_t t) const { return (bits[t >> 6] >> (t & 63)) & 1; }
@@ -139,7 +142,8 @@ public:
     uint64_t chains = uint64_t(p.layers) * p.batch;
     sets.resize(chains);
     rngs.reserve(chains);
-    bool indexed = p.kind == GeneratorKind::Zipf || p.kind == GeneratorKind::Uniform;
+    bool indexed =
+        p.kind == GeneratorKind::Zipf || p.kind == GeneratorKind::Uniform;
     for (uint64_t c = 0; c < chains; ++c) {
       uint32_t seq = uint32_t(c / p.layers), layer = uint32_t(c % p.layers);
       rngs.emplace_back(chainSeed(p.seed, seq, layer));

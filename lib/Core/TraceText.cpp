@@ -45,11 +45,11 @@ public:
     while (true) {
       if (!std::getline(*in, text)) {
         if (tracker->applied() != h.recordCount())
-          return makeLineError(name, line, "record",
-                               "truncated: " +
-                                   std::to_string(tracker->applied()) +
-                                   " records, header promises " +
-                                   std::to_string(h.recordCount()));
+          return makeLineError(
+              name, line, "record",
+              "truncated: " + std::to_string(tracker->applied()) +
+                  " records, header promises " +
+                  std::to_string(h.recordCount()));
         return false;
       }
       ++line;
@@ -197,8 +197,9 @@ kvopt::openTextTraceBuffer(std::string text, const std::string &name) {
 }
 
 /// Stream a source as text, one chunk per record, into `sink`.
-static llvm::Error emitText(TraceSource &src,
-                            const std::function<bool(const std::string &)> &sink) {
+static llvm::Error
+emitText(TraceSource &src,
+         const std::function<bool(const std::string &)> &sink) {
   const TraceHeader &h = src.header();
   std::string out = "kvtrace 1 layers=" + std::to_string(h.layers) +
                     " batch=" + std::to_string(h.batch) +

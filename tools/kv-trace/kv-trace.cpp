@@ -28,59 +28,86 @@ namespace cl = llvm::cl;
 
 static cl::SubCommand generateCmd("generate", "write a synthetic trace");
 static cl::SubCommand convertCmd("convert", "convert a trace between formats");
-static cl::SubCommand inspectCmd("inspect", "print a trace's shape and statistics");
+static cl::SubCommand inspectCmd("inspect",
+                                 "print a trace's shape and statistics");
 static cl::SubCommand simulateCmd("simulate", "simulate policies on a trace");
-static cl::SubCommand presetsCmd("presets", "list hardware presets and policies");
+static cl::SubCommand presetsCmd("presets",
+                                 "list hardware presets and policies");
 
 static cl::opt<std::string> input(cl::Positional, cl::desc("<trace>"),
                                   cl::init(""), cl::sub(convertCmd),
                                   cl::sub(inspectCmd), cl::sub(simulateCmd));
 static cl::opt<std::string> output("o", cl::desc("output file"), cl::init(""),
                                    cl::sub(generateCmd), cl::sub(convertCmd));
-static cl::opt<std::string> format(
-    "format", cl::desc("binary | text | csv (default: from the extension)"),
-    cl::init(""), cl::sub(generateCmd), cl::sub(convertCmd));
+static cl::opt<std::string>
+    format("format",
+           cl::desc("binary | text | csv (default: from the extension)"),
+           cl::init(""), cl::sub(generateCmd), cl::sub(convertCmd));
 
 // Generator options (generate, and simulate without a trace file).
 #define GEN_SUBS cl::sub(generateCmd), cl::sub(simulateCmd), cl::sub(inspectCmd)
-static cl::opt<std::string> kind("kind", cl::desc("seed-like | zipf | sliding-window | uniform"),
-                                 cl::init("seed-like"), GEN_SUBS);
-static cl::opt<unsigned> layers("layers", cl::desc("layers"), cl::init(32), GEN_SUBS);
-static cl::opt<unsigned> batch("batch", cl::desc("sequences"), cl::init(1), GEN_SUBS);
-static cl::opt<unsigned> prompt("prompt", cl::desc("prompt tokens"), cl::init(31299), GEN_SUBS);
-static cl::opt<unsigned> decode("decode", cl::desc("decode steps"), cl::init(256), GEN_SUBS);
-static cl::opt<double> sparsity("sparsity", cl::desc("fraction not read"), cl::init(0.6), GEN_SUBS);
-static cl::opt<std::string> variation("variation", cl::desc("low | real | high (seed-like swap)"),
-                                      cl::init(""), GEN_SUBS);
-static cl::opt<double> swapFraction("swap", cl::desc("seed-like max swap fraction"),
+static cl::opt<std::string>
+    kind("kind", cl::desc("seed-like | zipf | sliding-window | uniform"),
+         cl::init("seed-like"), GEN_SUBS);
+static cl::opt<unsigned> layers("layers", cl::desc("layers"), cl::init(32),
+                                GEN_SUBS);
+static cl::opt<unsigned> batch("batch", cl::desc("sequences"), cl::init(1),
+                               GEN_SUBS);
+static cl::opt<unsigned> prompt("prompt", cl::desc("prompt tokens"),
+                                cl::init(31299), GEN_SUBS);
+static cl::opt<unsigned> decode("decode", cl::desc("decode steps"),
+                                cl::init(256), GEN_SUBS);
+static cl::opt<double> sparsity("sparsity", cl::desc("fraction not read"),
+                                cl::init(0.6), GEN_SUBS);
+static cl::opt<std::string>
+    variation("variation", cl::desc("low | real | high (seed-like swap)"),
+              cl::init(""), GEN_SUBS);
+static cl::opt<double> swapFraction("swap",
+                                    cl::desc("seed-like max swap fraction"),
                                     cl::init(0.1), GEN_SUBS);
-static cl::opt<double> churn("churn", cl::desc("zipf/uniform churn"), cl::init(0.05), GEN_SUBS);
-static cl::opt<double> zipfS("zipf-exponent", cl::desc("Zipf exponent"), cl::init(1.0), GEN_SUBS);
-static cl::opt<unsigned> drift("drift", cl::desc("Zipf drift transpositions/step"), cl::init(16), GEN_SUBS);
-static cl::opt<unsigned> window("window", cl::desc("sliding window tokens"), cl::init(4096), GEN_SUBS);
-static cl::opt<unsigned> sinks("sinks", cl::desc("attention sinks"), cl::init(4), GEN_SUBS);
-static cl::opt<uint64_t> seed("seed", cl::desc("generator seed"), cl::init(1), GEN_SUBS);
+static cl::opt<double> churn("churn", cl::desc("zipf/uniform churn"),
+                             cl::init(0.05), GEN_SUBS);
+static cl::opt<double> zipfS("zipf-exponent", cl::desc("Zipf exponent"),
+                             cl::init(1.0), GEN_SUBS);
+static cl::opt<unsigned> drift("drift",
+                               cl::desc("Zipf drift transpositions/step"),
+                               cl::init(16), GEN_SUBS);
+static cl::opt<unsigned> window("window", cl::desc("sliding window tokens"),
+                                cl::init(4096), GEN_SUBS);
+static cl::opt<unsigned> sinks("sinks", cl::desc("attention sinks"),
+                               cl::init(4), GEN_SUBS);
+static cl::opt<uint64_t> seed("seed", cl::desc("generator seed"), cl::init(1),
+                              GEN_SUBS);
 
 // Simulation options.
-static cl::opt<std::string> hardware("hardware", cl::desc("preset name or JSON file"),
+static cl::opt<std::string> hardware("hardware",
+                                     cl::desc("preset name or JSON file"),
                                      cl::init("paper"), cl::sub(simulateCmd));
-static cl::opt<std::string> model("model", cl::desc("HF config.json (default: the seed's paper-mode model)"),
-                                  cl::init(""), cl::sub(simulateCmd));
-static cl::opt<bool> paperMode("paper", cl::desc("the seed's formulas (inclusive, 16 KiB, GiB capacity)"),
-                               cl::init(false), cl::sub(simulateCmd));
-static cl::opt<bool> inclusive("inclusive", cl::desc("standard model, inclusive hierarchy"),
+static cl::opt<std::string>
+    model("model",
+          cl::desc("HF config.json (default: the seed's paper-mode model)"),
+          cl::init(""), cl::sub(simulateCmd));
+static cl::opt<bool>
+    paperMode("paper",
+              cl::desc("the seed's formulas (inclusive, 16 KiB, GiB capacity)"),
+              cl::init(false), cl::sub(simulateCmd));
+static cl::opt<bool> inclusive("inclusive",
+                               cl::desc("standard model, inclusive hierarchy"),
                                cl::init(false), cl::sub(simulateCmd));
 static cl::opt<std::string> policies("policy", cl::desc("comma list or 'all'"),
                                      cl::init("all"), cl::sub(simulateCmd));
-static cl::opt<unsigned> block("block", cl::desc("tokens per block"), cl::init(1),
-                               cl::sub(simulateCmd));
-static cl::opt<unsigned> laWindow("la-window", cl::desc("lookahead window W"), cl::init(5),
-                                  cl::sub(simulateCmd));
-static cl::opt<double> laFraction("la-fraction", cl::desc("lookahead fraction R"),
+static cl::opt<unsigned> block("block", cl::desc("tokens per block"),
+                               cl::init(1), cl::sub(simulateCmd));
+static cl::opt<unsigned> laWindow("la-window", cl::desc("lookahead window W"),
+                                  cl::init(5), cl::sub(simulateCmd));
+static cl::opt<double> laFraction("la-fraction",
+                                  cl::desc("lookahead fraction R"),
                                   cl::init(0.5), cl::sub(simulateCmd));
-static cl::opt<unsigned> anneal("anneal", cl::desc("SA iterations for 'sa' (0: use W, R)"),
-                                cl::init(0), cl::sub(simulateCmd));
-static cl::opt<double> fixedStep("fixed-step-us", cl::desc("fixed time per step (us)"),
+static cl::opt<unsigned>
+    anneal("anneal", cl::desc("SA iterations for 'sa' (0: use W, R)"),
+           cl::init(0), cl::sub(simulateCmd));
+static cl::opt<double> fixedStep("fixed-step-us",
+                                 cl::desc("fixed time per step (us)"),
                                  cl::init(0), cl::sub(simulateCmd));
 
 namespace {
@@ -148,15 +175,17 @@ int writeTo(TraceSource &src, const std::string &path) {
     if (!n)
       return fail(n.takeError());
     llvm::outs() << "wrote " << path << ": " << *n << " bytes ("
-                 << llvm::formatv("{0:f2}", double(*n) / src.header().recordCount())
+                 << llvm::formatv("{0:f2}",
+                                  double(*n) / src.header().recordCount())
                  << " B/record)\n";
     return 0;
   }
-  llvm::Error e = f == "text"  ? writeTextTrace(src, path)
-                  : f == "csv" ? writeSeedCsvTrace(src, path)
-                               : makeFieldError("kv-trace", "format",
-                                                "unknown format '" + f +
-                                                    "' (binary, text, csv)");
+  llvm::Error e =
+      f == "text" ? writeTextTrace(src, path)
+      : f == "csv"
+          ? writeSeedCsvTrace(src, path)
+          : makeFieldError("kv-trace", "format",
+                           "unknown format '" + f + "' (binary, text, csv)");
   if (e)
     return fail(std::move(e));
   llvm::outs() << "wrote " << path << " (" << f << ")\n";
@@ -172,16 +201,21 @@ int inspect() {
   auto st = computeTraceStats(**src);
   if (!st)
     return fail(st.takeError());
-  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+          .count();
   llvm::outs() << "trace      " << (*src)->describe() << "\n"
                << "layers     " << h.layers << "\nbatch      " << h.batch
-               << "\nprompt     " << h.promptLen << "\ndecode     " << h.decodeSteps
-               << "\nrecords    " << st->records << "\naccesses   " << st->accesses
-               << "\nadded      " << st->added << "\nremoved    " << st->removed
-               << "\nmax set    " << st->maxReadSet
-               << llvm::formatv("\nmean set   {0:f1}\nchanges/record {1:f1}\nread in    {2:f2} s\n",
+               << "\nprompt     " << h.promptLen << "\ndecode     "
+               << h.decodeSteps << "\nrecords    " << st->records
+               << "\naccesses   " << st->accesses << "\nadded      "
+               << st->added << "\nremoved    " << st->removed << "\nmax set    "
+               << st->maxReadSet
+               << llvm::formatv("\nmean set   {0:f1}\nchanges/record "
+                                "{1:f1}\nread in    {2:f2} s\n",
                                 double(st->accesses) / st->records,
-                                double(st->added + st->removed) / st->records, secs);
+                                double(st->added + st->removed) / st->records,
+                                secs);
   return 0;
 }
 
@@ -223,8 +257,10 @@ int simulateAll() {
   }
   w.batch = h.batch;
   w.tokensPerBlock = block;
-  TimeModelMode mode = paperMode ? TimeModelMode::Paper : TimeModelMode::Standard;
-  Hierarchy hier = paperMode || inclusive ? Hierarchy::Inclusive : Hierarchy::Exclusive;
+  TimeModelMode mode =
+      paperMode ? TimeModelMode::Paper : TimeModelMode::Standard;
+  Hierarchy hier =
+      paperMode || inclusive ? Hierarchy::Inclusive : Hierarchy::Exclusive;
   auto problem = Problem::create(*mem, w, mode, hier, fixedStep * 1e-6);
   if (!problem)
     return fail(problem.takeError());
@@ -246,11 +282,11 @@ int simulateAll() {
                << (paperMode ? "seed-compat (paper)" : kTimeModelVersion)
                << (hier == Hierarchy::Inclusive ? " inclusive" : " exclusive")
                << "\n\n";
-  llvm::outs() << llvm::formatv("{0,-22} {1,12} {2,12} {3,10} {4,8} {5,8} {6,8} "
-                                "{7,10} {8,12} {9,8}\n",
-                                "policy", "time (s)", "ms/token", "tokens/s",
-                                "KV hit", "alpha", "util", "peak HBM",
-                                "promoted", "wall s");
+  llvm::outs() << llvm::formatv(
+      "{0,-22} {1,12} {2,12} {3,10} {4,8} {5,8} {6,8} "
+      "{7,10} {8,12} {9,8}\n",
+      "policy", "time (s)", "ms/token", "tokens/s", "KV hit", "alpha", "util",
+      "peak HBM", "promoted", "wall s");
   for (const std::string &name : names) {
     auto t0 = std::chrono::steady_clock::now();
     std::unique_ptr<Policy> policy;
@@ -273,13 +309,16 @@ int simulateAll() {
     auto m = simulate(**fresh, *problem, *policy);
     if (!m)
       return fail(m.takeError());
-    double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    double wall =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+            .count();
     llvm::outs() << llvm::formatv(
         "{0,-22} {1,12:f4} {2,12:f4} {3,10:f1} {4,7:f1}% {5,7:f1}% {6,7:f1}% "
         "{7,10} {8,12} {9,8:f1}\n",
         m->policy, m->totalSeconds, 1e3 * m->totalSeconds / m->decodedTokens,
         m->tokensPerSecond, 100 * m->kvHitRate, 100 * m->byteHitRate,
-        100 * m->aggregateUtilisation, m->peakHbmBlocks, m->promotedBlocks, wall);
+        100 * m->aggregateUtilisation, m->peakHbmBlocks, m->promotedBlocks,
+        wall);
   }
   return 0;
 }
@@ -287,8 +326,8 @@ int simulateAll() {
 } // namespace
 
 int main(int argc, char **argv) {
-  cl::ParseCommandLineOptions(argc, argv,
-                              "kv-trace: access traces and the placement simulator\n");
+  cl::ParseCommandLineOptions(
+      argc, argv, "kv-trace: access traces and the placement simulator\n");
   if (generateCmd) {
     auto g = generatorParams();
     if (!g)
@@ -300,7 +339,8 @@ int main(int argc, char **argv) {
   }
   if (convertCmd) {
     if (input.empty())
-      return fail(makeFieldError("kv-trace convert", "input", "no input trace"));
+      return fail(
+          makeFieldError("kv-trace convert", "input", "no input trace"));
     auto src = openTrace(input);
     if (!src)
       return fail(src.takeError());
@@ -316,7 +356,8 @@ int main(int argc, char **argv) {
       llvm::outs() << llvm::formatv("{0,-16} {1}{2}\n", n, m.description,
                                     m.unverified ? " [unverified]" : "");
     }
-    llvm::outs() << "\npolicies: " << llvm::join(listPolicyNames(), ", ") << ", sa\n";
+    llvm::outs() << "\npolicies: " << llvm::join(listPolicyNames(), ", ")
+                 << ", sa\n";
     return 0;
   }
   llvm::errs() << "kv-trace: give a subcommand (generate, convert, inspect, "

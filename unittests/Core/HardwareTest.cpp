@@ -1,6 +1,6 @@
 //===- HardwareTest.cpp - Memory systems, presets, validation ------------===//
-#include "TestUtil.h"
 #include "kvopt/Core/Hardware.h"
+#include "TestUtil.h"
 
 using namespace kvopt;
 using namespace kvopt::test;

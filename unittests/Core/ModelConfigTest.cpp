@@ -1,6 +1,6 @@
 //===- ModelConfigTest.cpp - config.json import against SOURCES.md -------===//
-#include "TestUtil.h"
 #include "kvopt/Core/ModelConfig.h"
+#include "TestUtil.h"
 #include "kvopt/Core/Workload.h"
 
 #include <fstream>
@@ -38,7 +38,8 @@ TEST(ModelConfig, KvBytesMatchSourcesTable) {
   if (!haveSharedData())
     GTEST_SKIP() << "no ../shared/data";
   for (const Expected &e : kTable) {
-    ModelConfig m = unwrap(loadModelConfig(sharedData(std::string("models/") + e.file)));
+    ModelConfig m =
+        unwrap(loadModelConfig(sharedData(std::string("models/") + e.file)));
     EXPECT_EQ(m.layers, e.layers) << e.file;
     EXPECT_EQ(m.heads, e.heads) << e.file;
     EXPECT_EQ(m.kvHeads, e.kvHeads) << e.file;
@@ -51,17 +52,20 @@ TEST(ModelConfig, KvBytesMatchSourcesTable) {
 TEST(ModelConfig, WeightEstimates) {
   if (!haveSharedData())
     GTEST_SKIP() << "no ../shared/data";
-  ModelConfig llama = unwrap(loadModelConfig(sharedData("models/Llama-3.1-8B.json")));
+  ModelConfig llama =
+      unwrap(loadModelConfig(sharedData("models/Llama-3.1-8B.json")));
   // 8.03 B parameters in bf16.
   EXPECT_NEAR(llama.weightBytes() / 2, 8.03e9, 0.01 * 8.03e9);
-  ModelConfig mix = unwrap(loadModelConfig(sharedData("models/Mixtral-8x7B-v0.1.json")));
+  ModelConfig mix =
+      unwrap(loadModelConfig(sharedData("models/Mixtral-8x7B-v0.1.json")));
   EXPECT_EQ(mix.experts, 8u);
   EXPECT_EQ(mix.expertsPerToken, 2u);
   EXPECT_NEAR(mix.weightBytes() / 2, 46.7e9, 0.01 * 46.7e9);
   // 12.9 B active per token (all layers, LM head once).
   EXPECT_NEAR(mix.activeWeightBytesPerLayerStep() * mix.layers / 2, 12.9e9,
               0.02 * 12.9e9);
-  ModelConfig ds = unwrap(loadModelConfig(sharedData("models/DeepSeek-V3.json")));
+  ModelConfig ds =
+      unwrap(loadModelConfig(sharedData("models/DeepSeek-V3.json")));
   EXPECT_EQ(ds.weightDtypeBytes, 1);
   EXPECT_EQ(ds.denseLeadingLayers, 3u);
   // 671 B parameters (without the MTP module), FP8.
@@ -71,7 +75,8 @@ TEST(ModelConfig, WeightEstimates) {
 TEST(ModelConfig, SlidingWindowOnlyWhenEnabled) {
   if (!haveSharedData())
     GTEST_SKIP() << "no ../shared/data";
-  ModelConfig qwen = unwrap(loadModelConfig(sharedData("models/Qwen2.5-7B-Instruct.json")));
+  ModelConfig qwen =
+      unwrap(loadModelConfig(sharedData("models/Qwen2.5-7B-Instruct.json")));
   for (unsigned w : qwen.slidingWindow)
     EXPECT_EQ(w, 0u);
   std::string text = R"({"num_hidden_layers": 4, "hidden_size": 64,

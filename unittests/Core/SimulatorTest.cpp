@@ -1,9 +1,9 @@
 //===- SimulatorTest.cpp - Simulator invariants, schedules, errors -------===//
+#include "kvopt/Core/Simulator.h"
 #include "TestUtil.h"
 #include "kvopt/Core/Annealing.h"
 #include "kvopt/Core/Policies.h"
 #include "kvopt/Core/Schedule.h"
-#include "kvopt/Core/Simulator.h"
 #include "kvopt/Core/TraceGenerators.h"
 #include "kvopt/Core/TraceIO.h"
 
@@ -25,17 +25,20 @@ GeneratorParams genParams(uint32_t batch = 1) {
 
 Problem paperLike(uint32_t batch, uint32_t block, double capEntries) {
   // Paper-mode formulas with a tiny weight term, so the KV traffic matters.
-  Workload w = tinyWorkload(3, 400, 50, /*entry=*/16384, /*w=*/2e6, batch, block);
+  Workload w =
+      tinyWorkload(3, 400, 50, /*entry=*/16384, /*w=*/2e6, batch, block);
   MemorySystem m = unwrap(getHardwarePreset("paper"));
   m.tiers[0].capacityBytes = capEntries * 16384 / 1073741824.0 * 1e9;
-  return unwrap(Problem::create(m, w, TimeModelMode::Paper, Hierarchy::Inclusive));
+  return unwrap(
+      Problem::create(m, w, TimeModelMode::Paper, Hierarchy::Inclusive));
 }
 
 class BadPolicy : public Policy {
 public:
   explicit BadPolicy(int mode) : mode(mode) {}
   std::string name() const override { return "bad"; }
-  llvm::Error initialize(const SimContext &ctx, std::vector<BlockId> &hbm) override {
+  llvm::Error initialize(const SimContext &ctx,
+                         std::vector<BlockId> &hbm) override {
     if (mode == 0) // more prompt blocks than fit
       for (BlockId b = 0; b < ctx.res.capacityBlocks() + 1; ++b)
         hbm.push_back(b);
@@ -55,7 +58,8 @@ public:
 
 TEST(Simulator, LayerMismatchIsAnError) {
   auto src = unwrap(makeGenerator(genParams()));
-  Problem p = unwrap(Problem::create(tinySystem(1e6), tinyWorkload(4, 400, 50)));
+  Problem p =
+      unwrap(Problem::create(tinySystem(1e6), tinyWorkload(4, 400, 50)));
   auto pol = createStaticPolicy();
   std::string msg = errorOf(simulate(*src, p, *pol));
   EXPECT_NE(msg.find("field 'layers': trace has 3 but the workload"),
@@ -64,7 +68,8 @@ TEST(Simulator, LayerMismatchIsAnError) {
 }
 
 TEST(Simulator, InvalidPolicyActionsAreErrors) {
-  Problem p = unwrap(Problem::create(tinySystem(100), tinyWorkload(3, 400, 50)));
+  Problem p =
+      unwrap(Problem::create(tinySystem(100), tinyWorkload(3, 400, 50)));
   for (int mode = 0; mode < 3; ++mode) {
     auto src = unwrap(makeGenerator(genParams()));
     BadPolicy bad(mode);
@@ -112,9 +117,8 @@ TEST(Simulator, ScheduleReplayIsExact) {
         SimMetrics a = unwrap(simulate(*src, p, *rec));
         auto replay = createSchedulePolicy(sched, name + "-replay");
         auto src2 = unwrap(makeGenerator(genParams(batch)));
-        Problem q = policy->ignoresCapacity()
-                        ? p.withCapacityBlocks(UINT32_MAX)
-                        : p;
+        Problem q =
+            policy->ignoresCapacity() ? p.withCapacityBlocks(UINT32_MAX) : p;
         SimMetrics b = unwrap(simulate(*src2, q, *replay));
         EXPECT_EQ(a.totalSeconds, b.totalSeconds) << name;
         EXPECT_EQ(a.hits, b.hits) << name;

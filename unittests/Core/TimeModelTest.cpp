@@ -1,6 +1,6 @@
 //===- TimeModelTest.cpp - Hand-computed step times -----------------------===//
-#include "TestUtil.h"
 #include "kvopt/Core/TimeModel.h"
+#include "TestUtil.h"
 
 using namespace kvopt;
 using namespace kvopt::test;
@@ -104,8 +104,8 @@ TEST(TimeModel, InclusiveDemotionsAreFree) {
 TEST(TimeModel, PaperModeReproducesSeedFormula) {
   MemorySystem mem = unwrap(getHardwarePreset("paper"));
   Workload w = makePaperWorkload();
-  TimeModel m = unwrap(TimeModel::create(mem, w, TimeModelMode::Paper,
-                                         Hierarchy::Inclusive));
+  TimeModel m = unwrap(
+      TimeModel::create(mem, w, TimeModelMode::Paper, Hierarchy::Inclusive));
   EXPECT_NEAR(m.bandwidthBalancedFraction(), 0.9158878504672897, 1e-15);
   // Unlimited-like step: all 12,519 reads hit, the new token goes to HBM.
   // Values computed by hand from SEED-MODEL.md section 3 (in seconds).
@@ -148,9 +148,8 @@ TEST(Problem, CapacityStandardAndPaper) {
   Problem p = unwrap(Problem::create(tinySystem(105), w));
   EXPECT_EQ(p.capacityBlocks, 10u);
   MemorySystem mem = unwrap(getHardwarePreset("paper"));
-  Problem paper = unwrap(Problem::create(mem, makePaperWorkload(),
-                                         TimeModelMode::Paper,
-                                         Hierarchy::Inclusive));
+  Problem paper = unwrap(Problem::create(
+      mem, makePaperWorkload(), TimeModelMode::Paper, Hierarchy::Inclusive));
   // floor((24 GiB - 16e9) / 16384) - 1.
   EXPECT_EQ(paper.capacityBlocks, 596300u);
   std::string msg = errorOf(Problem::create(tinySystem(5), w));

@@ -49,7 +49,8 @@ TEST(TraceText, ParsesRecords) {
   ASSERT_EQ(recs.size(), 6u);
   EXPECT_EQ(recs[2], "1/0/0 + 4 - 0");
   EXPECT_EQ(recs[4], "2/0/0 + 5 - 1 2");
-  TraceStats st = unwrap(computeTraceStats(*unwrap(openTextTraceBuffer(kText, "t"))));
+  TraceStats st =
+      unwrap(computeTraceStats(*unwrap(openTextTraceBuffer(kText, "t"))));
   // Read-set sizes: 3,1 | 3,2 | 2,1 -> 12 accesses.
   EXPECT_EQ(st.accesses, 12u);
 }
@@ -144,7 +145,8 @@ TEST(TraceBinary, CorruptBytesAreDetected) {
 
 TEST(TraceBinary, HeaderErrors) {
   std::string msg = errorOf(openBinaryTraceBuffer("NOTATRACE.......", "x.bin"));
-  EXPECT_NE(msg.find("x.bin:offset 0: field 'magic'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("x.bin:offset 0: field 'magic'"), std::string::npos)
+      << msg;
   msg = errorOf(openBinaryTrace("/nonexistent/trace.kvt"));
   EXPECT_NE(msg.find("cannot open"), std::string::npos) << msg;
   auto src = unwrap(openTextTraceBuffer(kText, "t.txt"));
@@ -189,18 +191,22 @@ TEST(TraceBinary, RemovingAbsentTokenIsAnError) {
 }
 
 TEST(TraceText, ErrorsNameLineAndField) {
-  std::string msg = errorOf(openTextTraceBuffer("kvtrace 1 layers=2 batch=1 prompt=4\n", "h.txt"));
+  std::string msg = errorOf(
+      openTextTraceBuffer("kvtrace 1 layers=2 batch=1 prompt=4\n", "h.txt"));
   EXPECT_NE(msg.find("h.txt:1: field 'decode'"), std::string::npos) << msg;
-  std::string bad = "kvtrace 1 layers=1 batch=1 prompt=4 decode=1\n0 0 0 + 1 x -\n";
+  std::string bad =
+      "kvtrace 1 layers=1 batch=1 prompt=4 decode=1\n0 0 0 + 1 x -\n";
   auto r = unwrap(openTextTraceBuffer(bad, "b.txt"));
   TraceRecord rec;
   msg = errorOf(r->next(rec));
   EXPECT_NE(msg.find("b.txt:2: field 'added[1]'"), std::string::npos) << msg;
-  std::string order = "kvtrace 1 layers=2 batch=1 prompt=4 decode=1\n0 1 0 + 1 -\n";
+  std::string order =
+      "kvtrace 1 layers=2 batch=1 prompt=4 decode=1\n0 1 0 + 1 -\n";
   r = unwrap(openTextTraceBuffer(order, "o.txt"));
   msg = errorOf(r->next(rec));
   EXPECT_NE(msg.find("o.txt:2: field 'layer'"), std::string::npos) << msg;
-  std::string shortT = "kvtrace 1 layers=1 batch=1 prompt=4 decode=2\n0 0 0 + 1 -\n";
+  std::string shortT =
+      "kvtrace 1 layers=1 batch=1 prompt=4 decode=2\n0 0 0 + 1 -\n";
   r = unwrap(openTextTraceBuffer(shortT, "s.txt"));
   ASSERT_TRUE(unwrap(r->next(rec)));
   msg = errorOf(r->next(rec));

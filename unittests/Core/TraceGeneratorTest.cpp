@@ -1,4 +1,5 @@
-//===- TraceGeneratorTest.cpp - Seeded synthetic traces --------------------===//
+//===- TraceGeneratorTest.cpp - Seeded synthetic traces
+//--------------------===//
 #include "TestUtil.h"
 #include "kvopt/Core/TraceGenerators.h"
 #include "kvopt/Core/TraceIO.h"
@@ -26,8 +27,9 @@ std::string encode(const GeneratorParams &g) {
 } // namespace
 
 TEST(Generators, DeterministicAndSeedSensitive) {
-  for (GeneratorKind k : {GeneratorKind::SeedLike, GeneratorKind::Zipf,
-                          GeneratorKind::SlidingWindow, GeneratorKind::Uniform}) {
+  for (GeneratorKind k :
+       {GeneratorKind::SeedLike, GeneratorKind::Zipf,
+        GeneratorKind::SlidingWindow, GeneratorKind::Uniform}) {
     GeneratorParams g = small(k);
     std::string a = encode(g), b = encode(g);
     EXPECT_EQ(a, b) << generatorKindName(k);
@@ -39,8 +41,9 @@ TEST(Generators, DeterministicAndSeedSensitive) {
 
 TEST(Generators, OutputIsAValidTrace) {
   // Encoding validates every delta (range, order, membership) on re-read.
-  for (GeneratorKind k : {GeneratorKind::SeedLike, GeneratorKind::Zipf,
-                          GeneratorKind::SlidingWindow, GeneratorKind::Uniform}) {
+  for (GeneratorKind k :
+       {GeneratorKind::SeedLike, GeneratorKind::Zipf,
+        GeneratorKind::SlidingWindow, GeneratorKind::Uniform}) {
     std::string bin = encode(small(k));
     auto r = unwrap(openBinaryTraceBuffer(bin, "gen"));
     TraceStats st = unwrap(computeTraceStats(*r));

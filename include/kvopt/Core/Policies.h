@@ -43,8 +43,7 @@ std::unique_ptr<Policy> createPageOraclePolicy();
 /// them are promoted, evicting least recently read HBM blocks not read in
 /// any of the next `window` steps. New blocks go to HBM if free or if a
 /// victim exists. With SA (Annealing.h) this is the seed's SA-guided policy.
-std::unique_ptr<Policy> createLookaheadPolicy(uint32_t window,
-                                              double fraction);
+std::unique_ptr<Policy> createLookaheadPolicy(uint32_t window, double fraction);
 /// Belady-style oracle (MIN with one-step prefetch): before each step,
 /// promote the blocks read next step that are in DRAM, evicting the HBM
 /// block whose next read is furthest in the future, but only when it is

@@ -29,11 +29,11 @@ struct Problem {
 
   /// Validate everything and compute the capacity. Errors: invalid memory
   /// system or workload, or a capacity below one block.
-  static llvm::Expected<Problem> create(const MemorySystem &mem,
-                                        const Workload &work,
-                                        TimeModelMode mode = TimeModelMode::Standard,
-                                        Hierarchy hierarchy = Hierarchy::Exclusive,
-                                        double fixedStepSeconds = 0);
+  static llvm::Expected<Problem>
+  create(const MemorySystem &mem, const Workload &work,
+         TimeModelMode mode = TimeModelMode::Standard,
+         Hierarchy hierarchy = Hierarchy::Exclusive,
+         double fixedStepSeconds = 0);
 
   /// Same problem with a different capacity (0 < blocks), for sweeps and
   /// the Unlimited baseline.

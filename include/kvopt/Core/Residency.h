@@ -76,9 +76,7 @@ public:
   uint32_t readCount(BlockId b) const { return reads[b]; }
   uint64_t hbmBlocks() const { return nHbm; }
   uint64_t capacityBlocks() const { return capacity; }
-  uint64_t freeBlocks() const {
-    return nHbm >= capacity ? 0 : capacity - nHbm;
-  }
+  uint64_t freeBlocks() const { return nHbm >= capacity ? 0 : capacity - nHbm; }
 
   uint64_t readSetSize(uint32_t seq, uint32_t layer) const {
     return setSize[uint64_t(seq) * nLayers + layer];

@@ -32,8 +32,8 @@ struct StepResult {
 
 struct SimMetrics {
   std::string policy;
-  uint64_t steps = 0;          ///< (step, layer) pairs
-  uint64_t decodedTokens = 0;  ///< decode steps x batch
+  uint64_t steps = 0;         ///< (step, layer) pairs
+  uint64_t decodedTokens = 0; ///< decode steps x batch
   double totalSeconds = 0;
   double tokensPerSecond = 0;
   uint64_t reads = 0, hits = 0;

@@ -93,11 +93,9 @@ struct TimeModelParams {
 class TimeModel {
 public:
   /// Build the model for a validated memory system and workload.
-  static llvm::Expected<TimeModel> create(const MemorySystem &mem,
-                                          const Workload &work,
-                                          TimeModelMode mode,
-                                          Hierarchy hierarchy,
-                                          double fixedStepSeconds = 0);
+  static llvm::Expected<TimeModel>
+  create(const MemorySystem &mem, const Workload &work, TimeModelMode mode,
+         Hierarchy hierarchy, double fixedStepSeconds = 0);
   /// Build from explicit parameters (checked: positive bandwidths).
   static llvm::Expected<TimeModel> fromParams(const TimeModelParams &params);
 

@@ -32,8 +32,8 @@ struct TraceHeader {
     return uint64_t(layers) * batch * decodeSteps;
   }
   bool operator==(const TraceHeader &o) const {
-    return layers == o.layers && batch == o.batch &&
-           promptLen == o.promptLen && decodeSteps == o.decodeSteps;
+    return layers == o.layers && batch == o.batch && promptLen == o.promptLen &&
+           decodeSteps == o.decodeSteps;
   }
   /// Check nonzero sizes and that prompt + decode fits 32-bit token indices.
   llvm::Error validate(const std::string &context) const;

@@ -54,9 +54,7 @@ struct Workload {
   /// Weight bytes that occupy HBM for the whole run.
   double residentWeightBytes() const;
   /// Total tokens a sequence holds at the end (prompt + decoded).
-  uint64_t finalTokens() const {
-    return uint64_t(promptLen) + decodeSteps;
-  }
+  uint64_t finalTokens() const { return uint64_t(promptLen) + decodeSteps; }
   /// Blocks of one (sequence, layer) at the end of the run.
   uint64_t blocksPerSeqLayer() const {
     return (finalTokens() + tokensPerBlock - 1) / tokensPerBlock;
