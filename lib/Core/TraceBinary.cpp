@@ -159,26 +159,34 @@ public:
                                   ": the record is corrupt");
     // Decode the payload.
     size_t p = 0;
-    auto varint = [&](uint64_t &v, const std::string &field) -> llvm::Error {
+    // Decode one varint at p; on failure, `why` says what went wrong (the
+    // error, with its field name, is built only then).
+    const char *why = nullptr;
+    auto varint = [&](uint64_t &v) -> bool {
       v = 0;
       for (int shift = 0;; shift += 7) {
-        if (p >= payload.size())
-          return makeLocatedError(name, payloadStart + p, field,
-                                  "payload ends inside a varint" + where);
-        if (shift > 28)
-          return makeLocatedError(name, payloadStart + p, field,
-                                  "varint longer than 5 bytes" + where);
+        if (p >= payload.size()) {
+          why = "payload ends inside a varint";
+          return false;
+        }
+        if (shift > 28) {
+          why = "varint longer than 5 bytes";
+          return false;
+        }
         unsigned char c = payload[p++];
         v |= uint64_t(c & 0x7f) << shift;
         if (!(c & 0x80))
-          return llvm::Error::success();
+          return true;
       }
     };
+    auto varintError = [&](const std::string &field) {
+      return makeLocatedError(name, payloadStart + p, field, why + where);
+    };
     uint64_t nAdded, nRemoved;
-    if (auto e = varint(nAdded, "added_count"))
-      return std::move(e);
-    if (auto e = varint(nRemoved, "removed_count"))
-      return std::move(e);
+    if (!varint(nAdded))
+      return varintError("added_count");
+    if (!varint(nRemoved))
+      return varintError("removed_count");
     uint64_t limit = uint64_t(h.promptLen) + rec.step;
     if (nAdded > limit || nRemoved > limit || nAdded > payload.size() ||
         nRemoved > payload.size())
@@ -195,16 +203,18 @@ public:
       std::vector<uint32_t> &list = which ? removed : added;
       uint64_t prev = 0;
       for (size_t i = 0; i < list.size(); ++i) {
-        std::string field = std::string(which ? "removed" : "added") + "[" +
-                            std::to_string(i) + "]";
+        auto field = [&] {
+          return std::string(which ? "removed" : "added") + "[" +
+                 std::to_string(i) + "]";
+        };
         uint64_t valueOffset = payloadStart + p;
         uint64_t v;
-        if (auto e = varint(v, field))
-          return std::move(e);
+        if (!varint(v))
+          return varintError(field());
         uint64_t t = i ? prev + 1 + v : v;
         if (t >= limit)
           return makeLocatedError(
-              name, valueOffset, field,
+              name, valueOffset, field(),
               "token index " + std::to_string(t) + " out of range: step " +
                   std::to_string(rec.step) + " may read only tokens < " +
                   std::to_string(limit) + where);
