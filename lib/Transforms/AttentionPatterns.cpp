@@ -1046,6 +1046,13 @@ bool isFunctionArgument(Value root) {
 /// position) from the K and V traces; sets `nearMiss` on inconsistency.
 LogicalResult fillCache(AttentionMatch &match, const KvTrace &key,
                         const KvTrace &value, std::string &nearMiss) {
+  // Constant keys or values are weights (e.g. a router matrix), not a
+  // sequence being attended to.
+  if (matchPattern(key.source, m_Constant()) ||
+      matchPattern(value.source, m_Constant())) {
+    nearMiss = "the keys or values are constants, not a token sequence";
+    return failure();
+  }
   std::optional<KvGeometry> kg = geometryOf(key), vg = geometryOf(value);
   if (!kg || !vg) {
     nearMiss = "the keys or values have a dynamic shape";

@@ -478,3 +478,23 @@ func.func @negative_kv_disagree(%q: tensor<2x1x16xf32>, %k: tensor<2x32x16xf32>,
   %o = linalg.batch_matmul ins(%p, %v : tensor<2x1x32xf32>, tensor<2x32x16xf16>) outs(%zo : tensor<2x1x16xf32>) -> tensor<2x1x16xf32>
   return %o : tensor<2x1x16xf32>
 }
+
+// Near miss: softmax over a product with constant "keys" (a router-like
+// weight matrix) mixing constant "values" is not attention over tokens.
+
+// CHECK-LABEL: func.func @negative_constant_keys
+// CHECK-NOT:     kvtier
+func.func @negative_constant_keys(%x: tensor<4x16xf32>) -> tensor<4x16xf32> {
+  %zero = arith.constant 0.0 : f32
+  %w = arith.constant dense<0.5> : tensor<16x8xf32>
+  %y = arith.constant dense<0.25> : tensor<8x16xf32>
+  %e = tensor.empty() : tensor<4x8xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%e : tensor<4x8xf32>) -> tensor<4x8xf32>
+  %s = linalg.matmul ins(%x, %w : tensor<4x16xf32>, tensor<16x8xf32>) outs(%z : tensor<4x8xf32>) -> tensor<4x8xf32>
+  // expected-remark @below {{not raised as attention: linalg.softmax found, but the keys or values are constants, not a token sequence}}
+  %p = linalg.softmax dimension(1) ins(%s : tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) -> tensor<4x8xf32>
+  %eo = tensor.empty() : tensor<4x16xf32>
+  %zo = linalg.fill ins(%zero : f32) outs(%eo : tensor<4x16xf32>) -> tensor<4x16xf32>
+  %o = linalg.matmul ins(%p, %y : tensor<4x8xf32>, tensor<8x16xf32>) outs(%zo : tensor<4x16xf32>) -> tensor<4x16xf32>
+  return %o : tensor<4x16xf32>
+}
