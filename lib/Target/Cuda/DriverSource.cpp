@@ -56,7 +56,7 @@ static void writeBanner(const DriverModel &m, raw_ostream &os) {
   os << "// HBM: " << m.hbmSlots << " block slots (the plan may use "
      << m.hbmPlanBlocks << ").\n//\n";
   os << "// Host:  g++ -std=c++17 -x c++ THIS.cu -I<kv-opt>/runtime/include "
-        "libkvrt.a -lpthread\n";
+        "libkvrt_host.a -lpthread\n";
   os << "// CUDA:  nvcc -std=c++17 -arch=sm_90 THIS.cu "
         "-I<kv-opt>/runtime/include libkvrt.a\n";
   os << "// Run:   ./a.out [--backend auto|host|cuda] [--schedule FILE] "

@@ -136,6 +136,9 @@ mlir::kvtier::buildStepModule(const DriverModel &model) {
   MLIRContext *ctx = decode.getContext();
   ctx->getOrLoadDialect<emitc::EmitCDialect>();
   OwningOpRef<ModuleOp> step = ModuleOp::create(loc);
+  // kvtier.migrate names tiers; their kinds come from the memory system.
+  if (MemorySystemAttr system = lookupMemorySystem(decode))
+    (*step)->setAttr(KvTierDialect::getMemorySystemAttrName(), system);
   OpBuilder b = OpBuilder::atBlockBegin(step->getBody());
   emitc::FuncOp func = createStepFunction(b, loc);
 
