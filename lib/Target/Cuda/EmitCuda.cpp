@@ -10,11 +10,9 @@
 
 #include "DriverModel.h"
 
-#include "kvopt/Dialect/KvTier/IR/KvTierDialect.h"
+#include "kvopt/InitAll.h"
 
-#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/EmitC/IR/EmitC.h"
-#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Target/Cpp/CppEmitter.h"
 #include "mlir/Tools/mlir-translate/Translation.h"
 #include "llvm/Support/CommandLine.h"
@@ -74,7 +72,9 @@ void mlir::kvtier::registerEmitCudaTranslation() {
         return emitCudaDriver(module, os, options);
       },
       [](DialectRegistry &registry) {
-        registry.insert<KvTierDialect, func::FuncDialect, arith::ArithDialect,
-                        emitc::EmitCDialect>();
+        // Whatever kv-opt reads and plans (decode graphs keep their tensor,
+        // linalg, scf ... ops next to the kvtier ones), plus emitc.
+        kvopt::registerAllDialects(registry);
+        registry.insert<emitc::EmitCDialect>();
       });
 }
