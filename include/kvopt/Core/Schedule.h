@@ -4,7 +4,9 @@
 // in HBM, and per record (step, layer, seq) the blocks demoted, the blocks
 // promoted and the tier of a newly opened block. The solver (issue 4) emits
 // schedules; the simulator replays them through SchedulePolicy and returns
-// exactly the time TimeModel::stepTime gives for the same counts. Storage is
+// exactly the time TimeModel::stepTime gives for the same counts, summed in
+// trace order (step outer, layer inner) in double precision - a solver that
+// sums in the same order gets a bit-identical total. Storage is
 // compressed-row: memory grows with the number of moves, not of steps.
 //
 //===----------------------------------------------------------------------===//
