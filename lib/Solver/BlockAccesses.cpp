@@ -9,8 +9,88 @@
 #include "kvopt/Core/Error.h"
 #include "kvopt/Core/Simulator.h"
 
+#include <memory>
+
 using namespace kvopt;
 using namespace kvopt::solver;
+
+
+namespace {
+constexpr uint64_t kChunk = uint64_t(1) << 20;
+
+/// An append-only buffer of 32-bit words in fixed chunks (no reallocation
+/// copies, no growth slack beyond one chunk).
+struct ChunkBuffer {
+  std::vector<std::unique_ptr<uint32_t[]>> chunks;
+  uint64_t size = 0;
+  void push(uint32_t v) {
+    if (size % kChunk == 0)
+      chunks.push_back(std::make_unique<uint32_t[]>(kChunk));
+    chunks.back()[size % kChunk] = v;
+    ++size;
+  }
+  template <typename F> void forEach(F f) const {
+    for (uint64_t i = 0; i < size; ++i)
+      f(chunks[i / kChunk][i % kChunk]);
+  }
+};
+} // namespace
+
+llvm::Expected<BlockAccesses>
+BlockAccesses::buildOnePass(const TraceSource &trace, BlockAccesses a,
+                            const ProgressFn &progress) {
+  const TraceHeader &h = trace.header();
+  const uint64_t records = h.recordCount();
+  const uint64_t keys = uint64_t(h.layers) * h.batch;
+  std::vector<ChunkBuffer> buf(keys);
+  auto src = trace.reopen();
+  if (!src)
+    return src.takeError();
+  ReadSetTracker tracker(h);
+  TraceRecord rec;
+  std::string field, message;
+  for (uint64_t n = 0;; ++n) {
+    auto more = (*src)->next(rec);
+    if (!more)
+      return more.takeError();
+    if (!*more) {
+      if (n != records)
+        return makeFieldError(trace.describe(), "record",
+                              "trace ended after " + std::to_string(n) +
+                                  " of " + std::to_string(records) +
+                                  " records");
+      break;
+    }
+    if (!tracker.apply(rec, field, message))
+      return makeFieldError(trace.describe(), field, message);
+    ChunkBuffer &b = buf[uint64_t(rec.seq) * a.nLayers + rec.layer];
+    uint32_t base = rec.step << 1;
+    for (uint32_t t : rec.removed)
+      b.push(((t / a.blockTokens) << 16) | base);
+    for (uint32_t t : rec.added)
+      b.push(((t / a.blockTokens) << 16) | base | 1);
+    a.nAccesses += tracker.size(rec.layer, rec.seq);
+    if (progress && (n & 0xfff) == 0)
+      progress("indexing trace", double(n) / double(records));
+  }
+  const uint64_t K = a.perSeqLayer;
+  a.offsets.assign(keys * K + 1, 0);
+  for (uint64_t key = 0; key < keys; ++key)
+    buf[key].forEach([&](uint32_t v) { ++a.offsets[key * K + (v >> 16) + 1]; });
+  for (uint64_t b = 0; b < keys * K; ++b)
+    a.offsets[b + 1] += a.offsets[b];
+  a.events.resize(a.offsets[keys * K]);
+  std::vector<uint64_t> cur(a.offsets.begin(), a.offsets.end() - 1);
+  for (uint64_t key = 0; key < keys; ++key) {
+    buf[key].forEach([&](uint32_t v) {
+      a.events[cur[key * K + (v >> 16)]++] = v & 0xffff;
+    });
+    buf[key] = ChunkBuffer();
+  }
+  if (progress)
+    progress("indexing trace", 1.0);
+  return std::move(a);
+}
 
 llvm::Expected<BlockAccesses>
 BlockAccesses::build(const TraceSource &trace, const Workload &work,
@@ -43,6 +123,12 @@ BlockAccesses::build(const TraceSource &trace, const Workload &work,
       progress(phase, double(done) / double(records));
   };
 
+  // One pass when an event packs into 32 bits with its block index within
+  // its (layer, seq): (k << 16) | (step << 1) | isAdd. Events are buffered
+  // per (layer, seq) in fixed chunks, then scattered into compressed rows;
+  // otherwise two passes over the trace (count, then place).
+  if (a.perSeqLayer <= (1u << 16) && h.decodeSteps <= (1u << 15))
+    return buildOnePass(trace, std::move(a), progress);
   // Pass 1: validate and count.
   std::vector<uint64_t> counts(nBlocks + 1, 0);
   {

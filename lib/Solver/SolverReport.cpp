@@ -8,6 +8,7 @@
 #include "llvm/Support/JSON.h"
 
 #include <chrono>
+#include <cstdio>
 #include <memory>
 
 using namespace kvopt;
@@ -65,7 +66,9 @@ ProgressFn kvopt::solver::makeProgressPrinter(llvm::raw_ostream &os) {
 }
 
 static std::string secs(double s) {
-  return llvm::formatv("{0:F6}", s).str();
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.9g", s);
+  return buf;
 }
 
 void kvopt::solver::printText(llvm::raw_ostream &os, const Problem &problem,

@@ -111,6 +111,10 @@ static cl::opt<bool> baselines("baselines",
                                cl::desc("simulate every baseline and print "
                                         "its distance from the bound"),
                                cl::init(false), cl::cat(cat));
+static cl::opt<unsigned> saIterations(
+    "sa-iterations",
+    cl::desc("evaluations of the SA-guided search in --baselines (0 = skip)"),
+    cl::init(40), cl::cat(cat));
 static cl::opt<bool> json("json", cl::desc("print JSON"), cl::init(false),
                           cl::cat(cat));
 static cl::opt<bool> printSchedule("print-schedule",
@@ -303,7 +307,7 @@ int main(int argc, char **argv) {
                     .count();
   std::vector<SimMetrics> base;
   if (baselines) {
-    auto b = solver::simulateBaselines(*problem, **trace);
+    auto b = solver::simulateBaselines(*problem, **trace, saIterations);
     if (!b)
       return fail(b.takeError());
     base = std::move(*b);

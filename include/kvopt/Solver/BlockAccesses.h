@@ -74,6 +74,10 @@ public:
   }
 
 private:
+  static llvm::Expected<BlockAccesses>
+  buildOnePass(const TraceSource &trace, BlockAccesses a,
+               const ProgressFn &progress);
+
   uint32_t nLayers = 0, nBatch = 0, prompt = 0, decode = 0, blockTokens = 1;
   uint64_t perSeqLayer = 0;
   uint64_t nAccesses = 0;
