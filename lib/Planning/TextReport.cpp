@@ -30,10 +30,17 @@ static std::vector<Row> tableRows(const PlanResult &result) {
   return rows;
 }
 
-/// Bytes as "12.3 GB".
+/// Bytes as "12.3 GB" (or MB / KB / B below a GB).
 static std::string gb(double bytes) {
   char buf[32];
-  std::snprintf(buf, sizeof(buf), "%.1f GB", bytes / 1e9);
+  if (bytes >= 1e9 || bytes == 0)
+    std::snprintf(buf, sizeof(buf), "%.1f GB", bytes / 1e9);
+  else if (bytes >= 1e6)
+    std::snprintf(buf, sizeof(buf), "%.1f MB", bytes / 1e6);
+  else if (bytes >= 1e3)
+    std::snprintf(buf, sizeof(buf), "%.1f KB", bytes / 1e3);
+  else
+    std::snprintf(buf, sizeof(buf), "%.0f B", bytes);
   return buf;
 }
 
