@@ -498,3 +498,36 @@ func.func @negative_constant_keys(%x: tensor<4x16xf32>) -> tensor<4x16xf32> {
   %o = linalg.matmul ins(%p, %y : tensor<4x8xf32>, tensor<8x16xf32>) outs(%zo : tensor<4x16xf32>) -> tensor<4x16xf32>
   return %o : tensor<4x16xf32>
 }
+
+// Near miss: the online-softmax recurrence over K is there, but nothing
+// accumulates V.
+
+// CHECK-LABEL: func.func @near_miss_loop_without_values
+// CHECK-NOT:     kvtier
+func.func @near_miss_loop_without_values(%q: memref<64xf32>, %k: memref<32x64xf32>) -> (f32, f32) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c32 = arith.constant 32 : index
+  %c64 = arith.constant 64 : index
+  %zero = arith.constant 0.0 : f32
+  %ninf = arith.constant 0xFF800000 : f32
+  // expected-remark @below {{not raised as attention: a loop with loop-carried values and an exp is not a fused online-softmax attention: no accumulator of values indexed by the loop induction variable and an inner head-dimension loop}}
+  %r:2 = scf.for %t = %c0 to %c32 step %c1 iter_args(%m = %ninf, %l = %zero) -> (f32, f32) {
+    %dot = scf.for %d = %c0 to %c64 step %c1 iter_args(%a = %zero) -> (f32) {
+      %qv = memref.load %q[%d] : memref<64xf32>
+      %kv = memref.load %k[%t, %d] : memref<32x64xf32>
+      %pr = arith.mulf %qv, %kv : f32
+      %sm = arith.addf %a, %pr : f32
+      scf.yield %sm : f32
+    }
+    %mn = arith.maximumf %m, %dot : f32
+    %d1 = arith.subf %m, %mn : f32
+    %alpha = math.exp %d1 : f32
+    %d2 = arith.subf %dot, %mn : f32
+    %beta = math.exp %d2 : f32
+    %l1 = arith.mulf %l, %alpha : f32
+    %l2 = arith.addf %l1, %beta : f32
+    scf.yield %mn, %l2 : f32, f32
+  }
+  return %r#0, %r#1 : f32, f32
+}
