@@ -19,7 +19,7 @@ module attributes {kvtier.memory_system = #kvtier.memory_system<tiers = [
     // CHECK: kvtier.cache "tiny.kv" {placement = #kvtier.placement<hbm_blocks = {{[0-9]+}}, peak_hbm_blocks = {{[0-9]+}}, total_blocks = 32, promotions = {{[0-9]+}}, demotions = {{[0-9]+}}>}
     %kv = kvtier.cache "tiny.kv" : !kvtier.cache<layers = 2, kv_heads = 1, head_dim = 8, element = f32, block = 4, max_tokens = 64, batch = 1>
     kvtier.append %kv layer 0 at %pos : !kvtier.cache<layers = 2, kv_heads = 1, head_dim = 8, element = f32, block = 4, max_tokens = 64, batch = 1>
-    // CHECK: kvtier.attention %{{.*}} layer 0 at %{{.*}} {split = #kvtier.split<hbm = {{.*}}, balanced = 0.90909090909090906>}
+    // CHECK: kvtier.attention %{{.*}} layer 0 at %{{.*}} {split = #kvtier.split<hbm = {{.*}}, balanced = 0.95238095238095233>}
     kvtier.attention %kv layer 0 at %pos : !kvtier.cache<layers = 2, kv_heads = 1, head_dim = 8, element = f32, block = 4, max_tokens = 64, batch = 1>
     kvtier.append %kv layer 1 at %pos : !kvtier.cache<layers = 2, kv_heads = 1, head_dim = 8, element = f32, block = 4, max_tokens = 64, batch = 1>
     // CHECK: kvtier.attention %{{.*}} layer 1 at %{{.*}} {split = #kvtier.split
