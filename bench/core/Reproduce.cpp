@@ -42,8 +42,9 @@ static cl::opt<std::string> variations("variations",
                                        cl::init("low,real,high"));
 static cl::opt<std::string> policyList(
     "policies",
-    cl::desc("comma-separated: static,reactive,page,sa,belady,unlimited"),
-    cl::init("static,reactive,page,sa,belady,unlimited"));
+    cl::desc("comma-separated: "
+             "static,reactive,reactive-seed,page,sa,belady,unlimited"),
+    cl::init("static,reactive,reactive-seed,page,sa,belady,unlimited"));
 static cl::opt<unsigned> annealIters("anneal-iters",
                                      cl::desc("SA iterations (seed: 40)"),
                                      cl::init(40));
@@ -155,6 +156,8 @@ llvm::Expected<Row> runPolicy(const std::string &name, double sparsity,
 }
 
 const char *paperColumn(const std::string &policy) {
+  if (policy == "reactive-seed")
+    return "reactive";
   if (policy == "page")
     return "page16";
   if (policy == "sa")

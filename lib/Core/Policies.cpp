@@ -157,8 +157,8 @@ std::unique_ptr<Policy> kvopt::createReactiveLruPolicy() {
 }
 
 std::vector<std::string> kvopt::listPolicyNames() {
-  return {"unlimited", "all-dram", "static",    "static-split",
-          "reactive",  "page",     "lookahead", "belady"};
+  return {"unlimited",     "all-dram", "static",    "static-split", "reactive",
+          "reactive-seed", "page",     "lookahead", "belady"};
 }
 
 llvm::Expected<std::unique_ptr<Policy>>
@@ -174,6 +174,8 @@ kvopt::createPolicyByName(const std::string &name, uint32_t window,
     return createStaticSplitPolicy();
   if (name == "reactive")
     return createReactiveLruPolicy();
+  if (name == "reactive-seed")
+    return createSeedReactivePolicy();
   if (name == "page")
     return createPageOraclePolicy();
   if (name == "lookahead" || name == "sa") {

@@ -66,6 +66,18 @@ TEST(Policies, ReactiveLru) {
   EXPECT_DOUBLE_EQ(m.totalSeconds, 15.0);
 }
 
+TEST(Policies, SeedReactiveSweepsTheLayer) {
+  // First-use init {0,1}. Every step the one miss finds HBM full, so every
+  // HBM block of the layer is evicted, the miss promoted and the new block
+  // placed: 2 demotions, 1 promotion, 1 HBM append per step, each bound by
+  // D2H (20 B / 4 B/s = 5 s); hits stay at 2 per step.
+  SimMetrics m = run(*createSeedReactivePolicy());
+  EXPECT_EQ(m.hits, 6u);
+  EXPECT_EQ(m.promotedBlocks, 3u);
+  EXPECT_EQ(m.demotedBlocks, 6u);
+  EXPECT_DOUBLE_EQ(m.totalSeconds, 15.0);
+}
+
 TEST(Policies, PageOracle) {
   // Step 0: nothing can be evicted (2.5 s). Step 1: knowing step 2 reads
   // {2,3,5}, the new block 5 goes to HBM evicting 0, and 3 is promoted

@@ -33,6 +33,10 @@ std::unique_ptr<Policy> createStaticSplitPolicy();
 /// now (never a block of the current read set); new blocks go to HBM,
 /// evicting the same way. Initial placement as Static.
 std::unique_ptr<Policy> createReactiveLruPolicy();
+/// The seed's Reactive with its quirks, for paper-mode comparisons: first
+/// future read decides the initial placement, every miss is promoted, and a
+/// full HBM makes it evict every block of the missing layer at once.
+std::unique_ptr<Policy> createSeedReactivePolicy();
 /// Page-granularity oracle (Quest-like): knows the next step's read set of
 /// the same layer and prefetches every block it needs that is in DRAM,
 /// evicting least recently read blocks that the next step does not need.
@@ -54,8 +58,8 @@ std::unique_ptr<Policy> createBeladyPolicy(uint64_t maxIntervals = 200000000);
 
 /// Names accepted by createPolicyByName, in report order.
 std::vector<std::string> listPolicyNames();
-/// "unlimited", "all-dram", "static", "static-split", "reactive", "page",
-/// "lookahead" (window 5, fraction 0.5), "belady".
+/// "unlimited", "all-dram", "static", "static-split", "reactive",
+/// "reactive-seed", "page", "lookahead" (window 5, fraction 0.5), "belady".
 llvm::Expected<std::unique_ptr<Policy>>
 createPolicyByName(const std::string &name, uint32_t window = 5,
                    double fraction = 0.5);
