@@ -17,6 +17,7 @@
 #include "llvm/ADT/DenseMap.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <optional>
 
 using namespace mlir;
@@ -82,6 +83,13 @@ static LogicalResult collectCaches(DriverModel &model) {
   model.dtype = runtimeDtype(model.geometry.getElement());
   model.blocksPerSeq = model.geometry.getBlocksPerLayer();
   model.blocksPerLayer = model.blocksPerSeq * model.geometry.getBatch();
+  // The runtime and the schedule format count blocks in 32 bits.
+  if (model.blocksPerLayer > INT32_MAX ||
+      model.layers * model.blocksPerLayer > UINT32_MAX)
+    return first.emitError("the caches have ")
+           << model.layers << " layers of " << model.blocksPerLayer
+           << " blocks, more than the kvrt runtime's 32-bit block indices "
+              "can address";
   return success();
 }
 

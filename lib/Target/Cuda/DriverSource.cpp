@@ -285,6 +285,9 @@ static kvrt_status kvopt_load_schedule(const char *path, kvrt_schedule **out) {
     *out = file;
     return st;
   }
+  printf("kvopt-driver: note: the plan's HBM (%llu blocks) exceeds the "
+         "cache; the HBM pool has %u slots, enough for every block\n",
+         (unsigned long long)KVOPT_HBM_PLAN_BLOCKS, (unsigned)KVOPT_HBM_SLOTS);
   uint32_t layers = kvrt_schedule_num_layers(file);
   uint32_t blocks = kvrt_schedule_blocks_per_layer(file);
   size_t n = kvrt_schedule_num_migrations(file);
