@@ -10,6 +10,9 @@
 // RUN: kv-translate --kvtier-to-cuda %s --kvtier-cuda-schedule=%t.kvsched --kvtier-cuda-gqa-group=2 -o %t.a.cu
 // RUN: kv-translate --kvtier-to-cuda %s --kvtier-cuda-schedule=%t.kvsched --kvtier-cuda-gqa-group=2 -o %t.b.cu
 // RUN: cmp %t.a.cu %t.b.cu
+// The group option must agree with the query tensors (4 heads for 2 KV heads).
+// RUN: not kv-translate --kvtier-to-cuda %s --kvtier-cuda-schedule=%t.kvsched --kvtier-cuda-gqa-group=3 2>&1 | FileCheck %s --check-prefix=GROUP
+// GROUP: emit-tiny.mlir:[[# @LINE + 70]]:11: error: query tensor has 4 heads but --kvtier-cuda-gqa-group=3 asks for 6
 
 // CHECK: // Plan: policy "sliding-window", status "gap_open", bound 1e-06 s, schedule 2e-06 s, gap 0.5, 112 migrations.
 // CHECK: // Schedule side file: {{.*}}.kvsched (16 decode steps, 112 migration records).
