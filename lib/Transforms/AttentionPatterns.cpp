@@ -1013,6 +1013,15 @@ std::pair<Value, PositionSource> findCacheRoot(Value v, int64_t tokenDim) {
       v = insert.getDest();
       continue;
     }
+    // A cache carried through a loop (over layers or steps): its init.
+    if (auto arg = dyn_cast<BlockArgument>(v)) {
+      auto loop = dyn_cast<LoopLikeOpInterface>(arg.getOwner()->getParentOp());
+      OpOperand *init = loop ? loop.getTiedLoopInit(arg) : nullptr;
+      if (!init)
+        break;
+      v = init->get();
+      continue;
+    }
     auto generic = v.getDefiningOp<linalg::GenericOp>();
     if (generic && generic.getNumDpsInputs() == 2 &&
         generic.getNumParallelLoops() == generic.getNumLoops()) {
@@ -1397,6 +1406,13 @@ FailureOr<AttentionMatch> matchOnlineLoop(LoopLikeOpInterface loop,
                      match.geometry.batch, 1);
   }
   match.anchor = climbIndexLoops(loopOp, reads);
+  // Without a scatter, a loop over [0, n) cached tokens gives position n.
+  std::optional<OpFoldResult> lower = loop.getSingleLowerBound();
+  std::optional<OpFoldResult> upper = loop.getSingleUpperBound();
+  if (match.position.kind == PositionSource::Kind::None && lower && upper &&
+      isConstantIntValue(*lower, 0) && !getConstantIntValue(*upper))
+    match.position = {PositionSource::Kind::Value, cast<Value>(*upper), 0,
+                      nullptr};
   return match;
 }
 

@@ -531,3 +531,81 @@ func.func @near_miss_loop_without_values(%q: memref<64xf32>, %k: memref<32x64xf3
   }
   return %r#0, %r#1 : f32, f32
 }
+
+// The cache is carried through a loop (iter_args) and read without a
+// scatter: it is still the function's persistent cache (no "activations").
+
+// CHECK-LABEL: func.func @loop_carried_cache
+// CHECK:         %[[KV:.*]] = kvtier.cache "loop_carried_cache.kv0" : !kvtier.cache<layers = 1, kv_heads = 2, head_dim = 16, element = f32, block = 16, max_tokens = 32, batch = 1>
+// CHECK:         scf.for
+// CHECK:           linalg.batch_matmul {kvtier.attention_id = 8 : i64}
+// CHECK:           linalg.batch_matmul {kvtier.attention_id = 8 : i64}
+// CHECK-NEXT:      %[[POS:.*]] = arith.constant 32 : index
+// CHECK-NEXT:      kvtier.attention %[[KV]] layer 0 at %[[POS]] {kvtier.attention_id = 8 : i64}
+func.func @loop_carried_cache(%q: tensor<2x1x16xf32>, %kc: tensor<2x32x16xf32>,
+                              %vc: tensor<2x32x16xf32>) -> tensor<2x1x16xf32> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %zero = arith.constant 0.0 : f32
+  %r:3 = scf.for %l = %c0 to %c4 step %c1 iter_args(%x = %q, %k = %kc, %v = %vc)
+      -> (tensor<2x1x16xf32>, tensor<2x32x16xf32>, tensor<2x32x16xf32>) {
+    %ekt = tensor.empty() : tensor<2x16x32xf32>
+    %kt = linalg.transpose ins(%k : tensor<2x32x16xf32>) outs(%ekt : tensor<2x16x32xf32>) permutation = [0, 2, 1]
+    %es = tensor.empty() : tensor<2x1x32xf32>
+    %zs = linalg.fill ins(%zero : f32) outs(%es : tensor<2x1x32xf32>) -> tensor<2x1x32xf32>
+    %s = linalg.batch_matmul ins(%x, %kt : tensor<2x1x16xf32>, tensor<2x16x32xf32>) outs(%zs : tensor<2x1x32xf32>) -> tensor<2x1x32xf32>
+    %p = linalg.softmax dimension(2) ins(%s : tensor<2x1x32xf32>) outs(%es : tensor<2x1x32xf32>) -> tensor<2x1x32xf32>
+    %eo = tensor.empty() : tensor<2x1x16xf32>
+    %zo = linalg.fill ins(%zero : f32) outs(%eo : tensor<2x1x16xf32>) -> tensor<2x1x16xf32>
+    // expected-remark @below {{attention 8 (linalg.softmax): kv_heads = 2, head_dim = 16, tokens = 32, batch = 1; no scatter of the new token found, position = sequence length 32}}
+    %o = linalg.batch_matmul ins(%p, %v : tensor<2x1x32xf32>, tensor<2x32x16xf32>) outs(%zo : tensor<2x1x16xf32>) -> tensor<2x1x16xf32>
+    scf.yield %o, %k, %v : tensor<2x1x16xf32>, tensor<2x32x16xf32>, tensor<2x32x16xf32>
+  }
+  return %r#0 : tensor<2x1x16xf32>
+}
+
+// A fused online-softmax loop over [0, %n) cached tokens: %n is the
+// position.
+
+// CHECK-LABEL: func.func @online_loop_dynamic_length
+// CHECK-SAME:    %[[N:[^:]*]]: index
+// CHECK:         %[[KV:.*]] = kvtier.cache "online_loop_dynamic_length.kv0" : !kvtier.cache<layers = 1, kv_heads = 1, head_dim = 64, element = f32, block = 16, max_tokens = 128, batch = 1>
+// CHECK:         } {kvtier.attention_id = 9 : i64}
+// CHECK-NEXT:    kvtier.attention %[[KV]] layer 0 at %[[N]] {kvtier.attention_id = 9 : i64}
+func.func @online_loop_dynamic_length(%q: memref<64xf32>, %k: memref<128x64xf32>, %v: memref<128x64xf32>,
+                                      %acc: memref<64xf32>, %n: index) -> f32 {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c64 = arith.constant 64 : index
+  %zero = arith.constant 0.0 : f32
+  %ninf = arith.constant 0xFF800000 : f32
+  // expected-remark @below {{attention 9 (fused online-softmax loop): kv_heads = 1, head_dim = 64, tokens = 128, batch = 1; position = length of the [0, n) cache read}}
+  %r:2 = scf.for %t = %c0 to %n step %c1 iter_args(%m = %ninf, %l = %zero) -> (f32, f32) {
+    %dot = scf.for %d = %c0 to %c64 step %c1 iter_args(%a = %zero) -> (f32) {
+      %qv = memref.load %q[%d] : memref<64xf32>
+      %kv = memref.load %k[%t, %d] : memref<128x64xf32>
+      %pr = arith.mulf %qv, %kv : f32
+      %sm = arith.addf %a, %pr : f32
+      scf.yield %sm : f32
+    }
+    %gt = arith.cmpf ogt, %dot, %m : f32
+    %mn = arith.select %gt, %dot, %m : f32
+    %d1 = arith.subf %m, %mn : f32
+    %alpha = math.exp %d1 : f32
+    %d2 = arith.subf %dot, %mn : f32
+    %beta = math.exp %d2 : f32
+    %l1 = arith.mulf %l, %alpha : f32
+    %l2 = arith.addf %l1, %beta : f32
+    scf.for %d = %c0 to %c64 step %c1 {
+      %av = memref.load %acc[%d] : memref<64xf32>
+      %vv = memref.load %v[%t, %d] : memref<128x64xf32>
+      %a1 = arith.mulf %av, %alpha : f32
+      %b1 = arith.mulf %vv, %beta : f32
+      %a2 = arith.addf %a1, %b1 : f32
+      memref.store %a2, %acc[%d] : memref<64xf32>
+    }
+    scf.yield %mn, %l2 : f32, f32
+  }
+  return %r#1 : f32
+}
