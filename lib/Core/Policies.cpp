@@ -1,5 +1,6 @@
 //===- Policies.cpp - Online baseline policies and the policy registry ---===//
 #include "kvopt/Core/Policies.h"
+#include "Lookahead.h"
 #include "PolicySupport.h"
 #include "kvopt/Core/Error.h"
 
@@ -138,6 +139,53 @@ public:
   }
 };
 
+/// The seed's Reactive, quirks included (SEED-MODEL.md section 4): initial
+/// placement by first future read (TokenLevelBestRatioInit); every missed
+/// block is promoted; when HBM is full, *every* HBM block of that
+/// (sequence, layer) is evicted (their eviction loop has no break) and the
+/// promotions go on; a new block goes to HBM only while space remains.
+/// Promotions made earlier in the same step and swept out by the eviction
+/// are dropped rather than charged (the simulator cannot express a block
+/// moved in and out within one step).
+class SeedReactivePolicy : public Policy {
+public:
+  std::string name() const override { return "reactive-seed"; }
+  ResidencyFeatures features() const override { return {false, true}; }
+  llvm::Error initialize(const SimContext &ctx,
+                         std::vector<BlockId> &hbm) override {
+    return firstUseInit(ctx, hbm);
+  }
+  llvm::Error step(const SimContext &ctx, const StepInfo &info,
+                   StepActions &act) override {
+    const Residency &res = ctx.res;
+    uint64_t freeSlots = res.freeBlocks();
+    bool swept = false;
+    for (BlockId b : res.missing(info.seq, info.layer)) {
+      if (freeSlots == 0) {
+        if (swept)
+          break; // the layer holds nothing more to evict
+        swept = true;
+        // Evict the whole (sequence, layer); earlier promotions of this
+        // step belong to it too and are cancelled.
+        freeSlots += act.promote.size();
+        act.promote.clear();
+        BlockId first = res.blockOf(info.seq, info.layer, 0);
+        for (BlockId v = first; v < first + res.blocksPerSeqLayer(); ++v)
+          if (res.exists(v) && res.inHbm(v)) {
+            act.demote.push_back(v);
+            ++freeSlots;
+          }
+        if (freeSlots == 0)
+          break;
+      }
+      act.promote.push_back(b);
+      --freeSlots;
+    }
+    act.newBlockInHbm = info.opensBlock && freeSlots > 0;
+    return llvm::Error::success();
+  }
+};
+
 } // namespace
 
 std::unique_ptr<Policy> kvopt::createUnlimitedPolicy() {
@@ -154,6 +202,9 @@ std::unique_ptr<Policy> kvopt::createStaticSplitPolicy() {
 }
 std::unique_ptr<Policy> kvopt::createReactiveLruPolicy() {
   return std::make_unique<ReactiveLruPolicy>();
+}
+std::unique_ptr<Policy> kvopt::createSeedReactivePolicy() {
+  return std::make_unique<SeedReactivePolicy>();
 }
 
 std::vector<std::string> kvopt::listPolicyNames() {
