@@ -13,8 +13,7 @@ Residency::Residency(uint32_t layers, uint32_t batch, uint32_t tokensPerBlock,
   uint64_t total = chains * blocksPerSeqLayer;
   wordsPerSet = (blocksPerSeqLayer * tokensPerBlock + 63) / 64;
   readBits.assign(chains * wordsPerSet, 0);
-  tier.assign(total, 0);
-  reads.assign(total, 0);
+  state.assign(total, 0);
   if (feat.coldList) {
     prev.assign(total, kNoBlock);
     next.assign(total, kNoBlock);
@@ -47,10 +46,11 @@ void Residency::addRead(uint32_t seq, uint32_t layer, uint32_t token) {
   readBits[chain * wordsPerSet + (token >> 6)] |= uint64_t(1) << (token & 63);
   BlockId b = blockOf(seq, layer, token);
   setSize[chain]++;
-  if (tier[b])
+  uint32_t st = state[b]++;
+  if (st & kHbmBit)
     hitCount[chain]++;
-  if (reads[b]++ == 0) {
-    if (tier[b])
+  if ((st & ~kHbmBit) == 0) {
+    if (st & kHbmBit)
       coldUnlink(b);
     else
       missingAdd(b);
@@ -63,10 +63,11 @@ void Residency::removeRead(uint32_t seq, uint32_t layer, uint32_t token) {
       ~(uint64_t(1) << (token & 63));
   BlockId b = blockOf(seq, layer, token);
   setSize[chain]--;
-  if (tier[b])
+  uint32_t st = --state[b];
+  if (st & kHbmBit)
     hitCount[chain]--;
-  if (--reads[b] == 0) {
-    if (tier[b])
+  if ((st & ~kHbmBit) == 0) {
+    if (st & kHbmBit)
       coldPush(b);
     else
       missingRemove(b);
@@ -74,20 +75,22 @@ void Residency::removeRead(uint32_t seq, uint32_t layer, uint32_t token) {
 }
 
 void Residency::moveToHbm(BlockId b) {
-  tier[b] = 1;
+  state[b] |= kHbmBit;
   ++nHbm;
-  hitCount[uint64_t(seqOf(b)) * nLayers + layerOf(b)] += reads[b];
-  if (reads[b])
+  uint32_t n = readCount(b);
+  hitCount[uint64_t(seqOf(b)) * nLayers + layerOf(b)] += n;
+  if (n)
     missingRemove(b);
   else
     coldPush(b);
 }
 
 void Residency::moveToDram(BlockId b) {
-  tier[b] = 0;
+  state[b] &= ~kHbmBit;
   --nHbm;
-  hitCount[uint64_t(seqOf(b)) * nLayers + layerOf(b)] -= reads[b];
-  if (reads[b])
+  uint32_t n = readCount(b);
+  hitCount[uint64_t(seqOf(b)) * nLayers + layerOf(b)] -= n;
+  if (n)
     missingAdd(b);
   else
     coldUnlink(b);

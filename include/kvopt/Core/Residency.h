@@ -42,7 +42,7 @@ public:
   uint32_t batch() const { return nBatch; }
   uint32_t tokensPerBlock() const { return blockTokens; }
   uint64_t blocksPerSeqLayer() const { return perSeqLayer; }
-  uint64_t totalBlocks() const { return tier.size(); }
+  uint64_t totalBlocks() const { return state.size(); }
 
   BlockId blockOf(uint32_t seq, uint32_t layer, uint32_t token) const {
     return BlockId((uint64_t(seq) * nLayers + layer) * perSeqLayer +
@@ -72,8 +72,8 @@ public:
   /// Entries (tokens) the block holds now.
   uint32_t entriesIn(BlockId b) const;
 
-  bool inHbm(BlockId b) const { return tier[b] != 0; }
-  uint32_t readCount(BlockId b) const { return reads[b]; }
+  bool inHbm(BlockId b) const { return (state[b] & kHbmBit) != 0; }
+  uint32_t readCount(BlockId b) const { return state[b] & ~kHbmBit; }
   uint64_t hbmBlocks() const { return nHbm; }
   uint64_t capacityBlocks() const { return capacity; }
   uint64_t freeBlocks() const { return nHbm >= capacity ? 0 : capacity - nHbm; }
@@ -91,7 +91,7 @@ public:
   /// (empty unless features().coldList).
   BlockId coldHead() const { return coldFirst; }
   BlockId coldNext(BlockId b) const { return next[b]; }
-  bool isCold(BlockId b) const { return inHbm(b) && reads[b] == 0; }
+  bool isCold(BlockId b) const { return state[b] == kHbmBit; }
   uint64_t coldSize() const { return nCold; }
   /// DRAM blocks of (seq, layer) with at least one token in the current
   /// read set (any order; empty unless features().missingSets).
@@ -124,8 +124,10 @@ private:
   uint64_t nHbm = 0, nCold = 0;
   uint64_t wordsPerSet;
   std::vector<uint64_t> readBits;
-  std::vector<uint8_t> tier;
-  std::vector<uint32_t> reads;
+  /// Per block: the read count, and the tier in the top bit (one memory
+  /// access per change instead of two).
+  static constexpr uint32_t kHbmBit = 0x80000000u;
+  std::vector<uint32_t> state;
   std::vector<BlockId> prev, next;
   BlockId coldFirst = kNoBlock, coldLast = kNoBlock;
   std::vector<uint32_t> missingPos;
