@@ -1179,12 +1179,16 @@ struct Read {
   SmallVector<Value> indices;
 };
 
-/// Recognises memref/affine/vector loads with plain indices.
+/// Recognises memref/affine/vector loads and transfer reads with plain
+/// indices.
 std::optional<Read> asRead(Operation *op) {
   if (auto load = dyn_cast<memref::LoadOp>(op))
     return Read{op, load.getMemRef(), llvm::to_vector(load.getIndices())};
   if (auto load = dyn_cast<vector::LoadOp>(op))
     return Read{op, load.getBase(), llvm::to_vector(load.getIndices())};
+  if (auto read = dyn_cast<vector::TransferReadOp>(op))
+    if (isa<BaseMemRefType>(read.getBase().getType()))
+      return Read{op, read.getBase(), llvm::to_vector(read.getIndices())};
   if (auto load = dyn_cast<affine::AffineLoadOp>(op))
     if (load.getAffineMap().isIdentity())
       return Read{op, load.getMemRef(), llvm::to_vector(load.getMapOperands())};

@@ -609,3 +609,46 @@ func.func @online_loop_dynamic_length(%q: memref<64xf32>, %k: memref<128x64xf32>
   }
   return %r#1 : f32
 }
+
+// The fused loop in vector form: K read with vector.transfer_read, the
+// accumulator updated from vector.load of V, an affine.for over the tokens.
+
+// CHECK-LABEL: func.func @online_loop_vector_reads
+// CHECK:         %[[KV:.*]] = kvtier.cache "online_loop_vector_reads.kv0" : !kvtier.cache<layers = 1, kv_heads = 1, head_dim = 64, element = f32, block = 16, max_tokens = 256, batch = 1>
+// CHECK:         } {kvtier.attention_id = 10 : i64}
+// CHECK-NEXT:    %[[POS:.*]] = arith.constant 256 : index
+// CHECK-NEXT:    kvtier.attention %[[KV]] layer 0 at %[[POS]] {kvtier.attention_id = 10 : i64}
+func.func @online_loop_vector_reads(%q: memref<64xf32>, %k: memref<256x64xf32>, %v: memref<256x64xf32>,
+                                    %acc: memref<64xf32>) -> f32 {
+  %zero = arith.constant 0.0 : f32
+  %ninf = arith.constant 0xFF800000 : f32
+  %vzero = arith.constant dense<0.0> : vector<16xf32>
+  // expected-remark @below {{attention 10 (fused online-softmax loop): kv_heads = 1, head_dim = 64, tokens = 256, batch = 1; no scatter}}
+  %r:2 = affine.for %t = 0 to 256 iter_args(%m = %ninf, %l = %zero) -> (f32, f32) {
+    %dv = affine.for %d = 0 to 64 step 16 iter_args(%a = %vzero) -> (vector<16xf32>) {
+      %qv = vector.load %q[%d] : memref<64xf32>, vector<16xf32>
+      %kv = vector.transfer_read %k[%t, %d], %zero {in_bounds = [true]} : memref<256x64xf32>, vector<16xf32>
+      %f = vector.fma %qv, %kv, %a : vector<16xf32>
+      affine.yield %f : vector<16xf32>
+    }
+    %dot = vector.reduction <add>, %dv : vector<16xf32> into f32
+    %mn = arith.maxnumf %m, %dot : f32
+    %d1 = arith.subf %m, %mn : f32
+    %alpha = math.exp %d1 : f32
+    %d2 = arith.subf %dot, %mn : f32
+    %beta = math.exp %d2 : f32
+    %l1 = arith.mulf %l, %alpha : f32
+    %l2 = arith.addf %l1, %beta : f32
+    affine.for %d = 0 to 64 step 16 {
+      %av = vector.load %acc[%d] : memref<64xf32>, vector<16xf32>
+      %vv = vector.load %v[%t, %d] : memref<256x64xf32>, vector<16xf32>
+      %ab = vector.broadcast %alpha : f32 to vector<16xf32>
+      %bb = vector.broadcast %beta : f32 to vector<16xf32>
+      %a1 = arith.mulf %av, %ab : vector<16xf32>
+      %a2 = vector.fma %vv, %bb, %a1 : vector<16xf32>
+      vector.store %a2, %acc[%d] : memref<64xf32>, vector<16xf32>
+    }
+    affine.yield %mn, %l2 : f32, f32
+  }
+  return %r#1 : f32
+}
