@@ -146,8 +146,9 @@ TEST(Simulator, PaperModeOrdering) {
     auto src = unwrap(makeGenerator(genParams()));
     SimMetrics m = unwrap(simulate(*src, p, *policy));
     EXPECT_GE(m.totalSeconds, unlimited * (1 - 1e-12)) << name;
-    if (name == "belady" || name == "lookahead")
+    if (name == "belady" || name == "lookahead") {
       EXPECT_LT(m.totalSeconds, statik) << name;
+    }
   }
 }
 

@@ -34,8 +34,9 @@ TEST(Generators, DeterministicAndSeedSensitive) {
     std::string a = encode(g), b = encode(g);
     EXPECT_EQ(a, b) << generatorKindName(k);
     g.seed = 8;
-    if (k != GeneratorKind::SlidingWindow)
+    if (k != GeneratorKind::SlidingWindow) {
       EXPECT_NE(a, encode(g)) << generatorKindName(k);
+    }
   }
 }
 
@@ -63,8 +64,9 @@ TEST(Generators, SeedLikeReadSetSizes) {
     uint32_t n = 500 + r.step;
     // k_n = round(0.4 (n - 1)), at most 10% swapped per step.
     EXPECT_EQ(s, uint64_t(std::llround(0.4 * (n - 1))));
-    if (r.step)
+    if (r.step) {
       EXPECT_LE(r.removed.size(), uint64_t(0.1 * s) + 1);
+    }
     // The window excludes the oldest 3% (tf = 0.95).
     for (uint32_t t : r.added)
       EXPECT_GE(t, uint32_t(std::floor(0.03 * (n - 1))));
