@@ -229,19 +229,6 @@ struct AttentionOpLowering : KvTierLowering<AttentionOp> {
   }
 };
 
-/// The kvrt direction of a migration between the named tiers, or "" when
-/// the runtime cannot perform it (it knows exactly one HBM and one DRAM).
-StringRef runtimeDirection(MigrateOp op) {
-  MemorySystemAttr system = lookupMemorySystem(op);
-  if (!system)
-    return "";
-  TierAttr from = system.lookupTier(op.getFrom());
-  TierAttr to = system.lookupTier(op.getTo());
-  if (!from || !to || from.getKind() == to.getKind())
-    return "";
-  return to.getKind() == TierKind::hbm ? "KVRT_PROMOTE" : "KVRT_DEMOTE";
-}
-
 /// kvtier.migrate -> kvrt_migrate into a handle variable.
 struct MigrateOpLowering : KvTierLowering<MigrateOp> {
   using KvTierLowering::KvTierLowering;
@@ -249,7 +236,7 @@ struct MigrateOpLowering : KvTierLowering<MigrateOp> {
   LogicalResult
   matchAndRewrite(MigrateOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    StringRef direction = runtimeDirection(op);
+    StringRef direction = getRuntimeDirection(op);
     if (direction.empty())
       return rewriter.notifyMatchFailure(op, "not an HBM <-> DRAM migration");
     CallBuilder b(rewriter, op,
@@ -297,6 +284,17 @@ struct WaitOpLowering : KvTierLowering<WaitOp> {
 };
 
 } // namespace
+
+StringRef mlir::kvtier::getRuntimeDirection(MigrateOp op) {
+  MemorySystemAttr system = lookupMemorySystem(op);
+  if (!system)
+    return "";
+  TierAttr from = system.lookupTier(op.getFrom());
+  TierAttr to = system.lookupTier(op.getTo());
+  if (!from || !to || from.getKind() == to.getKind())
+    return "";
+  return to.getKind() == TierKind::hbm ? "KVRT_PROMOTE" : "KVRT_DEMOTE";
+}
 
 void mlir::kvtier::populateKvTierToEmitCTypeConversions(
     TypeConverter &typeConverter) {

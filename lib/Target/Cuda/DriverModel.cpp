@@ -9,6 +9,8 @@
 
 #include "DriverModel.h"
 
+#include "kvopt/Conversion/KvTierToEmitC/KvTierToEmitC.h"
+
 #include "kvrt/schedule.h"
 #include "kvrt/status.h"
 
@@ -149,10 +151,7 @@ struct LayerOps {
 static LogicalResult checkMigrate(MigrateOp op) {
   if (failed(cacheOf(op, op.getCache())))
     return failure();
-  MemorySystemAttr system = lookupMemorySystem(op);
-  TierAttr from = system ? system.lookupTier(op.getFrom()) : TierAttr();
-  TierAttr to = system ? system.lookupTier(op.getTo()) : TierAttr();
-  if (!from || !to || from.getKind() == to.getKind())
+  if (getRuntimeDirection(op).empty())
     return op.emitError("the kvrt runtime migrates between one HBM and one "
                         "DRAM tier; \"")
            << op.getFrom() << "\" -> \"" << op.getTo() << "\" is not such a move";

@@ -16,6 +16,7 @@
 
 #include "mlir/IR/Value.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/StringRef.h"
 
 namespace mlir {
 class RewritePatternSet;
@@ -37,6 +38,14 @@ struct KvTierToEmitCLayout {
   /// analysis rejects modules where that can happen).
   unsigned lookup(Value cache) const { return layerBase.lookup(cache); }
 };
+
+class MigrateOp;
+
+/// The kvrt direction enumerator ("KVRT_PROMOTE" or "KVRT_DEMOTE") of a
+/// migration, from the kinds of its tiers in the enclosing
+/// kvtier.memory_system; "" when it is not an HBM <-> DRAM move (the runtime
+/// knows exactly one tier of each kind).
+llvm::StringRef getRuntimeDirection(MigrateOp op);
 
 /// Adds the kvtier type conversions: both cache types become
 /// `!emitc.ptr<!emitc.opaque<"kvrt_cache">>`, `!kvtier.migration` becomes
