@@ -41,6 +41,8 @@ static cl::opt<unsigned> sampleStride("sample-stride", cl::init(1),
                                       cl::desc("dual ascent on every n-th block"));
 static cl::opt<std::string> only("only", cl::init(""),
                                  cl::desc("run one row, e.g. 60/real"));
+static cl::opt<bool> noPlan("no-plan-schedule", cl::init(false),
+                            cl::desc("skip the relaxed-plan schedule"));
 static cl::opt<bool> noBaselines("no-baselines", cl::init(false),
                                  cl::desc("bound and schedule only"));
 
@@ -106,7 +108,7 @@ int main(int argc, char **argv) {
     o.lagrangian.timeLimitSeconds = timeLimit;
     o.lagrangian.maxIterations = iterations;
     o.lagrangian.sampleStride = sampleStride;
-    o.planSchedule = false;
+    o.planSchedule = !noPlan;
     auto t0 = std::chrono::steady_clock::now();
     auto r = solver::solvePlacement(problem, **trace, o);
     if (!r)
@@ -125,10 +127,10 @@ int main(int argc, char **argv) {
       outs() << "| sparsity/variation | bound (s) | kv-opt schedule (s) | gap |";
       for (const SimMetrics &m : bl)
         outs() << " " << m.policy.substr(0, m.policy.find(' ')) << " |";
-      outs() << " solve (s) |\n|---|---|---|---|";
+      outs() << " solve (s) | schedule |\n|---|---|---|---|";
       for (size_t k = 0; k < bl.size(); ++k)
         outs() << "---|";
-      outs() << "---|\n";
+      outs() << "---|---|\n";
       header = true;
     }
     outs() << "| " << id << " | " << formatv("{0:F4}", r->boundSeconds) << " | "
@@ -137,7 +139,8 @@ int main(int argc, char **argv) {
     for (const SimMetrics &m : bl)
       outs() << " " << formatv("{0:+F1}%", (m.totalSeconds / r->boundSeconds - 1) * 100)
              << " |";
-    outs() << " " << formatv("{0:F1}", solveSecs) << " |\n";
+    outs() << " " << formatv("{0:F1}", solveSecs) << " | "
+           << r->schedulePolicy << " |\n";
     outs().flush();
   }
   outs() << "# distance = time / bound - 1; every baseline's time is a "

@@ -21,21 +21,42 @@ public:
                          std::vector<BlockId> &hbm) override {
     const uint64_t N = acc.totalBlocks();
     cursor.assign(N, 0);
-    // Start with the blocks read first, longest stay first, per (layer,
-    // seq) up to the balanced share of the capacity.
-    std::vector<std::pair<uint32_t, BlockId>> cand;
+    // Start with the blocks read at step 0, longest stay first, up to the
+    // balanced hits of each (layer, seq) and the capacity.
+    const uint64_t keys = uint64_t(acc.layers()) * acc.batch();
+    std::vector<std::vector<std::pair<uint32_t, BlockId>>> cand(keys);
+    std::vector<double> reads(keys, 0);
     for (uint64_t j = 0; j < N; ++j) {
       auto ev = acc.blockEvents(BlockId(j));
-      if (ev.empty() || acc.firstToken(BlockId(j)) >= acc.promptLen())
+      if (acc.firstToken(BlockId(j)) >= acc.promptLen())
         continue;
-      if (BlockAccesses::eventStep(ev[0]) != 0 || !BlockAccesses::eventIsAdd(ev[0]))
+      uint32_t c = 0;
+      for (uint32_t e : ev) {
+        if (BlockAccesses::eventStep(e) != 0)
+          break;
+        c += BlockAccesses::eventIsAdd(e) ? 1 : uint32_t(-1);
+      }
+      if (c == 0)
         continue;
-      cand.push_back({stayFrom(BlockId(j), 0), BlockId(j)});
+      uint64_t key = uint64_t(acc.seqOf(BlockId(j))) * acc.layers() +
+                     acc.layerOf(BlockId(j));
+      reads[key] += c;
+      cand[key].push_back({stayFrom(BlockId(j), 0), BlockId(j)});
     }
-    std::stable_sort(cand.begin(), cand.end(),
-                     [](auto &a, auto &b) { return a.first > b.first; });
     uint64_t cap = ctx.res.capacityBlocks();
-    for (auto &c : cand) {
+    std::vector<std::pair<uint32_t, BlockId>> all;
+    for (uint64_t key = 0; key < keys; ++key) {
+      auto &c = cand[key];
+      std::stable_sort(c.begin(), c.end(),
+                       [](auto &a, auto &b) { return a.first > b.first; });
+      double target = balancedHits(reads[key], acc.batch());
+      size_t take = std::min<size_t>(
+          c.size(), size_t(std::ceil(target / acc.tokensPerBlock())));
+      all.insert(all.end(), c.begin(), c.begin() + take);
+    }
+    std::stable_sort(all.begin(), all.end(),
+                     [](auto &a, auto &b) { return a.first > b.first; });
+    for (auto &c : all) {
       if (hbm.size() >= cap)
         break;
       hbm.push_back(c.second);
@@ -53,16 +74,11 @@ public:
     double tH = costs.weights[0] / B + hits * costs.hit[0];
     double tLink = (reads - hits) * costs.miss[2];
     double tDram = (reads - hits) * costs.miss[1];
-    // Balanced hits for the next read of this (layer, seq): weights + h
-    // hits on HBM against (n - h) misses on the slower link resource.
-    double missT = std::max(costs.miss[1], costs.miss[2]);
-    double hStar = (reads * missT - costs.weights[0] / B) / (costs.hit[0] + missT);
-    hStar = std::clamp(hStar * opt.targetScale, 0.0, reads);
-    double deficit = hStar - hits;
-    // New block: HBM when there is room.
+    double deficit = balancedHits(reads, B) - hits;
+    // New block: HBM when there is room and the hits are below target.
     int64_t free = int64_t(res.freeBlocks());
     if (info.opensBlock) {
-      act.newBlockInHbm = free > 0;
+      act.newBlockInHbm = free > 0 && deficit > 0;
       if (act.newBlockInHbm)
         --free;
     }
@@ -113,6 +129,14 @@ public:
   }
 
 private:
+  /// Hits that balance a read of `reads` entries of one record: weights/B +
+  /// h hits on HBM against (n - h) misses on the slower link resource.
+  double balancedHits(double reads, double B) const {
+    double missT = std::max(costs.miss[1], costs.miss[2]);
+    double h = (reads * missT - costs.weights[0] / B) / (costs.hit[0] + missT);
+    return std::clamp(h * opt.targetScale, 0.0, reads);
+  }
+
   static bool isDemoted(const StepActions &act, BlockId b) {
     return std::find(act.demote.begin(), act.demote.end(), b) != act.demote.end();
   }

@@ -70,6 +70,7 @@ BlockAccesses::buildOnePass(const TraceSource &trace, BlockAccesses a,
     for (uint32_t t : rec.added)
       b.push(((t / a.blockTokens) << 16) | base | 1);
     a.nAccesses += tracker.size(rec.layer, rec.seq);
+    a.perStep[rec.step] += tracker.size(rec.layer, rec.seq);
     if (progress && (n & 0xfff) == 0)
       progress("indexing trace", double(n) / double(records));
   }
@@ -108,6 +109,7 @@ BlockAccesses::build(const TraceSource &trace, const Workload &work,
   a.decode = h.decodeSteps;
   a.blockTokens = work.tokensPerBlock;
   a.perSeqLayer = work.blocksPerSeqLayer();
+  a.perStep.assign(h.decodeSteps, 0);
   const uint64_t nBlocks = uint64_t(h.batch) * h.layers * a.perSeqLayer;
   if (nBlocks >= uint64_t(kNoBlock))
     return makeFieldError(trace.describe(), "blocks",
@@ -157,6 +159,7 @@ BlockAccesses::build(const TraceSource &trace, const Workload &work,
       for (uint32_t t : rec.removed)
         ++counts[blockOf(rec, t)];
       a.nAccesses += tracker.size(rec.layer, rec.seq);
+      a.perStep[rec.step] += tracker.size(rec.layer, rec.seq);
       report("indexing trace (1/2)", n);
     }
   }

@@ -438,16 +438,29 @@ DualPrices LagrangianBound::initialPrices(uint32_t windows) const {
   p.windowSteps = (D + windows - 1) / windows;
   uint32_t n = (D + p.windowSteps - 1) / p.windowSteps;
   // A hit costs mu_H * hit[0]; a miss mu_link * miss[link]. Equal when
-  // mu_H / mu_link = miss[link] / hit[0].
+  // mu_H / mu_link = miss[link] / hit[0]. Where the weights alone keep HBM
+  // busier than the link would be with every read a miss, HBM is the
+  // bottleneck whatever the placement: all weight on HBM.
   unsigned link = costs.miss[1] >= costs.miss[2] ? 1 : 2;
   double hitT = costs.hit[0], missT = costs.miss[link];
-  ResourceVec mu{};
   const double eps = 1e-3;
-  mu[0] = missT / (hitT + missT);
-  mu[link] = hitT / (hitT + missT);
-  for (double &m : mu)
-    m = (m + eps) / (1 + kNumResources * eps);
-  p.mu.assign(n, mu);
+  ResourceVec balanced{}, hbmOnly{};
+  balanced[0] = missT / (hitT + missT);
+  balanced[link] = hitT / (hitT + missT);
+  hbmOnly[0] = 1;
+  for (ResourceVec *v : {&balanced, &hbmOnly})
+    for (double &m : *v)
+      m = (m + eps) / (1 + kNumResources * eps);
+  const double groupsPerStep = double(acc.layers());
+  for (uint32_t w = 0; w < n; ++w) {
+    uint32_t beg = w * p.windowSteps, end = std::min(D, beg + p.windowSteps);
+    double reads = 0;
+    for (uint32_t i = beg; i < end; ++i)
+      reads += double(acc.stepAccesses(i));
+    double perGroup = reads / (double(end - beg) * groupsPerStep);
+    bool weightsBound = costs.weights[0] >= perGroup * missT;
+    p.mu.push_back(weightsBound ? hbmOnly : balanced);
+  }
   p.lambda.assign(n, 0);
   return p;
 }

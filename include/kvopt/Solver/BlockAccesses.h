@@ -47,6 +47,8 @@ public:
   /// Sum of read-set sizes over all records (token accesses).
   uint64_t accesses() const { return nAccesses; }
   uint64_t totalEvents() const { return events.size(); }
+  /// Token accesses of each decode step (all layers and sequences).
+  uint64_t stepAccesses(uint32_t step) const { return perStep[step]; }
 
   uint32_t layerOf(BlockId b) const {
     return uint32_t((b / perSeqLayer) % nLayers);
@@ -83,6 +85,7 @@ private:
   uint64_t nAccesses = 0;
   std::vector<uint64_t> offsets;
   std::vector<uint32_t> events;
+  std::vector<uint64_t> perStep;
 };
 
 } // namespace solver
