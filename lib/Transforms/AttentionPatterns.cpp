@@ -962,6 +962,9 @@ PositionSource findMemrefScatter(Value buffer, int64_t tokenDim) {
 PositionSource positionOfSelectScatter(linalg::GenericOp generic,
                                        int64_t tokenDim) {
   PositionSource none;
+  if (generic.getNumDpsInputs() != 2 ||
+      generic.getNumParallelLoops() != generic.getNumLoops())
+    return none;
   generic.getRegion().walk([&](arith::CmpIOp cmp) {
     if (cmp.getPredicate() != arith::CmpIPredicate::eq)
       return WalkResult::advance();
@@ -982,6 +985,31 @@ PositionSource positionOfSelectScatter(linalg::GenericOp generic,
   return none;
 }
 
+/// Position of a `tensor.insert_slice` of the new token: its offset in the
+/// token dim.
+PositionSource positionOfInsert(tensor::InsertSliceOp insert,
+                                int64_t tokenDim) {
+  OpFoldResult offset = insert.getMixedOffsets()[tokenDim];
+  if (auto value = dyn_cast<Value>(offset))
+    return positionFromIndex(value, insert);
+  return {PositionSource::Kind::StaticOffset,
+          {},
+          cast<IntegerAttr>(cast<Attribute>(offset)).getInt(),
+          insert};
+}
+
+/// The old cache a select-scatter generic updates: its input shaped like
+/// its result (null when there is none).
+Value oldCacheOf(linalg::GenericOp generic) {
+  if (generic->getNumResults() != 1)
+    return {};
+  Type type = generic->getResult(0).getType();
+  for (Value input : generic.getDpsInputs())
+    if (input.getType() == type)
+      return input;
+  return {};
+}
+
 /// The root buffer or tensor a cache value comes from (through to_tensor,
 /// to_buffer, inserts and select scatters), collecting the scatter found.
 std::pair<Value, PositionSource> findCacheRoot(Value v, int64_t tokenDim) {
@@ -999,17 +1027,8 @@ std::pair<Value, PositionSource> findCacheRoot(Value v, int64_t tokenDim) {
       continue;
     }
     if (auto insert = v.getDefiningOp<tensor::InsertSliceOp>()) {
-      if (pos.kind == PositionSource::Kind::None &&
-          insert.getDestType().getRank() == insert.getType().getRank()) {
-        OpFoldResult offset = insert.getMixedOffsets()[tokenDim];
-        pos = isa<Value>(offset)
-                  ? positionFromIndex(cast<Value>(offset), insert)
-                  : PositionSource{
-                        PositionSource::Kind::StaticOffset,
-                        {},
-                        cast<IntegerAttr>(cast<Attribute>(offset)).getInt(),
-                        insert};
-      }
+      if (pos.kind == PositionSource::Kind::None)
+        pos = positionOfInsert(insert, tokenDim);
       v = insert.getDest();
       continue;
     }
@@ -1022,20 +1041,13 @@ std::pair<Value, PositionSource> findCacheRoot(Value v, int64_t tokenDim) {
       v = init->get();
       continue;
     }
-    auto generic = v.getDefiningOp<linalg::GenericOp>();
-    if (generic && generic.getNumDpsInputs() == 2 &&
-        generic.getNumParallelLoops() == generic.getNumLoops()) {
+    if (auto generic = v.getDefiningOp<linalg::GenericOp>()) {
       PositionSource scatter = positionOfSelectScatter(generic, tokenDim);
-      if (scatter.kind != PositionSource::Kind::None) {
+      Value old = oldCacheOf(generic);
+      if (scatter.kind != PositionSource::Kind::None && old) {
         if (pos.kind == PositionSource::Kind::None)
           pos = scatter;
-        // Follow the old cache: the input shaped like the result.
-        SmallVector<Value> inputs = generic.getDpsInputs();
-        auto old = llvm::find_if(
-            inputs, [&](Value in) { return in.getType() == v.getType(); });
-        if (old == inputs.end())
-          break;
-        v = *old;
+        v = old;
         continue;
       }
     }
