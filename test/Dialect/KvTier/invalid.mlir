@@ -389,3 +389,13 @@ module attributes {kvtier.model = #kvtier.model<name = "m", resident_weight_byte
 
 // expected-error @+1 {{model weight_bytes_per_layer_step must be non-negative, got -2}}
 module attributes {kvtier.model = #kvtier.model<name = "m", resident_weight_bytes = 1, weight_bytes_per_layer_step = -2>} {}
+
+// -----
+
+// expected-error @+1 {{expected a tier attribute, got #kvtier.link<"d" -> "h", 1 GB/s>}}
+module attributes {kvtier.memory_system = #kvtier.memory_system<tiers = [#kvtier.link<"d" -> "h", 1 GB/s>], links = []>} {}
+
+// -----
+
+// expected-error @+1 {{expected a link attribute, got 5 : i64}}
+module attributes {kvtier.memory_system = #kvtier.memory_system<tiers = [#kvtier.tier<"h" hbm, capacity = 1 GB, read = 4 TB/s, write = 4 TB/s>], links = [5]>} {}
