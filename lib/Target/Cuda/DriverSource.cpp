@@ -60,7 +60,8 @@ static void writeBanner(const DriverModel &m, raw_ostream &os) {
   os << "// CUDA:  nvcc -std=c++17 -arch=sm_90 THIS.cu "
         "-I<kv-opt>/runtime/include libkvrt.a\n";
   os << "// Run:   ./a.out [--backend auto|host|cuda] [--schedule FILE] "
-        "[--steps N] [--prompt N] [--seed N] [--delay-us N] [--no-check]\n";
+        "[--steps N] [--prompt N] [--seed N] [--delay-us N] "
+        "[--hbm-limit-bytes N] [--no-check]\n";
   os << "//\n//===--------------------------------------------------------"
         "--------------===//\n";
 }
@@ -203,7 +204,7 @@ static constexpr const char *kMain = R"(
 struct kvopt_args {
   const char *backend, *schedule;
   uint32_t steps, prompt, delay_us;
-  uint64_t seed;
+  uint64_t seed, hbm_limit;
   int check;
 };
 
@@ -214,6 +215,7 @@ static int kvopt_parse_args(int argc, char **argv, kvopt_args *a) {
   a->prompt = KVOPT_PROMPT_TOKENS;
   a->delay_us = 0;
   a->seed = KVOPT_DEFAULT_SEED;
+  a->hbm_limit = 0;
   a->check = 1;
   for (int i = 1; i < argc; ++i) {
     const char *arg = argv[i];
@@ -241,6 +243,8 @@ static int kvopt_parse_args(int argc, char **argv, kvopt_args *a) {
       a->seed = strtoull(value, NULL, 10);
     else if (strcmp(arg, "--delay-us") == 0)
       a->delay_us = (uint32_t)strtoul(value, NULL, 10);
+    else if (strcmp(arg, "--hbm-limit-bytes") == 0)
+      a->hbm_limit = strtoull(value, NULL, 10);
     else {
       fprintf(stderr, "error: bad option %s %s\n", arg, value);
       return 1;
@@ -262,6 +266,7 @@ static kvrt_status kvopt_create_context(const kvopt_args *a,
   kvrt_context_options_init(&options);
   options.copy_delay_max_us = a->delay_us;
   options.delay_seed = a->seed;
+  options.hbm_limit_bytes = a->hbm_limit;
   int cuda = strcmp(a->backend, "cuda") == 0;
   if (cuda || (strcmp(a->backend, "auto") == 0 && kvrt_have_cuda())) {
     options.backend = KVRT_BACKEND_CUDA;
