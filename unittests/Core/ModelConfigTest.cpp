@@ -1,6 +1,7 @@
 //===- ModelConfigTest.cpp - config.json import against SOURCES.md -------===//
 #include "kvopt/Core/ModelConfig.h"
 #include "TestUtil.h"
+#include "kvopt/Core/Problem.h"
 #include "kvopt/Core/Workload.h"
 
 #include <fstream>
@@ -128,4 +129,28 @@ TEST(Workload, PaperModeSizes) {
   w.tokensPerBlock = 0;
   std::string msg = errorOf(w.validate());
   EXPECT_NE(msg.find("tokens_per_block"), std::string::npos) << msg;
+}
+
+TEST(Workload, WeightsLargerThanHbmAreExplained) {
+  if (!haveSharedData())
+    GTEST_SKIP() << "no ../shared/data";
+  Workload w;
+  w.model = unwrap(loadModelConfig(sharedData("models/DeepSeek-V3.json")));
+  w.promptLen = 1024;
+  w.decodeSteps = 16;
+  EXPECT_EQ(w.entryBytes(), 1152u); // (512 + 64) x 2 B
+  MemorySystem gh = unwrap(getHardwarePreset("gh200"));
+  std::string msg = errorOf(Problem::create(gh, w));
+  EXPECT_NE(msg.find("HBM capacity left for KV after"), std::string::npos)
+      << msg;
+  EXPECT_NE(msg.find("below one block"), std::string::npos) << msg;
+  // Llama-3.1-8B fits: 96 GB - 16 GB of weights, 4 KiB entries.
+  Workload l;
+  l.model = unwrap(loadModelConfig(sharedData("models/Llama-3.1-8B.json")));
+  l.promptLen = 1024;
+  l.decodeSteps = 16;
+  Problem p = unwrap(Problem::create(gh, l));
+  EXPECT_EQ(l.entryBytes(), 4096u);
+  EXPECT_NEAR(double(p.capacityBlocks), (96e9 - l.residentWeightBytes()) / 4096,
+              1.0);
 }
