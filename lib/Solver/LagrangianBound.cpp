@@ -14,7 +14,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdlib>
 #include <cmath>
 #include <limits>
 #include <thread>
@@ -575,11 +574,7 @@ LagrangianResult LagrangianBound::optimize(const LagrangianOptions &o,
   double bestVal = -kInf;
   const uint32_t L = acc.layers(), B = acc.batch(), T = acc.tokensPerBlock();
   const uint32_t D = acc.decodeSteps();
-  double eta0 = 0.5, beta0 = 0.5;
-  if (const char *e = std::getenv("KVOPT_DUAL_ETA"))
-    eta0 = std::atof(e);
-  if (const char *e = std::getenv("KVOPT_DUAL_BETA"))
-    beta0 = std::atof(e);
+  const double eta0 = o.muStep, beta0 = o.lambdaStep;
   for (uint32_t it = 0; it < o.maxIterations; ++it) {
     if (it > 0 && elapsed() > o.timeLimitSeconds * 0.8)
       break;

@@ -75,10 +75,12 @@ struct LagrangianOptions {
   /// sampling). Every evaluation on the full problem is a valid bound;
   /// sampling only chooses the multipliers.
   uint32_t sampleStride = 1;
+  /// Initial step sizes of the ascent (divided by sqrt(iteration)): the
+  /// exponentiated-gradient rate on mu, and the lambda step in units of
+  /// the value of one fully read block per record.
+  double muStep = 0.5, lambdaStep = 0.5;
   /// Threads for an evaluation (blocks are split in chunks).
   unsigned threads = 1;
-  /// Relative floating-point safety margin applied to every bound.
-  double safetyMargin = 1e-9;
   ProgressFn progress;
 };
 
