@@ -44,6 +44,20 @@ static std::string gb(double bytes) {
   return buf;
 }
 
+/// A duration with a readable unit ("4.011 s", "2.247 ms", "103.5 us").
+static std::string duration(double seconds) {
+  char buf[32];
+  if (seconds >= 1 || seconds == 0)
+    std::snprintf(buf, sizeof(buf), "%.6g s", seconds);
+  else if (seconds >= 1e-3)
+    std::snprintf(buf, sizeof(buf), "%.6g ms", seconds * 1e3);
+  else if (seconds >= 1e-6)
+    std::snprintf(buf, sizeof(buf), "%.6g us", seconds * 1e6);
+  else
+    std::snprintf(buf, sizeof(buf), "%.6g ns", seconds * 1e9);
+  return buf;
+}
+
 /// Bandwidth as "4.90 TB/s" or "450 GB/s".
 static std::string bw(double bytesPerSecond) {
   char buf[32];
@@ -77,15 +91,16 @@ void kvopt::writeTextReport(llvm::raw_ostream &os, const Problem &problem,
      << llvm::format("%.1f%%", 100 * problem.model.bandwidthBalancedFraction())
      << "\n\n";
 
-  os << llvm::format("bound     %12.6f s   proven lower bound on total decode "
+  os << llvm::format("bound     %14s   proven lower bound on total decode "
                      "time\n",
-                     result.boundSeconds);
-  os << llvm::format("schedule  %12.6f s   simulated; gap %.2f%% [%s]\n",
-                     result.scheduleSeconds, 100 * result.gap,
+                     duration(result.boundSeconds).c_str());
+  os << llvm::format("schedule  %14s   simulated; gap %.2f%% [%s]\n",
+                     duration(result.scheduleSeconds).c_str(), 100 * result.gap,
                      result.status.c_str());
   for (const std::string &note : result.notes)
     os << "  note: " << note << "\n";
-  os << llvm::format("solve     %12.2f s\n\n", result.solveSeconds);
+  os << llvm::format("solve     %14s\n\n",
+                     duration(result.solveSeconds).c_str());
 
   os << llvm::format("%-34s %14s %12s %9s %9s %10s %10s\n", "policy",
                      "time/token", "tokens/s", "KV hit", "agg-BW", "migrated",
@@ -98,8 +113,9 @@ void kvopt::writeTextReport(llvm::raw_ostream &os, const Problem &problem,
         result.boundSeconds > 0 ? m.totalSeconds / result.boundSeconds : 0;
     double moved = double(m.promotedEntries + m.demotedEntries) *
                    double(w.entryBytes());
-    os << llvm::format("%-34s %11.3f ms %12.1f %8.1f%% %8.1f%% %10s %9.3fx%s\n",
-                       row.name.c_str(), perToken * 1e3, m.tokensPerSecond,
+    os << llvm::format("%-34s %14s %12.1f %8.1f%% %8.1f%% %10s %9.3fx%s\n",
+                       row.name.c_str(), duration(perToken).c_str(),
+                       m.tokensPerSecond,
                        100 * m.kvHitRate, 100 * m.aggregateUtilisation,
                        gb(moved).c_str(), vsBound,
                        row.ignoresCapacity ? "*" : "");

@@ -4,7 +4,7 @@
 // --pass-pipeline: mlir-opt parses its flags before plugins register.
 // RUN: mlir-opt --load-dialect-plugin=%kvopt_lib/libKvOptPlugin.so %s | FileCheck %s --check-prefix=ROUNDTRIP
 // RUN: mlir-opt --load-dialect-plugin=%kvopt_lib/libKvOptPlugin.so --load-pass-plugin=%kvopt_lib/libKvOptPlugin.so --pass-pipeline='builtin.module(kvtier-test-cache-analysis)' %s -o /dev/null | FileCheck %s --check-prefix=ANALYSIS
-// RUN: mlir-opt --load-dialect-plugin=%kvopt_lib/libKvOptPlugin.so --load-pass-plugin=%kvopt_lib/libKvOptPlugin.so --pass-pipeline='builtin.module(kvtier-plan-kv-tiers{prompt=48 decode=16 report=})' %s | FileCheck %s --check-prefix=PLAN
+// RUN: mlir-opt --load-dialect-plugin=%kvopt_lib/libKvOptPlugin.so --load-pass-plugin=%kvopt_lib/libKvOptPlugin.so --pass-pipeline='builtin.module(kvtier-plan-kv-tiers{solver=lagrangian prompt=48 decode=16 report=})' %s | FileCheck %s --check-prefix=PLAN
 // RUN: not mlir-opt --load-dialect-plugin=%kvopt_lib/libKvOptPlugin.so --load-pass-plugin=%kvopt_lib/libKvOptPlugin.so --pass-pipeline='builtin.module(kvtier-plan-kv-tiers{prompt=48 decode=16 report= preset=tpu})' %S/../Transforms/Inputs/tiny-planned-free.mlir 2>&1 | FileCheck %s --check-prefix=BADPRESET
 
 // ROUNDTRIP: kvtier.cache "tiny.kv" : !kvtier.cache<layers = 2, kv_heads = 1, head_dim = 8, element = f32, block = 4, max_tokens = 64, batch = 1>

@@ -1,10 +1,10 @@
-// RUN: kv-opt %s --kvtier-plan-kv-tiers="prompt=48 decode=16 sparsity=0.5 report=%t.txt json=%t.json html=%t.html schedule-file=%t.kvsched" | FileCheck %s
+// RUN: kv-opt %s --kvtier-plan-kv-tiers="solver=lagrangian prompt=48 decode=16 sparsity=0.5 report=%t.txt json=%t.json html=%t.html schedule-file=%t.kvsched" | FileCheck %s
 // RUN: FileCheck %s --input-file=%t.txt --check-prefix=REPORT
 // RUN: FileCheck %s --input-file=%t.json --check-prefix=JSON
 // RUN: FileCheck %s --input-file=%t.html --check-prefix=HTML
 // RUN: test -s %t.kvsched
 // The annotated module is valid IR and prints back the same.
-// RUN: kv-opt %s --kvtier-plan-kv-tiers="prompt=48 decode=16 sparsity=0.5 report=" | kv-opt | FileCheck %s
+// RUN: kv-opt %s --kvtier-plan-kv-tiers="solver=lagrangian prompt=48 decode=16 sparsity=0.5 report=" | kv-opt | FileCheck %s
 
 // A tiny two-tier system: 16 blocks of HBM for 32 blocks of cache, so the
 // plan must move blocks.

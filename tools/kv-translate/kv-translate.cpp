@@ -9,17 +9,13 @@
 #include "kvopt/InitAll.h"
 #include "kvopt/Target/ImportHFConfig.h"
 
-#include "mlir/Tools/mlir-translate/MlirTranslateMain.h"
-
-#ifdef KVOPT_HAVE_EMIT_CUDA
 #include "kvopt/Target/EmitCuda.h"
-#endif
+
+#include "mlir/Tools/mlir-translate/MlirTranslateMain.h"
 
 int main(int argc, char **argv) {
   mlir::kvtier::registerImportHFConfigTranslation();
-#ifdef KVOPT_HAVE_EMIT_CUDA
   mlir::kvtier::registerEmitCudaTranslation();
-#endif
   return mlir::failed(mlir::mlirTranslateMain(
       argc, argv, "kv-translate: translations in and out of kvtier"));
 }
