@@ -104,8 +104,14 @@ void mlir::kvtier::registerPlanKvTiersPipeline() {
       "Raise attention (upstream graphs), then plan KV-cache placement "
       "across memory tiers: bound, schedule, annotations and report",
       [](OpPassManager &pm, const PlanKvTiersPipelineOptions &options) {
-        if (options.raise)
-          pm.addPass(createRaiseAttention());
+        if (options.raise) {
+          // The raised caches take the planner's block size when one is
+          // given (small graphs need block <= their sequence length).
+          RaiseAttentionOptions raise;
+          if (options.blockTokens != 0)
+            raise.blockTokens = int64_t(options.blockTokens);
+          pm.addPass(createRaiseAttention(raise));
+        }
         PlanKvTiersOptions plan;
         plan.preset = options.preset;
         plan.hardwareFile = options.hardwareFile;
