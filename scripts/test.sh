@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # test.sh - set up a fresh machine, build everything and run every test.
 #
-# Runs the unit tests, property tests and runtime tests (ctest) and the lit
-# suite, then prints one line "N passed, N failed" for the whole suite.
+# Runs the unit tests, property tests and runtime tests (ctest), the lit
+# suite, and the MLIR-free unit tests again under ASan/UBSan
+# (scripts/sanitize.sh; KVOPT_SANITIZE=0 skips it), then prints one line
+# "N passed, N failed" for the whole suite.
 # Exits non-zero on any failure.
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -25,6 +27,13 @@ ctest_rc=$?
 
 /usr/lib/llvm-22/bin/lit -sv "$build/test" --xunit-xml-output "$reports/lit.xml"
 lit_rc=$?
+
+# Our MLIR-free code under ASan/UBSan (KVOPT_SANITIZE=0 skips it).
+if [ "${KVOPT_SANITIZE:-1}" != 0 ]; then
+  "$root/scripts/sanitize.sh" "$reports"
+  asan_rc=$?
+  [ $asan_rc -eq 0 ] || lit_rc=1
+fi
 
 /usr/bin/env python3 - "$reports" "$ctest_rc" "$lit_rc" "$start" <<'PY'
 import sys, glob, time, xml.etree.ElementTree as ET
