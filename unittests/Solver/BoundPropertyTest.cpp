@@ -46,12 +46,12 @@ InstanceShape randomShape(Rng &rng) {
   InstanceShape s;
   unsigned kind = unsigned(rng.below(10));
   s.tokensPerBlock = 1 + uint32_t(rng.below(2));
-  if (kind < 6) { // one (layer, sequence)
+  if (kind < 8) { // one (layer, sequence)
     s.layers = s.batch = 1;
     s.prompt = 2 + uint32_t(rng.below(3));
     s.decode = 2 + uint32_t(rng.below(2));
   } else { // two layers or two sequences sharing HBM
-    bool twoSeq = kind >= 8;
+    bool twoSeq = kind == 9;
     s.layers = twoSeq ? 1 : 2;
     s.batch = twoSeq ? 2 : 1;
     s.prompt = 2 + uint32_t(rng.below(2));
