@@ -94,7 +94,14 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{4, 256, 48, 1, 0.2, 0.4, 0.4},
                       Case{2, 200, 40, 4, 0.3, 0.8, 0.1},
                       Case{3, 300, 30, 16, 0.5, 0.6, 0.02},
-                      Case{2, 128, 64, 1, 0.05, 0.9, 0.1}));
+                      Case{2, 128, 64, 1, 0.05, 0.9, 0.1}),
+    [](const ::testing::TestParamInfo<Case> &info) {
+      const Case &c = info.param;
+      return "L" + std::to_string(c.layers) + "P" + std::to_string(c.prompt) +
+             "D" + std::to_string(c.decode) + "T" +
+             std::to_string(c.blockTokens) + "s" +
+             std::to_string(int(c.sparsity * 100));
+    });
 
 TEST(Lagrangian, PaperModeIsRefusedWithAReason) {
   auto mem = getHardwarePreset("paper");
