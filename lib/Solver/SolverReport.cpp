@@ -1,6 +1,7 @@
 //===- SolverReport.cpp - Printing solver results and baselines -----------===//
 #include "kvopt/Solver/SolverReport.h"
 #include "kvopt/Core/Annealing.h"
+#include "kvopt/Core/Error.h"
 #include "kvopt/Core/Policies.h"
 
 #include "llvm/Support/Format.h"
@@ -27,8 +28,14 @@ kvopt::solver::simulateBaselines(const Problem &problem,
     if (!src)
       return src.takeError();
     auto m = simulate(**src, problem, **pol);
-    if (!m)
-      return m.takeError();
+    if (!m) {
+      // A policy may refuse an input (Belady's interval limit): report it
+      // as not run, with its reason, and go on with the others.
+      SimMetrics skipped;
+      skipped.policy = name + " [not run: " + errorToString(m.takeError()) + "]";
+      out.push_back(std::move(skipped));
+      continue;
+    }
     out.push_back(std::move(*m));
   }
   if (saIterations) {
@@ -103,7 +110,10 @@ void kvopt::solver::printText(llvm::raw_ostream &os, const Problem &problem,
   if (!baselines.empty()) {
     os << "baselines (distance from the bound = time / bound - 1):\n";
     for (const SimMetrics &m : baselines)
-      os << llvm::formatv("  {0,-28} {1,14} s  {2,9:F2}%  hit {3:F4}\n",
+      if (m.steps == 0)
+        os << "  " << m.policy << "\n";
+      else
+        os << llvm::formatv("  {0,-28} {1,14} s  {2,9:F2}%  hit {3:F4}\n",
                           m.policy, secs(m.totalSeconds),
                           (m.totalSeconds / r.boundSeconds - 1) * 100,
                           m.kvHitRate);
@@ -120,7 +130,10 @@ void kvopt::solver::printJson(llvm::raw_ostream &os, const Problem &problem,
                               double wallSeconds) {
   llvm::json::Array base;
   for (const SimMetrics &m : baselines)
-    base.push_back(llvm::json::Object{
+    if (m.steps == 0)
+      base.push_back(llvm::json::Object{{"policy", m.policy}, {"not_run", true}});
+    else
+      base.push_back(llvm::json::Object{
         {"policy", m.policy},
         {"seconds", m.totalSeconds},
         {"kv_hit_rate", m.kvHitRate},
