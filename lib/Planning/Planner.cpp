@@ -10,8 +10,14 @@
 
 #include "kvopt/Core/Policies.h"
 
+#include "llvm/ADT/STLExtras.h"
+
+#include <atomic>
 #include <chrono>
 #include <cmath>
+#include <mutex>
+#include <optional>
+#include <thread>
 
 using namespace kvopt;
 
@@ -79,22 +85,57 @@ llvm::Expected<PlanResult> kvopt::planPlacement(const Problem &problem,
   std::vector<std::string> names = options.baselineNames.empty()
                                        ? listPolicyNames()
                                        : options.baselineNames;
-  for (const std::string &name : names) {
-    // Progress only once the run has lasted a second: short runs stay quiet.
-    if (options.progress && elapsed() > 1.0)
-      options.progress("simulating baseline '" + name + "'");
-    llvm::Expected<std::unique_ptr<Policy>> policy = createPolicyByName(name);
-    if (!policy)
-      return policy.takeError();
-    llvm::Expected<PolicyRun> base =
-        runPolicy(problem, trace, **policy, options.seriesPoints);
-    if (!base) {
-      // An oracle may refuse a trace too large for it; report, don't fail.
-      result.notes.push_back("baseline '" + name +
-                             "' skipped: " + llvm::toString(base.takeError()));
+  // Baselines are independent simulations (each opens its own trace and
+  // policy): run them on a few threads; results keep the listed order.
+  struct Outcome {
+    std::optional<PolicyRun> run;
+    std::string error;
+  };
+  std::vector<Outcome> outcomes(names.size());
+  std::atomic<size_t> nextIndex{0};
+  std::mutex progressMutex;
+  auto worker = [&]() {
+    for (size_t i = nextIndex++; i < names.size(); i = nextIndex++) {
+      if (options.progress && elapsed() > 1.0) {
+        std::lock_guard<std::mutex> lock(progressMutex);
+        options.progress("simulating baseline '" + names[i] + "'");
+      }
+      llvm::Expected<std::unique_ptr<Policy>> policy =
+          createPolicyByName(names[i]);
+      if (!policy) {
+        outcomes[i].error = llvm::toString(policy.takeError());
+        continue;
+      }
+      llvm::Expected<PolicyRun> base =
+          runPolicy(problem, trace, **policy, options.seriesPoints);
+      if (!base)
+        outcomes[i].error = llvm::toString(base.takeError());
+      else
+        outcomes[i].run = std::move(*base);
+    }
+  };
+  unsigned threads = std::max(
+      1u, std::min<unsigned>(options.threads ? options.threads
+                                             : std::thread::hardware_concurrency(),
+                             unsigned(names.size())));
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < threads; ++t)
+    pool.emplace_back(worker);
+  worker();
+  for (std::thread &t : pool)
+    t.join();
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (outcomes[i].run) {
+      result.baselines.push_back(std::move(*outcomes[i].run));
       continue;
     }
-    result.baselines.push_back(std::move(*base));
+    // An unknown name is the user's error; an oracle refusing a trace too
+    // large for it is reported and skipped.
+    if (!llvm::is_contained(listPolicyNames(), names[i]))
+      return llvm::createStringError("unknown baseline policy '%s'",
+                                     names[i].c_str());
+    result.notes.push_back("baseline '" + names[i] +
+                           "' skipped: " + outcomes[i].error);
   }
   return result;
 }

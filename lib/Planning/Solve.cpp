@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdio>
 #include <memory>
+#include <thread>
 
 using namespace kvopt;
 
@@ -27,6 +28,8 @@ kvopt::solveBoundAndSchedule(const Problem &problem, const TraceFactory &trace,
     return parsed.takeError();
   so.method = *parsed;
   so.timeLimitSeconds = options.timeLimitSeconds;
+  so.lagrangian.threads = std::max(
+      1u, options.threads ? options.threads : std::thread::hardware_concurrency());
   if (options.progress) {
     // Quiet for the first second, then at most one line per second and
     // phase change.

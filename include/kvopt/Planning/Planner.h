@@ -58,6 +58,8 @@ struct PlanOptions {
   bool baselines = true;
   /// Baseline policy names (createPolicyByName); empty = all of them.
   std::vector<std::string> baselineNames;
+  /// Threads for the solver's bound and the baselines (0: one per core).
+  unsigned threads = 0;
   /// Buckets of the per-step series.
   unsigned seriesPoints = 400;
   /// Receives progress lines for long runs (may be empty).
