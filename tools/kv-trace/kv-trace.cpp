@@ -326,6 +326,11 @@ int simulateAll() {
 } // namespace
 
 int main(int argc, char **argv) {
+  // kv-trace's options live in its subcommands; the top level holds only
+  // the global options libLLVM registers, which --help should not list.
+  for (auto &entry : cl::getRegisteredOptions(cl::SubCommand::getTopLevel()))
+    if (entry.first != "help" && entry.first != "version")
+      entry.second->setHiddenFlag(cl::ReallyHidden);
   cl::ParseCommandLineOptions(
       argc, argv, "kv-trace: access traces and the placement simulator\n");
   if (generateCmd) {
