@@ -36,17 +36,16 @@ struct ChunkBuffer {
 };
 } // namespace
 
-llvm::Expected<BlockAccesses>
-BlockAccesses::buildOnePass(const TraceSource &trace, BlockAccesses a,
-                            const ProgressFn &progress) {
-  const TraceHeader &h = trace.header();
-  const uint64_t records = h.recordCount();
-  const uint64_t keys = uint64_t(h.layers) * h.batch;
-  std::vector<ChunkBuffer> buf(keys);
+/// Streams a fresh copy of `trace`, checks every record's deltas with the
+/// core's ReadSetTracker and that the trace has all its records, and calls
+/// `visit(record, index, tracker)` for each.
+template <typename F>
+static llvm::Error forEachValidRecord(const TraceSource &trace, F visit) {
+  const uint64_t records = trace.header().recordCount();
   auto src = trace.reopen();
   if (!src)
     return src.takeError();
-  ReadSetTracker tracker(h);
+  ReadSetTracker tracker(trace.header());
   TraceRecord rec;
   std::string field, message;
   for (uint64_t n = 0;; ++n) {
@@ -59,21 +58,36 @@ BlockAccesses::buildOnePass(const TraceSource &trace, BlockAccesses a,
                               "trace ended after " + std::to_string(n) +
                                   " of " + std::to_string(records) +
                                   " records");
-      break;
+      return llvm::Error::success();
     }
     if (!tracker.apply(rec, field, message))
       return makeFieldError(trace.describe(), field, message);
-    ChunkBuffer &b = buf[uint64_t(rec.seq) * a.nLayers + rec.layer];
-    uint32_t base = rec.step << 1;
-    for (uint32_t t : rec.removed)
-      b.push(((t / a.blockTokens) << 16) | base);
-    for (uint32_t t : rec.added)
-      b.push(((t / a.blockTokens) << 16) | base | 1);
-    a.nAccesses += tracker.size(rec.layer, rec.seq);
-    a.perStep[rec.step] += tracker.size(rec.layer, rec.seq);
-    if (progress && (n & 0xfff) == 0)
-      progress("indexing trace", double(n) / double(records));
+    visit(rec, n, tracker);
   }
+}
+
+llvm::Expected<BlockAccesses>
+BlockAccesses::buildOnePass(const TraceSource &trace, BlockAccesses a,
+                            const ProgressFn &progress) {
+  const TraceHeader &h = trace.header();
+  const uint64_t records = h.recordCount();
+  const uint64_t keys = uint64_t(h.layers) * h.batch;
+  std::vector<ChunkBuffer> buf(keys);
+  if (llvm::Error err = forEachValidRecord(
+          trace, [&](const TraceRecord &rec, uint64_t n,
+                     const ReadSetTracker &tracker) {
+            ChunkBuffer &b = buf[uint64_t(rec.seq) * a.nLayers + rec.layer];
+            uint32_t base = rec.step << 1;
+            for (uint32_t t : rec.removed)
+              b.push(((t / a.blockTokens) << 16) | base);
+            for (uint32_t t : rec.added)
+              b.push(((t / a.blockTokens) << 16) | base | 1);
+            a.nAccesses += tracker.size(rec.layer, rec.seq);
+            a.perStep[rec.step] += tracker.size(rec.layer, rec.seq);
+            if (progress && (n & 0xfff) == 0)
+              progress("indexing trace", double(n) / double(records));
+          }))
+    return std::move(err);
   const uint64_t K = a.perSeqLayer;
   a.offsets.assign(keys * K + 1, 0);
   for (uint64_t key = 0; key < keys; ++key)
@@ -133,36 +147,18 @@ BlockAccesses::build(const TraceSource &trace, const Workload &work,
     return buildOnePass(trace, std::move(a), progress);
   // Pass 1: validate and count.
   std::vector<uint64_t> counts(nBlocks + 1, 0);
-  {
-    auto src = trace.reopen();
-    if (!src)
-      return src.takeError();
-    ReadSetTracker tracker(h);
-    TraceRecord rec;
-    std::string field, message;
-    for (uint64_t n = 0;; ++n) {
-      auto more = (*src)->next(rec);
-      if (!more)
-        return more.takeError();
-      if (!*more) {
-        if (n != records)
-          return makeFieldError(trace.describe(), "record",
-                                "trace ended after " + std::to_string(n) +
-                                    " of " + std::to_string(records) +
-                                    " records");
-        break;
-      }
-      if (!tracker.apply(rec, field, message))
-        return makeFieldError(trace.describe(), field, message);
-      for (uint32_t t : rec.added)
-        ++counts[blockOf(rec, t)];
-      for (uint32_t t : rec.removed)
-        ++counts[blockOf(rec, t)];
-      a.nAccesses += tracker.size(rec.layer, rec.seq);
-      a.perStep[rec.step] += tracker.size(rec.layer, rec.seq);
-      report("indexing trace (1/2)", n);
-    }
-  }
+  if (llvm::Error err = forEachValidRecord(
+          trace, [&](const TraceRecord &rec, uint64_t n,
+                     const ReadSetTracker &tracker) {
+            for (uint32_t t : rec.added)
+              ++counts[blockOf(rec, t)];
+            for (uint32_t t : rec.removed)
+              ++counts[blockOf(rec, t)];
+            a.nAccesses += tracker.size(rec.layer, rec.seq);
+            a.perStep[rec.step] += tracker.size(rec.layer, rec.seq);
+            report("indexing trace (1/2)", n);
+          }))
+    return std::move(err);
   a.offsets.assign(nBlocks + 1, 0);
   for (uint64_t b = 0; b < nBlocks; ++b)
     a.offsets[b + 1] = a.offsets[b] + counts[b];
