@@ -12,7 +12,7 @@ uint64_t Workload::entryBytes() const {
 double Workload::weightBytesPerLayerStep() const {
   return weightBytesPerLayerStepOverride >= 0
              ? weightBytesPerLayerStepOverride
-             : model.activeWeightBytesPerLayerStep();
+             : model.activeWeightBytesPerLayerStep(batch);
 }
 
 double Workload::residentWeightBytes() const {

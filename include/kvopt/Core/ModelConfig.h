@@ -2,7 +2,9 @@
 //
 // The parts of a Hugging Face `config.json` that decide KV-cache and weight
 // traffic: layers, attention and KV heads, head dim, dtype, MLA latent sizes,
-// sliding windows and MoE routing.
+// per-layer sliding windows and MoE routing. The parser reports every key it
+// used, every value it assumed for an absent key and every key it ignored
+// (docs/models.md).
 //
 //===----------------------------------------------------------------------===//
 #ifndef KVOPT_CORE_MODELCONFIG_H
@@ -57,7 +59,29 @@ struct ModelConfig {
   unsigned moeIntermediateSize = 0;
   /// Number of leading dense layers in a MoE model (first_k_dense_replace).
   unsigned denseLeadingLayers = 0;
+  /// Intermediate size of the always-active shared expert block (Qwen-MoE's
+  /// shared_expert_intermediate_size); 0: sharedExperts x moeIntermediateSize.
+  unsigned sharedExpertIntermediateSize = 0;
+  /// Per layer: true when the layer's MLP is a MoE block. Empty: every layer
+  /// from denseLeadingLayers on is MoE when experts > 0.
+  std::vector<bool> moeLayers;
   bool tieWordEmbeddings = false;
+  /// max_position_embeddings (0 when the config does not say).
+  unsigned maxPositionEmbeddings = 0;
+
+  /// True when layer `l` has a MoE MLP.
+  bool isMoeLayer(unsigned l) const;
+  /// Layers with a MoE MLP.
+  unsigned moeLayerCount() const;
+  /// Expected number of distinct routed experts one MoE layer reads in a
+  /// decode step of `batch` tokens, each choosing expertsPerToken of the
+  /// experts independently and uniformly: E (1 - (1 - k/E)^b).
+  double expectedExpertsTouched(unsigned batch) const;
+  /// Tokens layer `l` keeps for a sequence of `tokens`: min(window, tokens).
+  uint64_t cachedTokens(unsigned l, uint64_t tokens) const;
+  /// KV bytes of one sequence of `tokens` over all layers (sliding layers
+  /// hold at most their window).
+  uint64_t kvBytesPerSequence(uint64_t tokens) const;
 
   /// KV bytes of one token in one layer (K and V, or the MLA latent).
   uint64_t kvBytesPerTokenPerLayer() const;
@@ -65,20 +89,40 @@ struct ModelConfig {
   uint64_t kvBytesPerToken() const;
   /// Estimated total weight bytes (all experts), from the shapes.
   double weightBytes() const;
-  /// Estimated weight bytes read per decode step of one layer: attention
-  /// projections + (dense MLP or shared + active experts), plus the
-  /// embedding/LM head spread evenly over the layers.
-  double activeWeightBytesPerLayerStep() const;
+  /// Estimated weight bytes read per decode step of one layer, averaged over
+  /// the layers, for a step decoding `batch` sequences: attention projections
+  /// + (dense MLP, or router + shared experts + the expected distinct routed
+  /// experts the batch touches), plus the LM head spread over the layers.
+  double activeWeightBytesPerLayerStep(unsigned batch = 1) const;
+};
+
+/// What parseModelConfigJSON read, assumed and skipped: the import summary.
+struct ConfigReadReport {
+  /// Top-level keys whose values were read, in first-read order.
+  std::vector<std::string> used;
+  /// Values taken for absent keys, e.g. "tie_word_embeddings=true (gemma2)".
+  std::vector<std::string> assumed;
+  /// Keys present and not read because they change neither KV nor weight
+  /// bytes (token ids, norms' epsilon, RoPE constants, ...).
+  std::vector<std::string> ignoredKnown;
+  /// Keys present and not recognised: they might change the shape.
+  std::vector<std::string> ignoredUnknown;
+  /// Defaults the user should check (e.g. an unknown model_type).
+  std::vector<std::string> warnings;
 };
 
 /// Parse a Hugging Face config.json. Unsupported configurations (missing
-/// fields, zero sizes, head dims that do not divide, unknown dtypes) are
-/// errors naming the file and the field.
-llvm::Expected<ModelConfig> parseModelConfigJSON(const std::string &text,
-                                                 const std::string &file);
+/// fields, zero sizes, head dims that do not divide, unknown dtypes or layer
+/// types, contradicting expert counts) are errors naming the file and the
+/// field.
+/// When `report` is given it receives the import summary.
+llvm::Expected<ModelConfig>
+parseModelConfigJSON(const std::string &text, const std::string &file,
+                     ConfigReadReport *report = nullptr);
 
 /// Read and parse a config.json from disk.
-llvm::Expected<ModelConfig> loadModelConfig(const std::string &path);
+llvm::Expected<ModelConfig> loadModelConfig(const std::string &path,
+                                            ConfigReadReport *report = nullptr);
 
 } // namespace kvopt
 

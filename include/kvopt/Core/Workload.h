@@ -49,7 +49,8 @@ struct Workload {
   uint64_t entryBytes() const;
   /// Bytes of one block.
   uint64_t blockBytes() const { return entryBytes() * tokensPerBlock; }
-  /// Weight bytes read from HBM in every (step, layer).
+  /// Weight bytes read from HBM in every (step, layer); MoE layers read the
+  /// experts a step of `batch` tokens is expected to touch.
   double weightBytesPerLayerStep() const;
   /// Weight bytes that occupy HBM for the whole run.
   double residentWeightBytes() const;

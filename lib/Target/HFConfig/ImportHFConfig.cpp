@@ -15,10 +15,12 @@
 #include "mlir/IR/Verifier.h"
 #include "mlir/Tools/mlir-translate/Translation.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
 
 #include <cmath>
+#include <limits>
 
 using namespace mlir;
 using namespace mlir::kvtier;
@@ -55,11 +57,16 @@ struct LayerGroup {
 };
 } // namespace
 
-static SmallVector<LayerGroup> groupLayers(const kvopt::ModelConfig &model) {
+/// Groups the layers by window. A window of at least `maxTokens` never drops
+/// a token, so those layers join the full-attention group.
+static SmallVector<LayerGroup> groupLayers(const kvopt::ModelConfig &model,
+                                           int64_t maxTokens) {
   SmallVector<LayerGroup> groups;
   for (unsigned l = 0; l < model.layers; ++l) {
     unsigned window = l < model.slidingWindow.size() ? model.slidingWindow[l]
                                                       : 0;
+    if (int64_t(window) >= maxTokens)
+      window = 0;
     auto it = llvm::find_if(
         groups, [&](const LayerGroup &g) { return g.window == window; });
     if (it == groups.end()) {
@@ -71,6 +78,67 @@ static SmallVector<LayerGroup> groupLayers(const kvopt::ModelConfig &model) {
   return groups;
 }
 
+/// A comma-separated list ("none" when empty).
+static std::string joined(ArrayRef<std::string> items) {
+  if (items.empty())
+    return "none";
+  std::string out;
+  for (const std::string &s : items)
+    out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
+/// The import summary: warnings for what the user must check, then a remark
+/// with the figures and notes listing every key used, assumed and ignored.
+static void emitSummary(Location loc, const kvopt::ModelConfig &model,
+                        const kvopt::ConfigReadReport &report,
+                        const ImportOptions &options) {
+  if (model.maxPositionEmbeddings &&
+      options.maxTokens > int64_t(model.maxPositionEmbeddings))
+    emitWarning(loc) << "requested " << options.maxTokens
+                     << " tokens per sequence exceed max_position_embeddings ("
+                     << model.maxPositionEmbeddings
+                     << "); the model was not trained past that length";
+  for (const std::string &w : report.warnings)
+    emitWarning(loc) << w;
+  if (!report.ignoredUnknown.empty())
+    emitWarning(loc) << "ignored keys not recognised: "
+                     << joined(report.ignoredUnknown)
+                     << "; if one changes the model's shape, the sizes below "
+                        "are wrong";
+
+  std::string layout;
+  for (const LayerGroup &g :
+       groupLayers(model, std::numeric_limits<int64_t>::max())) {
+    layout += layout.empty() ? "" : ", ";
+    layout += std::to_string(g.layers.size()) +
+              (g.window ? " sliding (window " + std::to_string(g.window) + ")"
+                        : std::string(" full"));
+  }
+  auto gb = [](double bytes) {
+    return llvm::formatv("{0:F2} GB", bytes / 1e9).str();
+  };
+  unsigned batch = unsigned(options.batch);
+  InFlightDiagnostic diag = emitRemark(loc);
+  diag << "imported '" << model.name << "': " << model.layers << " layers ("
+       << layout << "), " << kvopt::attentionKindName(model.attention) << ", "
+       << model.kvBytesPerToken() << " B KV per token, "
+       << gb(double(model.kvBytesPerSequence(uint64_t(options.maxTokens))))
+       << " KV per sequence at " << options.maxTokens << " tokens, "
+       << gb(model.weightBytes()) << " resident weights, "
+       << gb(model.activeWeightBytesPerLayerStep(batch) * model.layers)
+       << " weights read per step at batch " << batch;
+  if (model.experts)
+    diag << " (" << model.moeLayerCount() << " MoE layers; "
+         << llvm::formatv("{0:F2}", model.expectedExpertsTouched(batch))
+         << " of " << model.experts << " experts touched per MoE layer, "
+         << model.expertsPerToken << " per token)";
+  diag.attachNote(loc) << "used keys: " << joined(report.used);
+  diag.attachNote(loc) << "assumed: " << joined(report.assumed);
+  diag.attachNote(loc) << "ignored keys (no effect on KV or weight bytes): "
+                       << joined(report.ignoredKnown);
+}
+
 OwningOpRef<ModuleOp>
 mlir::kvtier::importHFConfig(llvm::SourceMgr &sourceMgr, MLIRContext *ctx,
                              const ImportOptions &options) {
@@ -79,8 +147,9 @@ mlir::kvtier::importHFConfig(llvm::SourceMgr &sourceMgr, MLIRContext *ctx,
       sourceMgr.getMemoryBuffer(sourceMgr.getMainFileID());
   std::string file = buffer->getBufferIdentifier().str();
   Location loc = FileLineColLoc::get(ctx, file, 1, 1);
+  kvopt::ConfigReadReport report;
   llvm::Expected<kvopt::ModelConfig> parsed =
-      kvopt::parseModelConfigJSON(buffer->getBuffer().str(), file);
+      kvopt::parseModelConfigJSON(buffer->getBuffer().str(), file, &report);
   if (!parsed) {
     emitError(loc) << llvm::toString(parsed.takeError());
     return {};
@@ -97,13 +166,16 @@ mlir::kvtier::importHFConfig(llvm::SourceMgr &sourceMgr, MLIRContext *ctx,
     return {};
   }
 
+  SmallVector<LayerGroup> groups = groupLayers(model, options.maxTokens);
+  emitSummary(loc, model, report, options);
+
   OpBuilder b(ctx);
   OwningOpRef<ModuleOp> module = ModuleOp::create(loc, symbolName(model.name));
   (*module)->setAttr(
       KvTierDialect::getModelAttrName(),
       ModelAttr::get(ctx, model.name, int64_t(std::llround(model.weightBytes())),
-                     int64_t(std::llround(
-                         model.activeWeightBytesPerLayerStep()))));
+                     int64_t(std::llround(model.activeWeightBytesPerLayerStep(
+                         unsigned(options.batch))))));
   b.setInsertionPointToEnd(module->getBody());
   auto func = func::FuncOp::create(b, loc, "decode_step",
                                    b.getFunctionType({b.getIndexType()}, {}));
@@ -112,7 +184,7 @@ mlir::kvtier::importHFConfig(llvm::SourceMgr &sourceMgr, MLIRContext *ctx,
   Value pos = body->getArgument(0);
   Type element = kvElementType(ctx, model.kvDtypeBytes);
 
-  for (const LayerGroup &group : groupLayers(model)) {
+  for (const LayerGroup &group : groups) {
     int64_t layers = int64_t(group.layers.size());
     int64_t maxTokens = group.window
                             ? std::min<int64_t>(group.window, options.maxTokens)
