@@ -71,6 +71,15 @@ modelFromCaches(ModuleOp module, MutableArrayRef<CacheInfo> caches,
     model.kvLoraRank = unsigned(mla.getLatent());
     model.qkRopeHeadDim = unsigned(mla.getRope());
   }
+  auto describe = [](CacheInfo &info) {
+    KvCacheTypeInterface t = info.type;
+    return "'" + info.op.getName().str() + "' (" +
+           std::to_string(t.getLayers()) + " layers, " +
+           std::to_string(info.entryBytes()) + " B per token per layer, " +
+           "max_tokens " + std::to_string(t.getMaxTokens()) + ", batch " +
+           std::to_string(t.getBatch()) + ", block " +
+           std::to_string(t.getBlock()) + ")";
+  };
   unsigned layers = 0;
   for (CacheInfo &info : caches) {
     KvCacheTypeInterface t = info.type;
@@ -78,10 +87,15 @@ modelFromCaches(ModuleOp module, MutableArrayRef<CacheInfo> caches,
         t.getMaxTokens() != first.type.getMaxTokens() ||
         t.getBatch() != first.type.getBatch() ||
         t.getBlock() != first.type.getBlock()) {
+      // Name every layer group, so the user sees the whole mix at once.
+      std::string groups;
+      for (CacheInfo &other : caches)
+        groups += (groups.empty() ? "" : ", ") + describe(other);
       InFlightDiagnostic diag = info.op.emitError(
-          "caches planned together must share one geometry (entry bytes, "
-          "max_tokens, batch, block); this cache differs from '")
-          << first.op.getName() << "'";
+          "caches of different geometry (layer groups of different entry "
+          "bytes, max_tokens, batch or block, e.g. sliding-window and global "
+          "layers) cannot be planned together yet; layer groups: ")
+          << groups;
       diag.attachNote(first.op.getLoc()) << "first cache declared here";
       return failure();
     }
