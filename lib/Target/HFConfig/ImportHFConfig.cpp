@@ -116,7 +116,7 @@ static void emitSummary(Location loc, const kvopt::ModelConfig &model,
                         : std::string(" full"));
   }
   auto gb = [](double bytes) {
-    return llvm::formatv("{0:F2} GB", bytes / 1e9).str();
+    return llvm::formatv("{0:F0} B ({1:F2} GB)", bytes, bytes / 1e9).str();
   };
   unsigned batch = unsigned(options.batch);
   InFlightDiagnostic diag = emitRemark(loc);
