@@ -33,11 +33,11 @@ struct Target {
 const Target kTargets[] = {
     {"Llama-3.1-8B.json", false, 131072, 131072.0 * 131072, 8.03e9, 2},
     {"Llama-3.1-70B.json", false, 327680, 327680.0 * 131072, 70.6e9, 2},
-    {"Llama-3.1-405B.json", false, 516096, 516096.0 * 131072, 405.9e9, 2},
-    {"Llama-3.2-1B.json", false, 32768, 32768.0 * 131072, 1.24e9, 2},
+    {"Llama-3.1-405B.json", false, 516096, 516096.0 * 131072, 405e9, 2},
+    {"Llama-3.2-1B.json", false, 32768, 32768.0 * 131072, 1.23e9, 2},
     {"Mixtral-8x7B-v0.1.json", false, 131072, 131072.0 * 32768, 46.7e9, 2},
     {"Qwen2.5-7B-Instruct.json", false, 57344, 57344.0 * 32768, 7.61e9, 2},
-    {"Qwen3-8B.json", false, 147456, 147456.0 * 40960, 8.19e9, 2},
+    {"Qwen3-8B.json", false, 147456, 147456.0 * 40960, 8.2e9, 2},
     {"Qwen3-32B.json", false, 262144, 262144.0 * 40960, 32.8e9, 2},
     {"DeepSeek-V3.json", false, 70272, 70272.0 * 163840, 671e9, 1},
     // 21 global layers x 8192 tokens + 21 local layers x 4096 tokens, 8 KiB
