@@ -314,11 +314,19 @@ llvm::Error parseExperts(ConfigReader &r, ModelConfig &m) {
   }
   if (!m.experts)
     return llvm::Error::success();
+  // gpt-oss writes both spellings; they must agree.
+  unsigned alias = 0;
   if (auto e = r.getUnsigned("num_experts_per_tok", m.expertsPerToken, false))
     return e;
+  if (auto e = r.getUnsigned("experts_per_token", alias, false))
+    return e;
+  if (alias && m.expertsPerToken && alias != m.expertsPerToken)
+    return r.fieldError("experts_per_token",
+                        std::to_string(alias) +
+                            " contradicts num_experts_per_tok (" +
+                            std::to_string(m.expertsPerToken) + ")");
   if (!m.expertsPerToken)
-    if (auto e = r.getUnsigned("experts_per_token", m.expertsPerToken, false))
-      return e;
+    m.expertsPerToken = alias;
   if (m.expertsPerToken == 0 || m.expertsPerToken > m.experts)
     return r.fieldError("num_experts_per_tok",
                         "must be in 1.." + std::to_string(m.experts) +

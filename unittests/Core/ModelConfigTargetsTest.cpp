@@ -137,3 +137,40 @@ TEST(ModelConfigTargets, WorkloadReadsTheExpertsItsBatchTouches) {
   EXPECT_LT(many, w.residentWeightBytes());
   EXPECT_NEAR(many / 2, 30.5e9 * 0.98, 0.02 * 30.5e9);
 }
+
+TEST(ModelConfigTargets, QwenMoeSharedExpertBlock) {
+  // Qwen2-MoE: 60 routed experts of 1408, 4 active, one shared block of
+  // 5632 (= 4 x 1408) read by every token.
+  std::string text = R"({"model_type": "qwen2_moe", "num_hidden_layers": 2,
+    "hidden_size": 64, "num_attention_heads": 4, "intermediate_size": 128,
+    "vocab_size": 100, "num_experts": 60, "num_experts_per_tok": 4,
+    "moe_intermediate_size": 1408, "shared_expert_intermediate_size": 5632})";
+  ConfigReadReport report;
+  ModelConfig m = unwrap(parseModelConfigJSON(text, "qmoe.json", &report));
+  EXPECT_EQ(m.moeLayerCount(), 2u);
+  EXPECT_EQ(m.sharedExpertIntermediateSize, 5632u);
+  // Per layer: attention 4 x 64 x 64 = 16384; experts 3 x 64 x 1408 x 60 =
+  // 16220160; shared 3 x 64 x 5632 = 1081344; router 64 x 60 = 3840.
+  // Untied (qwen2_moe default) embeddings 2 x 100 x 64 = 12800.
+  double perLayer = 16384 + 16220160 + 1081344 + 3840;
+  EXPECT_DOUBLE_EQ(m.weightBytes(), (2 * perLayer + 12800) * 2);
+  // One token reads 4 routed experts and the shared block.
+  double active = 16384 + 3 * 64 * 1408 * 4 + 1081344 + 3840;
+  EXPECT_DOUBLE_EQ(m.activeWeightBytesPerLayerStep(1) * 2,
+                   (2 * active + 6400) * 2);
+  EXPECT_NE(std::find(report.assumed.begin(), report.assumed.end(),
+                      "tie_word_embeddings=false (qwen2_moe default)"),
+            report.assumed.end());
+}
+
+TEST(ModelConfigTargets, ExpertCountSpellingsMustAgree) {
+  std::string text = R"({"model_type": "gpt_oss", "num_hidden_layers": 2,
+    "hidden_size": 64, "num_attention_heads": 4, "intermediate_size": 128,
+    "vocab_size": 100, "num_local_experts": 8, "num_experts_per_tok": 4,
+    "experts_per_token": 2})";
+  std::string msg = errorOf(parseModelConfigJSON(text, "oss.json"));
+  EXPECT_NE(msg.find("field 'experts_per_token': 2 contradicts "
+                     "num_experts_per_tok (4)"),
+            std::string::npos)
+      << msg;
+}
