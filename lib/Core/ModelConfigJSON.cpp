@@ -207,14 +207,38 @@ llvm::Error parseAttention(ConfigReader &r, ModelConfig &m) {
   return llvm::Error::success();
 }
 
-/// Per-layer windows: layer_types, else use_sliding_window, else
-/// sliding_window_pattern or the model type's pattern, else Qwen's
-/// max_window_layers, else every layer slides (Mistral).
+/// Per-layer windows: none without a window or with use_sliding_window
+/// false; else layer_types; else sliding_window_pattern or the model type's
+/// pattern; else Qwen's max_window_layers; else every layer slides
+/// (Mistral).
 llvm::Error parseWindows(ConfigReader &r, ModelConfig &m) {
   m.slidingWindow.assign(m.layers, 0);
   unsigned window = 0;
   if (auto e = r.getUnsigned("sliding_window", window, false))
     return e;
+  // Read every window key up front, so that each is listed as used even when
+  // an earlier rule (layer_types, use_sliding_window: false) decides.
+  llvm::Expected<std::optional<bool>> use = r.getBool("use_sliding_window");
+  if (!use)
+    return use.takeError();
+  unsigned pattern = 0, firstSliding = 0;
+  if (auto e = r.getUnsigned("sliding_window_pattern", pattern, false))
+    return e;
+  if (!pattern)
+    if (auto e = r.getUnsigned("_sliding_window_pattern", pattern, false))
+      return e;
+  const bool haveMax = r.get("max_window_layers") != nullptr;
+  if (auto e = r.getUnsigned("max_window_layers", firstSliding, false))
+    return e;
+  // use_sliding_window: false voids the window, whatever layer_types says
+  // (the Hugging Face Qwen classes set sliding_window to None).
+  const bool disabled = use->has_value() && !**use;
+  if (disabled && window) {
+    if (r.get("layer_types"))
+      r.assume("every layer full: use_sliding_window is false, so "
+               "layer_types' sliding layers have no window");
+    return llvm::Error::success();
+  }
   if (const llvm::json::Value *tv = r.get("layer_types")) {
     const llvm::json::Array *types = tv->getAsArray();
     if (!types)
@@ -243,24 +267,10 @@ llvm::Error parseWindows(ConfigReader &r, ModelConfig &m) {
     }
     return llvm::Error::success();
   }
-  // Read every window key up front, so that each is listed as used even when
-  // an earlier rule (use_sliding_window: false) decides.
-  llvm::Expected<std::optional<bool>> use = r.getBool("use_sliding_window");
-  if (!use)
-    return use.takeError();
-  unsigned pattern = 0, firstSliding = 0;
-  if (auto e = r.getUnsigned("sliding_window_pattern", pattern, false))
-    return e;
-  if (!pattern)
-    if (auto e = r.getUnsigned("_sliding_window_pattern", pattern, false))
-      return e;
-  const bool haveMax = r.get("max_window_layers") != nullptr;
-  if (auto e = r.getUnsigned("max_window_layers", firstSliding, false))
-    return e;
   bool qwen = contains(kQwenTypes, m.modelType);
   if (!window)
     return llvm::Error::success();
-  if (use->has_value() && !**use)
+  if (disabled)
     return llvm::Error::success();
   if (!use->has_value() && qwen) {
     r.assume("use_sliding_window=false (" + m.modelType + " default)");
