@@ -174,3 +174,18 @@ TEST(ModelConfigTargets, ExpertCountSpellingsMustAgree) {
             std::string::npos)
       << msg;
 }
+
+TEST(ModelConfigTargets, WorkloadRefusesWindowsShorterThanThePlan) {
+  Workload w;
+  w.model = unwrap(loadModelConfig(std::string(KVOPT_EXAMPLES_DIR) +
+                                   "/configs/Mistral-7B-v0.1.json"));
+  w.promptLen = 4000;
+  w.decodeSteps = 96;
+  EXPECT_FALSE(bool(w.validate())); // 4096 tokens: the window holds them all
+  w.decodeSteps = 97;
+  std::string msg = errorOf(w.validate());
+  EXPECT_NE(msg.find("field 'sliding_window': 32 of 32 layers keep a "
+                     "4096-token window, shorter than the 4097 tokens planned"),
+            std::string::npos)
+      << msg;
+}
