@@ -61,7 +61,8 @@ llvm::Error Workload::validate() const {
             " tokens planned; one workload holds every layer at full length: "
             "plan at most " + std::to_string(window) +
             " tokens, or import the model with kv-translate "
-            "--import-hf-config (one cache per layer group)");
+            "--import-hf-config, which caps the sliding layers' caches at "
+            "the window");
   if (weightBytesPerLayerStep() < 0 || residentWeightBytes() < 0)
     return makeFieldError(ctx, "weights", "weight bytes must be >= 0");
   return llvm::Error::success();
