@@ -21,6 +21,9 @@ using namespace kvopt;
 
 namespace {
 
+/// The most layers a config may declare.
+constexpr unsigned kMaxLayers = 1u << 16;
+
 /// Keys that change neither the KV cache nor the weight bytes.
 constexpr llvm::StringLiteral kIrrelevantKeys[] = {
     "_name_or_path", "architectures", "attention_bias", "attention_dropout",
@@ -450,6 +453,11 @@ kvopt::parseModelConfigJSON(const std::string &text, const std::string &file,
     return std::move(e);
   if (m.layers == 0)
     return r.fieldError("num_hidden_layers", "must be positive");
+  // Per-layer tables are built from it; no published model comes near.
+  if (m.layers > kMaxLayers)
+    return r.fieldError("num_hidden_layers",
+                        std::to_string(m.layers) + " layers exceed the " +
+                            std::to_string(kMaxLayers) + " this tool accepts");
   if (m.hiddenSize == 0)
     return r.fieldError("hidden_size", "must be positive");
   if (m.heads == 0)

@@ -2,8 +2,13 @@
 //
 // Part of kv-opt. Builds the decode step of a published model in the kvtier
 // dialect from its Hugging Face config.json: one cache per layer group (full
-// attention; sliding-window layers apart), one append and one attention per
-// layer, GQA or MLA geometry, and #kvtier.model with the weight traffic.
+// attention; each sliding window apart, capped at the window), one append
+// and one attention per layer, GQA or MLA geometry, and #kvtier.model with
+// the resident weights and the weights read per step at the import's batch
+// (MoE: the experts the batch is expected to touch). Every import reports
+// what it read: a remark with the sizes and the keys used, assumed and
+// ignored, and warnings for unrecognised keys and lengths past
+// max_position_embeddings (docs/models.md).
 //
 //===----------------------------------------------------------------------===//
 #ifndef KVOPT_TARGET_IMPORTHFCONFIG_H
