@@ -90,36 +90,42 @@ double sharedIntermediate(const ModelConfig &m) {
              : double(m.sharedExperts) * m.moeIntermediateSize;
 }
 
-/// Parameters of one MoE layer's MLP when `routed` routed experts count:
-/// gated (three-matrix) experts, shared experts and the router.
-double moeParams(const ModelConfig &m, double routed) {
+/// Bytes of one MoE layer's MLP when `routed` routed experts count: gated
+/// (three-matrix) routed experts at the experts' width, shared experts and
+/// the router at the model's.
+double moeBytes(const ModelConfig &m, double routed) {
   double h = m.hiddenSize;
-  return 3.0 * h * (double(m.moeIntermediateSize) * routed +
-                    sharedIntermediate(m)) +
-         h * m.experts;
+  double expertBytes = m.expertWeightDtypeBytes > 0 ? m.expertWeightDtypeBytes
+                                                    : m.weightDtypeBytes;
+  return 3.0 * h * double(m.moeIntermediateSize) * routed * expertBytes +
+         (3.0 * h * sharedIntermediate(m) + h * m.experts) * m.weightDtypeBytes;
+}
+
+/// Bytes of layer `l` when `routed` routed experts count.
+double layerBytes(const ModelConfig &m, unsigned l, double routed) {
+  double attn = attentionParams(m) * m.weightDtypeBytes;
+  if (m.isMoeLayer(l))
+    return attn + moeBytes(m, routed);
+  return attn + 3.0 * double(m.hiddenSize) * m.intermediateSize *
+                    m.weightDtypeBytes;
 }
 } // namespace
 
 double ModelConfig::weightBytes() const {
-  double h = hiddenSize;
-  double attn = attentionParams(*this);
   double total = 0;
   for (unsigned l = 0; l < layers; ++l)
-    total += attn + (isMoeLayer(l) ? moeParams(*this, experts)
-                                   : 3.0 * h * intermediateSize);
-  total += double(vocabSize) * h * (tieWordEmbeddings ? 1 : 2);
-  return total * weightDtypeBytes;
+    total += layerBytes(*this, l, experts);
+  total += double(vocabSize) * hiddenSize * (tieWordEmbeddings ? 1 : 2) *
+           weightDtypeBytes;
+  return total;
 }
 
 double ModelConfig::activeWeightBytesPerLayerStep(unsigned batch) const {
-  double h = hiddenSize;
-  double attn = attentionParams(*this);
   double touched = expectedExpertsTouched(batch);
   double total = 0;
   for (unsigned l = 0; l < layers; ++l)
-    total += attn + (isMoeLayer(l) ? moeParams(*this, touched)
-                                   : 3.0 * h * intermediateSize);
+    total += layerBytes(*this, l, touched);
   // The LM head is read once per step; spread it over the layers.
-  total += double(vocabSize) * h;
-  return total * weightDtypeBytes / layers;
+  total += double(vocabSize) * hiddenSize * weightDtypeBytes;
+  return total / layers;
 }

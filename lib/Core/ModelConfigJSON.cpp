@@ -30,14 +30,15 @@ constexpr llvm::StringLiteral kIrrelevantKeys[] = {
     "attn_logit_softcapping", "auto_map", "aux_loss_alpha", "bos_token_id",
     "cache_implementation", "decoder_start_token_id", "eos_token_id",
     "ep_size", "final_logit_softcapping", "hidden_act", "hidden_activation",
-    "hidden_dropout", "initializer_range", "is_encoder_decoder",
+    "hidden_dropout", "initial_context_length", "initializer_range",
+    "is_encoder_decoder",
     "layer_norm_eps", "mlp_bias", "n_group", "norm_topk_prob",
     "num_nextn_predict_layers", "output_router_logits", "pad_token_id",
     "partial_rotary_factor", "pretraining_tp", "qk_layernorm",
     "query_pre_attn_scalar", "rms_norm_eps", "rope_local_base_freq",
     "rope_scaling", "rope_theta", "routed_scaling_factor",
     "router_aux_loss_coef", "router_jitter_noise", "scoring_func", "seq_aux",
-    "sliding_window_size", "topk_group", "topk_method", "transformers_version",
+    "sliding_window_size", "swiglu_limit", "topk_group", "topk_method", "transformers_version",
     "use_cache", "use_bidirectional_attention"};
 
 /// Model types whose configuration class ties the LM head to the embedding
@@ -167,11 +168,15 @@ llvm::Error parseDtype(ConfigReader &r, ModelConfig &m) {
       m.weightDtypeBytes = 1;
     else if (fmt && fmt->starts_with("e4m3"))
       m.weightDtypeBytes = 1;
+    else if (method && *method == "mxfp4")
+      // gpt-oss: the routed experts in MXFP4 (4-bit values, one 8-bit scale
+      // per 32), attention, router and embeddings unquantised.
+      m.expertWeightDtypeBytes = 4.25 / 8;
     else
       return r.fieldError("quantization_config.quant_method",
                           "unsupported quantisation '" +
                               (method ? method->str() : std::string()) +
-                              "' (only fp8 is modelled)");
+                              "' (fp8 and mxfp4 are modelled)");
   }
   return llvm::Error::success();
 }
@@ -325,8 +330,13 @@ llvm::Error parseExperts(ConfigReader &r, ModelConfig &m) {
     m.experts = n;
     from = key;
   }
-  if (!m.experts)
+  if (!m.experts) {
+    if (m.expertWeightDtypeBytes > 0)
+      return r.fieldError("quantization_config.quant_method",
+                          "mxfp4 is modelled for the experts of a MoE model; "
+                          "this config has no experts");
     return llvm::Error::success();
+  }
   // gpt-oss writes both spellings; they must agree.
   unsigned alias = 0;
   if (auto e = r.getUnsigned("num_experts_per_tok", m.expertsPerToken, false))

@@ -43,6 +43,9 @@ struct ModelConfig {
   unsigned kvDtypeBytes = 2;
   /// Bytes per weight element (1 for FP8-quantised checkpoints).
   double weightDtypeBytes = 2;
+  /// Bytes per routed-expert weight when the experts alone are quantised
+  /// (MXFP4: 4.25 bits); 0: weightDtypeBytes.
+  double expertWeightDtypeBytes = 0;
   /// MLA latent sizes (0 unless attention == MLA).
   unsigned kvLoraRank = 0;
   unsigned qkRopeHeadDim = 0;
