@@ -2,7 +2,6 @@
 #include "kvopt/Core/ModelConfig.h"
 #include "kvopt/Core/Error.h"
 
-
 #include <algorithm>
 #include <cmath>
 
@@ -106,8 +105,8 @@ double layerBytes(const ModelConfig &m, unsigned l, double routed) {
   double attn = attentionParams(m) * m.weightDtypeBytes;
   if (m.isMoeLayer(l))
     return attn + moeBytes(m, routed);
-  return attn + 3.0 * double(m.hiddenSize) * m.intermediateSize *
-                    m.weightDtypeBytes;
+  return attn +
+         3.0 * double(m.hiddenSize) * m.intermediateSize * m.weightDtypeBytes;
 }
 } // namespace
 

@@ -28,18 +28,17 @@ constexpr unsigned kMaxLayers = 1u << 16;
 constexpr llvm::StringLiteral kIrrelevantKeys[] = {
     "_name_or_path", "architectures", "attention_bias", "attention_dropout",
     "attn_logit_softcapping", "auto_map", "aux_loss_alpha", "bos_token_id",
-    "cache_implementation", "decoder_start_token_id", "eos_token_id",
-    "ep_size", "final_logit_softcapping", "hidden_act", "hidden_activation",
+    "cache_implementation", "decoder_start_token_id", "eos_token_id", "ep_size",
+    "final_logit_softcapping", "hidden_act", "hidden_activation",
     "hidden_dropout", "initial_context_length", "initializer_range",
-    "is_encoder_decoder",
-    "layer_norm_eps", "mlp_bias", "n_group", "norm_topk_prob",
-    "num_nextn_predict_layers", "output_router_logits", "pad_token_id",
-    "partial_rotary_factor", "pretraining_tp", "qk_layernorm",
+    "is_encoder_decoder", "layer_norm_eps", "mlp_bias", "n_group",
+    "norm_topk_prob", "num_nextn_predict_layers", "output_router_logits",
+    "pad_token_id", "partial_rotary_factor", "pretraining_tp", "qk_layernorm",
     "query_pre_attn_scalar", "rms_norm_eps", "rope_local_base_freq",
     "rope_scaling", "rope_theta", "routed_scaling_factor",
     "router_aux_loss_coef", "router_jitter_noise", "scoring_func", "seq_aux",
-    "sliding_window_size", "swiglu_limit", "topk_group", "topk_method", "transformers_version",
-    "use_cache", "use_bidirectional_attention"};
+    "sliding_window_size", "swiglu_limit", "topk_group", "topk_method",
+    "transformers_version", "use_bidirectional_attention", "use_cache"};
 
 /// Model types whose configuration class ties the LM head to the embedding
 /// unless the config says otherwise.

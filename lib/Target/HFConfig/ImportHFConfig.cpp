@@ -173,7 +173,8 @@ mlir::kvtier::importHFConfig(llvm::SourceMgr &sourceMgr, MLIRContext *ctx,
   OwningOpRef<ModuleOp> module = ModuleOp::create(loc, symbolName(model.name));
   (*module)->setAttr(
       KvTierDialect::getModelAttrName(),
-      ModelAttr::get(ctx, model.name, int64_t(std::llround(model.weightBytes())),
+      ModelAttr::get(ctx, model.name,
+                     int64_t(std::llround(model.weightBytes())),
                      int64_t(std::llround(model.activeWeightBytesPerLayerStep(
                          unsigned(options.batch))))));
   b.setInsertionPointToEnd(module->getBody());
