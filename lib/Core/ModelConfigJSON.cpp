@@ -492,6 +492,19 @@ kvopt::parseModelConfigJSON(const std::string &text, const std::string &file,
   return m;
 }
 
+std::vector<std::string> ConfigReadReport::warningLines() const {
+  std::vector<std::string> lines = warnings;
+  if (!ignoredUnknown.empty()) {
+    std::string keys;
+    for (const std::string &k : ignoredUnknown)
+      keys += (keys.empty() ? "" : ", ") + k;
+    lines.push_back("ignored keys not recognised: " + keys +
+                    "; if one changes the model's shape, the sizes below "
+                    "are wrong");
+  }
+  return lines;
+}
+
 llvm::Expected<ModelConfig> kvopt::loadModelConfig(const std::string &path,
                                                    ConfigReadReport *report) {
   auto buf = llvm::MemoryBuffer::getFile(path);

@@ -208,9 +208,13 @@ static Expected<Problem> makeProblem() {
     w.decodeSteps = 10239;
   }
   if (!modelConfig.empty()) {
-    auto m = loadModelConfig(modelConfig);
+    ConfigReadReport report;
+    auto m = loadModelConfig(modelConfig, &report);
     if (!m)
       return m.takeError();
+    for (const std::string &line : report.warningLines())
+      llvm::errs() << "kv-solve: warning: " << modelConfig << ": " << line
+                   << "\n";
     w.model = *m;
     w.entryBytesOverride = 0;
     w.weightBytesPerLayerStepOverride = -1;

@@ -243,9 +243,12 @@ int simulateAll() {
     w.model.layers = h.layers;
     w.model.slidingWindow.assign(h.layers, 0);
   } else {
-    auto m = loadModelConfig(model);
+    ConfigReadReport report;
+    auto m = loadModelConfig(model, &report);
     if (!m)
       return fail(m.takeError());
+    for (const std::string &line : report.warningLines())
+      llvm::errs() << "kv-trace: warning: " << model << ": " << line << "\n";
     w.model = *m;
     w.promptLen = h.promptLen;
     w.decodeSteps = h.decodeSteps;

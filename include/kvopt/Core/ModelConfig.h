@@ -112,6 +112,10 @@ struct ConfigReadReport {
   std::vector<std::string> ignoredUnknown;
   /// Defaults the user should check (e.g. an unknown model_type).
   std::vector<std::string> warnings;
+
+  /// The lines every tool must show: `warnings`, then one naming the
+  /// unrecognised keys (if any).
+  std::vector<std::string> warningLines() const;
 };
 
 /// Parse a Hugging Face config.json. Unsupported configurations (missing

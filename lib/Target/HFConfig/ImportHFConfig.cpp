@@ -99,13 +99,8 @@ static void emitSummary(Location loc, const kvopt::ModelConfig &model,
                      << " tokens per sequence exceed max_position_embeddings ("
                      << model.maxPositionEmbeddings
                      << "); the model was not trained past that length";
-  for (const std::string &w : report.warnings)
+  for (const std::string &w : report.warningLines())
     emitWarning(loc) << w;
-  if (!report.ignoredUnknown.empty())
-    emitWarning(loc) << "ignored keys not recognised: "
-                     << joined(report.ignoredUnknown)
-                     << "; if one changes the model's shape, the sizes below "
-                        "are wrong";
 
   std::string layout;
   for (const LayerGroup &g :
