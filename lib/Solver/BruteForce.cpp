@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 #include "kvopt/Solver/BruteForce.h"
 #include "kvopt/Core/Error.h"
+#include "kvopt/Core/Random.h"
 
 #include <algorithm>
 #include <cmath>
@@ -148,8 +149,18 @@ llvm::Expected<SimMetrics> replay(const Problem &problem,
 
 } // namespace
 
-llvm::Expected<BruteForceResult>
-kvopt::solver::bruteForceOptimum(const Problem &problem,
+namespace {
+
+/// Everything the enumeration needs of an instance.
+struct Instance {
+  uint32_t L = 0, B = 0, D = 0;
+  uint64_t N = 0, R = 0, C = 0;
+  std::vector<RecordData> recs;
+  /// Every initial placement (sets of at most C prompt blocks), ascending.
+  std::vector<uint64_t> initial;
+};
+
+llvm::Expected<Instance> prepare(const Problem &problem,
                                  const TraceSource &trace,
                                  const BruteForceOptions &opt) {
   const TraceHeader &h = trace.header();
@@ -232,6 +243,31 @@ kvopt::solver::bruteForceOptimum(const Problem &problem,
       break;
   }
   std::sort(initial.begin(), initial.end());
+  Instance in;
+  in.L = L;
+  in.B = B;
+  in.D = D;
+  in.N = N;
+  in.R = R;
+  in.C = C;
+  in.recs = std::move(recs);
+  in.initial = std::move(initial);
+  return std::move(in);
+}
+
+} // namespace
+
+llvm::Expected<BruteForceResult>
+kvopt::solver::bruteForceOptimum(const Problem &problem,
+                                 const TraceSource &trace,
+                                 const BruteForceOptions &opt) {
+  auto prep = prepare(problem, trace, opt);
+  if (!prep)
+    return prep.takeError();
+  const uint32_t L = prep->L, B = prep->B, D = prep->D;
+  const uint64_t R = prep->R, C = prep->C;
+  const std::vector<RecordData> &recs = prep->recs;
+  const std::vector<uint64_t> &initial = prep->initial;
 
   Enumerator en(C);
   BruteForceResult out;
@@ -363,4 +399,32 @@ kvopt::solver::bruteForceOptimum(const Problem &problem,
   out.schedule = std::move(sched);
   out.metrics = std::move(*m);
   return std::move(out);
+}
+
+llvm::Expected<Schedule>
+kvopt::solver::randomSchedule(const Problem &problem, const TraceSource &trace,
+                              uint64_t seed) {
+  BruteForceOptions opt;
+  auto prep = prepare(problem, trace, opt);
+  if (!prep)
+    return prep.takeError();
+  Rng rng(seed);
+  Enumerator en(prep->C);
+  uint64_t s = prep->initial[rng.below(prep->initial.size())];
+  const uint64_t init = s;
+  std::vector<Decision> decs, options;
+  std::vector<uint64_t> next;
+  for (uint64_t r = 0; r < prep->R; ++r) {
+    options.clear();
+    next.clear();
+    en.forEachDecision(prep->recs[r], s,
+                       [&](const Decision &d, uint64_t s2, const StepCounts &) {
+                         options.push_back(d);
+                         next.push_back(s2);
+                       });
+    size_t k = size_t(rng.below(options.size()));
+    decs.push_back(options[k]);
+    s = next[k];
+  }
+  return toSchedule(init, decs);
 }

@@ -208,6 +208,72 @@ llvm::Expected<SimMetrics> replay(const Instance &in, const Schedule &s) {
   return simulate(**src, in.problem, *pol);
 }
 
+/// Whether some record demotes and promotes the same block (the simulator
+/// accepts it; the program leaves it out as dominated, bound.md section 2).
+bool movesTwice(const Schedule &s) {
+  for (uint64_t r = 0; r < s.records(); ++r)
+    for (BlockId b : s.demotions(r))
+      for (BlockId c : s.promotions(r))
+        if (b == c)
+          return true;
+  return false;
+}
+
+/// The program's price of schedule `s`: its optimum with every decision
+/// variable fixed to the schedule's. An error when the program has no
+/// variable for a decision the schedule takes, or rejects the assignment.
+llvm::Expected<double> programPrice(PlacementProgram prog, const Schedule &s) {
+  const uint64_t R = prog.records, N = prog.blocks;
+  std::vector<uint8_t> in(N, 0);
+  for (BlockId b : s.initialHbm)
+    in[b] = 1;
+  auto fix = [&](int64_t var, int v, const std::string &what) -> llvm::Error {
+    if (var < 0) {
+      if (v == 0)
+        return llvm::Error::success();
+      return makeFieldError("program", what,
+                            "no variable for a decision the simulator accepts");
+    }
+    prog.constraints.push_back({{{uint32_t(var), 1}}, Relation::EQ, v});
+    return llvm::Error::success();
+  };
+  for (uint64_t r = 0;; ++r) {
+    for (uint64_t j = 0; j < N; ++j)
+      if (auto e = fix(prog.xVar[j * (R + 1) + r], in[j],
+                       "x_" + std::to_string(j) + "_" + std::to_string(r)))
+        return std::move(e);
+    if (r == R)
+      break;
+    std::vector<uint8_t> dem(N, 0), pro(N, 0);
+    for (BlockId b : s.demotions(r))
+      dem[b] = 1;
+    for (BlockId b : s.promotions(r))
+      pro[b] = 1;
+    for (uint64_t j = 0; j < N; ++j) {
+      std::string at = std::to_string(j) + "_" + std::to_string(r);
+      if (auto e = fix(prog.demVar[j * R + r], dem[j], "d_" + at))
+        return std::move(e);
+      if (auto e = fix(prog.proVar[j * R + r], pro[j], "p_" + at))
+        return std::move(e);
+      in[j] = uint8_t(in[j] - dem[j] + pro[j]);
+    }
+    if (prog.openedBlock[r] >= 0) {
+      uint64_t j = uint64_t(prog.openedBlock[r]);
+      in[j] = s.newBlockInHbm(r) ? 1 : 0;
+      if (auto e = fix(prog.newVar[j], in[j], "n_" + std::to_string(j)))
+        return std::move(e);
+    }
+  }
+  auto z = solveWithZ3(prog, false, 30);
+  if (!z)
+    return z.takeError();
+  if (z->status != Z3Solution::Status::Optimal)
+    return makeFieldError("program", "price",
+                          "the program rejects a schedule the simulator "
+                          "accepts");
+  return prog.toSeconds(z->objectiveUnits);
+}
+
 void checkInstance(const Drawn &d,
                    const std::vector<BoundUnderTest> &bounds) {
   SCOPED_TRACE(d.label);
@@ -231,6 +297,24 @@ void checkInstance(const Drawn &d,
   ASSERT_TRUE(bool(m)) << errorToString(m.takeError());
   EXPECT_NEAR(m->totalSeconds, z3, z3 * kTol) << "z3 schedule replay";
   EXPECT_LE(m->peakHbmBlocks, cap);
+
+  // The program prices arbitrary schedules (random walks through every
+  // decision the simulator accepts) exactly as the simulator does.
+  unsigned priced = 0;
+  for (uint64_t k = 0; k < 40 && priced < 2; ++k) {
+    auto rs = randomSchedule(in.problem, *in.trace, k * 7919 + 1);
+    ASSERT_TRUE(bool(rs)) << errorToString(rs.takeError());
+    if (movesTwice(*rs))
+      continue;
+    ++priced;
+    auto sim = replay(in, *rs);
+    ASSERT_TRUE(bool(sim)) << errorToString(sim.takeError());
+    auto price = programPrice(*prog, *rs);
+    ASSERT_TRUE(bool(price)) << "random schedule " << k << ": "
+                             << errorToString(price.takeError());
+    EXPECT_NEAR(*price, sim->totalSeconds, sim->totalSeconds * kTol)
+        << "program price of random schedule " << k;
+  }
 
   BoundInput x{in, *prog};
   for (const BoundUnderTest &b : bounds) {

@@ -60,6 +60,13 @@ llvm::Expected<BruteForceResult>
 bruteForceOptimum(const Problem &problem, const TraceSource &trace,
                   const BruteForceOptions &options = {});
 
+/// A schedule drawn by a seeded random walk through the same decisions
+/// (every decision at a record equally likely): test input for checking
+/// that another model prices arbitrary schedules like the simulator.
+llvm::Expected<Schedule> randomSchedule(const Problem &problem,
+                                        const TraceSource &trace,
+                                        uint64_t seed);
+
 } // namespace solver
 } // namespace kvopt
 
