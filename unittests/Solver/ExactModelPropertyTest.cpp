@@ -25,6 +25,7 @@
 #include "gtest/gtest.h"
 
 #include <cmath>
+#include <algorithm>
 #include <functional>
 #include <optional>
 
@@ -115,7 +116,7 @@ Drawn drawShaped(const char *family, uint64_t seed, Rng &rng,
 /// A member of family `f`, as small as the shape rules allow (Z3's time
 /// grows fast with the records and the block size): 1-3 token blocks, a
 /// 1-token prompt (1-2 with 3-token blocks), 3 decode steps (4 in a
-/// quarter), 1-2 HBM blocks. With two layers and two sequences: blocks of
+/// quarter of those with 2-3 token blocks), 1-2 HBM blocks. With two layers and two sequences: blocks of
 /// 2-3 tokens and 3 steps.
 Drawn drawInstance(const Family &f, uint64_t seed) {
   Rng rng(seed * 0x9e3779b97f4a7c15ULL + f.layers * 31 + f.batch);
@@ -124,7 +125,7 @@ Drawn drawInstance(const Family &f, uint64_t seed) {
   s.layers = f.layers;
   s.batch = f.batch;
   s.tokensPerBlock = four ? 2 + uint32_t(rng.below(2)) : 1 + uint32_t(rng.below(3));
-  s.decode = !four && rng.below(4) == 0 ? 4 : 3;
+  s.decode = !four && s.tokensPerBlock >= 2 && rng.below(4) == 0 ? 4 : 3;
   s.prompt = s.tokensPerBlock == 3 ? 1 + uint32_t(rng.below(2)) : 1;
   uint64_t capacity = 1 + rng.below(2);
   return drawShaped(f.name, seed, rng, s, capacity);
@@ -325,14 +326,33 @@ void checkInstance(const Drawn &d,
   }
 }
 
-class ExactModelProperty : public ::testing::TestWithParam<Family> {};
+/// A shard of a family: seeds [first, first + count).
+struct Shard {
+  const Family *family;
+  uint64_t first, count;
+};
+
+/// Shards of 50 seeds, so that each ctest entry stays short.
+std::vector<Shard> allShards() {
+  std::vector<Shard> out;
+  for (const Family &f : kFamilies)
+    for (uint64_t first = 1; first <= f.instances; first += 50)
+      out.push_back({&f, first, std::min<uint64_t>(50, f.instances + 1 - first)});
+  return out;
+}
+
+void PrintTo(const Shard &s, std::ostream *os) {
+  *os << s.family->name << " seeds " << s.first << ".." << s.first + s.count - 1;
+}
+
+class ExactModelProperty : public ::testing::TestWithParam<Shard> {};
 
 TEST_P(ExactModelProperty, Z3EqualsBruteForceAndBoundsHold) {
-  const Family &f = GetParam();
+  const Shard &sh = GetParam();
   auto bounds = boundsUnderTest();
-  for (uint64_t seed = 1; seed <= f.instances; ++seed) {
-    Drawn d = drawInstance(f, seed);
-    ASSERT_TRUE(d.in && d.in->trace) << f.name << " seed " << seed;
+  for (uint64_t seed = sh.first; seed < sh.first + sh.count; ++seed) {
+    Drawn d = drawInstance(*sh.family, seed);
+    ASSERT_TRUE(d.in && d.in->trace) << sh.family->name << " seed " << seed;
     checkInstance(d, bounds);
     if (::testing::Test::HasFatalFailure())
       return;
@@ -340,10 +360,22 @@ TEST_P(ExactModelProperty, Z3EqualsBruteForceAndBoundsHold) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Families, ExactModelProperty,
-                         ::testing::ValuesIn(kFamilies),
-                         [](const ::testing::TestParamInfo<Family> &i) {
-                           return std::string(i.param.name);
+                         ::testing::ValuesIn(allShards()),
+                         [](const ::testing::TestParamInfo<Shard> &i) {
+                           return std::string(i.param.family->name) +
+                                  "_seeds_" + std::to_string(i.param.first) +
+                                  "_to_" +
+                                  std::to_string(i.param.first +
+                                                 i.param.count - 1);
                          });
+
+/// Together the shards cover at least 1,000 instances.
+TEST(ExactModelPropertyCoverage, AtLeastAThousandInstances) {
+  uint64_t n = 0;
+  for (const Shard &s : allShards())
+    n += s.count;
+  EXPECT_GE(n, 1000u);
+}
 
 /// The resource-limited run must actually stop early on some instances, or
 /// the timeout bound would go untested. Runs after the families (gtest
