@@ -257,10 +257,14 @@ static Error checkBruteForce(const Problem &problem, const TraceSource &trace,
          << llvm::format(" (%+.4f%%)", rel(r.boundSeconds) * 100) << "\n";
   outs() << "  schedule vs brute force: "
          << llvm::format("%+.4f%%", rel(r.scheduleSeconds) * 100) << "\n";
-  if (r.exactOptimum >= 0)
-    outs() << "  z3 exact optimum vs brute force: "
-           << (std::abs(rel(r.exactOptimum)) <= 1e-9 ? "equal" : "DIFFERENT")
-           << llvm::format(" (%+.4f%%)", rel(r.exactOptimum) * 100) << "\n";
+  if (r.exactOptimum >= 0) {
+    outs() << "  z3 exact optimum vs brute force: ";
+    if (std::abs(rel(r.exactOptimum)) <= 1e-9)
+      outs() << "equal (relative difference <= 1e-9)\n";
+    else
+      outs() << llvm::format("DIFFERENT (%+.4f%%)", rel(r.exactOptimum) * 100)
+             << "\n";
+  }
   return Error::success();
 }
 
