@@ -287,8 +287,27 @@ void checkInstance(const Drawn &d,
 
   auto prog = buildPlacementProgram(in.problem, *in.trace);
   ASSERT_TRUE(bool(prog)) << errorToString(prog.takeError());
-  auto ex = solveWithZ3(*prog, false, 60);
+  // Z3 minimises the program with the brute-force optimum as a cap on the
+  // objective: the cap prunes its search, and the check stays two-sided.
+  // If the program overcharged some schedule or lacked a decision, the
+  // capped program would be infeasible; if it undercharged one, its
+  // optimum would fall below the cap. So "capped optimum == brute force"
+  // holds exactly when the program's own optimum equals it.
+  const double capUnits = truth * double(prog->unitsPerSecond);
+  ASSERT_NEAR(capUnits, std::round(capUnits), 1e-6 * capUnits)
+      << "the optimum is not a whole number of program units";
+  PlacementProgram capped = *prog;
+  {
+    LinearConstraint c;
+    c.terms = prog->objective;
+    c.rel = Relation::LE;
+    c.rhs = int64_t(std::llround(capUnits));
+    capped.constraints.push_back(std::move(c));
+  }
+  auto ex = solveWithZ3(capped, false, 120);
   ASSERT_TRUE(bool(ex)) << errorToString(ex.takeError());
+  ASSERT_NE(ex->status, Z3Solution::Status::Infeasible)
+      << "the program prices the brute-force optimum above its time";
   ASSERT_EQ(ex->status, Z3Solution::Status::Optimal);
   const double z3 = prog->toSeconds(ex->objectiveUnits);
   EXPECT_NEAR(z3, truth, truth * kTol) << "z3-exact vs brute force";
