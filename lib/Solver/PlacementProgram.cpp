@@ -167,8 +167,20 @@ kvopt::solver::buildPlacementProgram(const Problem &problem,
     return (uint64_t(i) * L + l) * B + b;
   };
   auto first = [&](uint64_t j) { return uint32_t(j % K) * T; };
-  auto exists = [&](uint64_t j, uint64_t r) {
-    return first(j) < P + stepOf(r);
+  // Tokens the chain of block j holds at record r, as the simulator's
+  // Residency::tokensIn: the prompt, the completed steps, and this step's
+  // token once the chain's own record (layer outer, sequence inner) has
+  // passed. A block created in step i thus exists, and can move, in the
+  // records of step i after its own; a block moved after its chain's append
+  // in the same step carries that token too.
+  auto heldAt = [&](uint64_t j, uint64_t r) {
+    uint32_t i = stepOf(r);
+    uint32_t l = uint32_t(j / K % L), b = uint32_t(j / K / L);
+    return P + i + (recordOf(i, l, b) < r ? 1u : 0u);
+  };
+  auto exists = [&](uint64_t j, uint64_t r) { return first(j) < heldAt(j, r); };
+  auto entriesAt = [&](uint64_t j, uint64_t r) {
+    return std::min<int64_t>(T, int64_t(heldAt(j, r)) - first(j));
   };
   // Variables and the residency recurrence of every block.
   for (uint64_t j = 0; j < N; ++j) {
@@ -293,7 +305,7 @@ kvopt::solver::buildPlacementProgram(const Problem &problem,
         for (uint64_t j = 0; j < N; ++j) {
           if (!exists(j, r))
             continue;
-          int64_t ent = std::min<int64_t>(T, int64_t(P) + i - first(j));
+          int64_t ent = entriesAt(j, r);
           int64_t pv = prog.proVar[j * R + r], dv = prog.demVar[j * R + r];
           hbm.add(dv, -kHr * ent);
           hbm.add(pv, -kHw * ent);

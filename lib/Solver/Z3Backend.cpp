@@ -4,7 +4,9 @@
 
 #include <z3++.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cmath>
 
 using namespace kvopt;
@@ -74,7 +76,8 @@ double numeralToDouble(const z3::expr &e) {
 
 llvm::Expected<Z3Solution> kvopt::solver::solveWithZ3(const PlacementProgram &prog,
                                                       bool relax,
-                                                      double timeLimitSeconds) {
+                                                      double timeLimitSeconds,
+                                                      uint64_t resourceLimit) {
   auto t0 = std::chrono::steady_clock::now();
   Z3Solution out;
   try {
@@ -84,6 +87,8 @@ llvm::Expected<Z3Solution> kvopt::solver::solveWithZ3(const PlacementProgram &pr
     z3::optimize opt(ctx);
     z3::params params(ctx);
     params.set("timeout", unsigned(std::max(1.0, timeLimitSeconds * 1000)));
+    if (resourceLimit)
+      params.set("rlimit", unsigned(std::min<uint64_t>(resourceLimit, UINT32_MAX)));
     opt.set(params);
     for (const z3::expr &a : tr.assertions)
       opt.add(a);

@@ -15,6 +15,8 @@
 #include "kvopt/Core/Simulator.h"
 #include "kvopt/Core/TraceGenerators.h"
 #include "kvopt/Core/TraceIO.h"
+#include "kvopt/Solver/BruteForce.h"
+#include "kvopt/Solver/ScheduleText.h"
 #include "kvopt/Solver/Solver.h"
 #include "kvopt/Solver/PlacementProgram.h"
 #include "kvopt/Solver/SolverReport.h"
@@ -23,6 +25,7 @@
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/InitLLVM.h"
@@ -136,6 +139,23 @@ static cl::opt<std::string> smtlibThreshold(
              "'optimum-minus-one' (solved with Z3 first)"),
     cl::init("optimum"), cl::cat(cat));
 
+static cl::opt<std::string> replayPath(
+    "replay",
+    cl::desc("replay this schedule file (kvopt-schedule text, as written by "
+             "--write-schedule) through the simulator on the problem and "
+             "trace given, print its time and peak HBM occupancy, and exit"),
+    cl::cat(cat));
+static cl::opt<std::string> writeSchedulePath(
+    "write-schedule",
+    cl::desc("write the reported schedule to this file (kvopt-schedule "
+             "text, replayable with --replay)"),
+    cl::cat(cat));
+static cl::opt<bool> bruteForce(
+    "brute-force",
+    cl::desc("also compute the true optimum by enumeration (tiny instances "
+             "only) and compare it with the bound and the schedule"),
+    cl::init(false), cl::cat(cat));
+
 static int fail(Error e) {
   errs() << "kv-solve: error: " << errorToString(std::move(e)) << "\n";
   return 1;
@@ -187,6 +207,64 @@ static Error writeSmtlib(const Problem &problem, const TraceSource &trace) {
   if (auto e = smtlib::exportPlacementSMTLIB(*prog, threshold, out.os()))
     return e;
   out.keep();
+  return Error::success();
+}
+
+static std::string seconds(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.9g", s);
+  return buf;
+}
+
+/// --replay: the schedule file's time and peak occupancy on this problem.
+static Error replaySchedule(const Problem &problem, const TraceSource &trace) {
+  auto buf = MemoryBuffer::getFile(replayPath);
+  if (!buf)
+    return makeFieldError(replayPath, "file", buf.getError().message());
+  auto sched = solver::readScheduleText((*buf)->getBuffer(), replayPath,
+                                        solver::ScheduleShape::of(problem.work));
+  if (!sched)
+    return sched.takeError();
+  auto src = trace.reopen();
+  if (!src)
+    return src.takeError();
+  auto pol = createSchedulePolicy(*sched, "replay");
+  auto m = simulate(**src, problem, *pol);
+  if (!m)
+    return m.takeError();
+  outs() << "replay: " << replayPath << "\n"
+         << "time: " << seconds(m->totalSeconds) << " s\n"
+         << "peak HBM: " << m->peakHbmBlocks << "/" << problem.capacityBlocks
+         << " blocks\n"
+         << "moves: " << m->promotedBlocks << " promoted, " << m->demotedBlocks
+         << " demoted blocks\n";
+  return Error::success();
+}
+
+/// --brute-force: the enumerated optimum against the reported numbers.
+static Error checkBruteForce(const Problem &problem, const TraceSource &trace,
+                             const solver::SolveResult &r) {
+  auto bf = solver::bruteForceOptimum(problem, trace);
+  if (!bf)
+    return bf.takeError();
+  double opt = bf->optimumSeconds;
+  auto rel = [&](double v) { return (v - opt) / opt; };
+  outs() << "brute-force optimum: " << seconds(opt) << " s (" << bf->work
+         << " records enumerated, peak HBM " << bf->metrics.peakHbmBlocks
+         << " blocks)\n";
+  outs() << "  bound vs brute force: "
+         << (r.boundSeconds <= opt * (1 + 1e-9) ? "valid" : "INVALID")
+         << llvm::format(" (%+.4f%%)", rel(r.boundSeconds) * 100) << "\n";
+  outs() << "  schedule vs brute force: "
+         << llvm::format("%+.4f%%", rel(r.scheduleSeconds) * 100) << "\n";
+  if (r.exactOptimum >= 0) {
+    outs() << "  z3 exact optimum vs brute force: ";
+    if (std::abs(rel(r.exactOptimum)) <= 1e-9)
+      outs() << "equal (relative difference <= 1e-9)\n";
+    else
+      outs() << llvm::format("DIFFERENT (%+.4f%%)", rel(r.exactOptimum) * 100)
+             << "\n";
+  }
   return Error::success();
 }
 
@@ -287,6 +365,11 @@ int main(int argc, char **argv) {
       return fail(std::move(e));
     return 0;
   }
+  if (!replayPath.empty()) {
+    if (auto e = replaySchedule(*problem, **trace))
+      return fail(std::move(e));
+    return 0;
+  }
   solver::SolveOptions opts;
   auto m = solver::parseSolveMethod(method);
   if (!m)
@@ -322,5 +405,21 @@ int main(int argc, char **argv) {
     solver::printText(outs(), *problem, **trace, *r, base, wall);
   if (printSchedule)
     solver::printSchedule(outs(), r->schedule);
+  if (bruteForce)
+    if (auto e = checkBruteForce(*problem, **trace, *r))
+      return fail(std::move(e));
+  if (!writeSchedulePath.empty()) {
+    std::error_code ec;
+    ToolOutputFile out(writeSchedulePath, ec, sys::fs::OF_Text);
+    if (ec)
+      return fail(makeFieldError(writeSchedulePath, "file", ec.message()));
+    solver::writeScheduleText(out.os(), solver::ScheduleShape::of(problem->work),
+                              r->schedule);
+    out.os().flush();
+    if (out.os().has_error())
+      return fail(makeFieldError(writeSchedulePath, "file",
+                                 out.os().error().message()));
+    out.keep();
+  }
   return 0;
 }

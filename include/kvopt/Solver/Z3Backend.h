@@ -37,8 +37,12 @@ struct Z3Solution {
 };
 
 /// Minimise `prog`. `relax` solves the linear relaxation over the reals.
+/// `resourceLimit` (0 = none) is Z3's deterministic work budget ("rlimit"):
+/// unlike the time limit, a run it stops ends at the same point, with the
+/// same lower bound, on every machine and under any load.
 llvm::Expected<Z3Solution> solveWithZ3(const PlacementProgram &prog,
-                                       bool relax, double timeLimitSeconds);
+                                       bool relax, double timeLimitSeconds,
+                                       uint64_t resourceLimit = 0);
 
 /// Decide `objective <= thresholdUnits` (the SMT-LIB decision form) with
 /// Z3's C++ API: true = sat.

@@ -1,0 +1,62 @@
+//===- ScheduleText.h - A schedule as a small text file ---------*- C++ -*-===//
+//
+// A planner schedule (Schedule.h: the prompt blocks that start in HBM and,
+// per record, the blocks demoted, the blocks promoted and the tier of a
+// newly opened block) in a line-based text form that `kv-solve
+// --write-schedule` writes and `kv-solve --replay` reads back, so that a
+// schedule from anywhere (another solver, a hand edit, a brute-force run)
+// can be replayed through the simulator. The file names its shape; a
+// replay refuses a schedule made for another one:
+//
+//   kvopt-schedule 1
+//   layers 2
+//   sequences 1
+//   prompt 1
+//   steps 3
+//   block-tokens 2
+//   initial-hbm 0 3
+//   step 0 layer 1 seq 0: demote 3 promote 0 new-block-in-hbm
+//
+// Blocks are numbered as in Residency.h: (seq * layers + layer) *
+// blocksPerSeqLayer + index. Record lines come in trace order (step, layer,
+// sequence); records without decisions are omitted. '#' starts a comment.
+//
+//===----------------------------------------------------------------------===//
+#ifndef KVOPT_SOLVER_SCHEDULETEXT_H
+#define KVOPT_SOLVER_SCHEDULETEXT_H
+
+#include "kvopt/Core/Schedule.h"
+#include "kvopt/Core/Workload.h"
+
+#include "llvm/Support/Error.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cstdint>
+#include <string>
+
+namespace kvopt {
+namespace solver {
+
+/// The shape a schedule is made for.
+struct ScheduleShape {
+  uint32_t layers = 0, sequences = 0, promptLen = 0, decodeSteps = 0,
+           tokensPerBlock = 0;
+  static ScheduleShape of(const Workload &w);
+};
+
+/// Write `schedule` (one decision per record of `shape`) as text.
+void writeScheduleText(llvm::raw_ostream &os, const ScheduleShape &shape,
+                       const Schedule &schedule);
+
+/// Parse a schedule file and check it against `expected`. Errors name the
+/// file, the line and the field: unknown or repeated keys, malformed
+/// numbers, records out of order or out of range, and a shape that differs
+/// from `expected` (naming both values).
+llvm::Expected<Schedule> readScheduleText(llvm::StringRef text,
+                                          const std::string &file,
+                                          const ScheduleShape &expected);
+
+} // namespace solver
+} // namespace kvopt
+
+#endif // KVOPT_SOLVER_SCHEDULETEXT_H
