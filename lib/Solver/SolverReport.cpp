@@ -94,6 +94,8 @@ void kvopt::solver::printText(llvm::raw_ostream &os, const Problem &problem,
   if (r.lagrangianBound >= 0)
     os << "  lagrangian bound: " << secs(r.lagrangianBound) << " s ("
        << r.dualIterations << " dual iterations)\n";
+  if (r.capacityBound >= 0)
+    os << "  capacity bound: " << secs(r.capacityBound) << " s\n";
   if (r.lpBound >= 0)
     os << "  z3 LP relaxation: " << secs(r.lpBound) << " s\n";
   if (r.exactOptimum >= 0)
@@ -163,6 +165,8 @@ void kvopt::solver::printJson(llvm::raw_ostream &os, const Problem &problem,
       {"baselines", std::move(base)}};
   if (r.lagrangianBound >= 0)
     o["lagrangian_bound_seconds"] = r.lagrangianBound;
+  if (r.capacityBound >= 0)
+    o["capacity_bound_seconds"] = r.capacityBound;
   if (r.lpBound >= 0)
     o["lp_bound_seconds"] = r.lpBound;
   if (r.exactOptimum >= 0) {

@@ -71,8 +71,13 @@ struct PlanResult {
   std::string planner;
   /// "optimal", "gap_closed" (gap <= tolerance) or "gap_open".
   std::string status;
-  /// Proven lower bound on the total decode time (seconds).
+  /// The solver proved its schedule optimal; the solver hit a time limit.
+  bool provedOptimal = false, timedOut = false;
+  /// Proven lower bound on the total decode time (seconds): the tightest
+  /// of `bounds`, which lists every valid bound computed (name, seconds).
   double boundSeconds = 0;
+  std::string boundMethod;
+  std::vector<std::pair<std::string, double>> bounds;
   /// Simulated time of the schedule (seconds).
   double scheduleSeconds = 0;
   /// (schedule - bound) / schedule.

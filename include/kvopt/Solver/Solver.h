@@ -77,7 +77,8 @@ struct SolveResult {
   double boundSeconds = 0;
   std::string boundMethod;
   /// Individual bounds where computed (negative = not computed).
-  double lagrangianBound = -1, lpBound = -1, exactOptimum = -1;
+  double lagrangianBound = -1, capacityBound = -1, lpBound = -1,
+         exactOptimum = -1;
   std::string exactOptimumUnits; ///< exact rational in 1/unitsPerSecond s
   int64_t unitsPerSecond = 0;
   /// The schedule and its simulated time.
