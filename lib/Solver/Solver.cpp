@@ -49,6 +49,9 @@ llvm::Expected<SolveMethod> kvopt::solver::parseSolveMethod(const std::string &n
 
 namespace {
 
+/// The exact model's budget when the user sets no time limit.
+constexpr double kExactSeconds = 60;
+
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
@@ -179,8 +182,13 @@ kvopt::solver::solvePlacement(const Problem &problem, const TraceSource &trace,
   auto tBound = Clock::now();
   LagrangianBound lb(*acc, *costs, problem.capacityBlocks);
   LagrangianOptions lo = opt.lagrangian;
-  lo.timeLimitSeconds =
-      std::min(lo.timeLimitSeconds, opt.timeLimitSeconds * (exact ? 0.2 : 1.0));
+  // Only a limit the user set stops the ascent (then the status says so);
+  // otherwise its iteration budget decides and the result is repeatable.
+  if (opt.timeLimitSeconds > 0) {
+    double share = opt.timeLimitSeconds * (exact ? 0.2 : 1.0);
+    lo.timeLimitSeconds =
+        lo.timeLimitSeconds > 0 ? std::min(lo.timeLimitSeconds, share) : share;
+  }
   if (!lo.progress)
     lo.progress = opt.progress;
   BlockPlan plan;
@@ -198,6 +206,14 @@ kvopt::solver::solvePlacement(const Problem &problem, const TraceSource &trace,
     res.boundMethod = "capacity";
   }
   res.boundWallSeconds = since(tBound);
+  if (lr.stoppedByTimeLimit) {
+    res.status = SolveStatus::Timeout;
+    res.message = "the time limit stopped the dual ascent after " +
+                  std::to_string(lr.iterations) + " of " +
+                  std::to_string(lo.maxIterations) +
+                  " iterations; the bound is valid but the result depends "
+                  "on the machine's speed";
+  }
 
   // The schedules: the balanced oracle (primary), and the relaxed plan
   // repaired to feasibility.
@@ -241,7 +257,10 @@ kvopt::solver::solvePlacement(const Problem &problem, const TraceSource &trace,
   res.scheduleWallSeconds = since(tSched);
 
   if (exact) {
-    double budget = std::max(1.0, opt.timeLimitSeconds - since(tStart));
+    // Z3 needs a wall-clock budget: the user's limit, else kExactSeconds.
+    double limit = opt.timeLimitSeconds > 0 ? opt.timeLimitSeconds
+                                            : kExactSeconds;
+    double budget = std::max(1.0, limit - since(tStart));
     if (auto e = solveExact(problem, trace, opt, budget, res))
       return std::move(e);
   }

@@ -180,6 +180,11 @@ void PlanKvTiersPass::runOnOperation() {
         << sparsity.getValue();
     return signalPassFailure();
   }
+  if (!(timeLimit >= 0.0)) {
+    module.emitError("time-limit option must be >= 0 seconds (0: none), got ")
+        << timeLimit.getValue();
+    return signalPassFailure();
+  }
   // Output paths are checked before a possibly long solve.
   for (const std::string &path :
        {reportFile.getValue(), jsonFile.getValue(), htmlFile.getValue(),
@@ -201,6 +206,7 @@ void PlanKvTiersPass::runOnOperation() {
   kvopt::PlanOptions planOptions;
   planOptions.solver = solver;
   planOptions.timeLimitSeconds = timeLimit;
+  planOptions.threads = threads;
   planOptions.baselines = baselines;
   planOptions.progress = [](const std::string &line) {
     llvm::errs() << "kv-opt: " << line << "\n";

@@ -53,7 +53,8 @@ struct PolicyRun {
 struct PlanOptions {
   /// "auto", "lagrangian", "z3".
   std::string solver = "auto";
-  double timeLimitSeconds = 60;
+  /// Seconds, 0 = none (SolveOptions::timeLimitSeconds).
+  double timeLimitSeconds = 0;
   /// Simulate the baselines too.
   bool baselines = true;
   /// Baseline policy names (createPolicyByName); empty = all of them.

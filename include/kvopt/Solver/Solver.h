@@ -49,8 +49,11 @@ llvm::Expected<SolveMethod> parseSolveMethod(const std::string &name);
 
 struct SolveOptions {
   SolveMethod method = SolveMethod::Auto;
-  /// Wall-clock budget for the bound (the schedule's simulation is extra).
-  double timeLimitSeconds = 60;
+  /// Wall-clock budget for the bound (the schedule's simulation is extra);
+  /// 0 = none: the dual ascent runs its iteration budget (repeatable) and
+  /// the exact model, where chosen, stops after 60 s. A limit that stops
+  /// the search makes the status Timeout.
+  double timeLimitSeconds = 0;
   /// Auto uses the exact model up to this many variables.
   uint64_t exactMaxVariables = 4000;
   /// Also solve the LP relaxation with Z3 when the exact model is built.
