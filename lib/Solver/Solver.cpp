@@ -19,6 +19,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 
 using namespace kvopt;
 using namespace kvopt::solver;
@@ -51,6 +54,8 @@ namespace {
 
 /// The exact model's budget when the user sets no time limit.
 constexpr double kExactSeconds = 60;
+/// The same when `auto` chose the exact model (it should take seconds).
+constexpr double kAutoExactSeconds = 10;
 
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t) {
@@ -100,6 +105,11 @@ llvm::Error solveExact(const Problem &problem, const TraceSource &trace,
   if (!prog)
     return prog.takeError();
   res.unitsPerSecond = prog->unitsPerSecond;
+  if (opt.progress)
+    opt.progress("exact: Z3 on " + std::to_string(prog->variables()) +
+                     " variables (budget " +
+                     std::to_string(int(std::lround(budget))) + " s)",
+                 0);
   auto t0 = Clock::now();
   if (opt.lpRelaxation) {
     auto lp = solveWithZ3(*prog, true, std::max(1.0, budget * 0.3));
@@ -153,11 +163,68 @@ llvm::Error solveExact(const Problem &problem, const TraceSource &trace,
   return llvm::Error::success();
 }
 
+/// Forwards progress reports and repeats the last one every second while
+/// nothing new is reported (a long Z3 call or simulation), so a run is
+/// never silent for more than about a second. Calls are serialised.
+class Heartbeat {
+public:
+  explicit Heartbeat(ProgressFn inner) : inner(std::move(inner)) {
+    if (this->inner)
+      thread = std::thread([this] { beat(); });
+  }
+  ~Heartbeat() {
+    if (!thread.joinable())
+      return;
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      stop = true;
+    }
+    wake.notify_all();
+    thread.join();
+  }
+  ProgressFn fn() {
+    if (!inner)
+      return {};
+    return [this](const std::string &phase, double done) {
+      std::lock_guard<std::mutex> lock(mutex);
+      last = {phase, done};
+      lastCall = Clock::now();
+      inner(phase, done);
+    };
+  }
+
+private:
+  void beat() {
+    std::unique_lock<std::mutex> lock(mutex);
+    while (!stop) {
+      wake.wait_for(lock, std::chrono::milliseconds(250));
+      if (stop)
+        break;
+      if (since(lastCall) >= 1.0) {
+        lastCall = Clock::now();
+        inner(last.first.empty() ? std::string("starting") : last.first,
+              last.second);
+      }
+    }
+  }
+
+  ProgressFn inner;
+  std::mutex mutex;
+  std::condition_variable wake;
+  std::pair<std::string, double> last{"", 0};
+  Clock::time_point lastCall = Clock::now();
+  bool stop = false;
+  std::thread thread;
+};
+
 } // namespace
 
 llvm::Expected<SolveResult>
 kvopt::solver::solvePlacement(const Problem &problem, const TraceSource &trace,
-                              const SolveOptions &opt) {
+                              const SolveOptions &options) {
+  Heartbeat heartbeat(options.progress);
+  SolveOptions opt = options;
+  opt.progress = heartbeat.fn();
   auto tStart = Clock::now();
   auto costs = ResourceCosts::fromModel(problem.model);
   if (!costs)
@@ -176,7 +243,7 @@ kvopt::solver::solvePlacement(const Problem &problem, const TraceSource &trace,
   uint64_t R = uint64_t(w.decodeSteps) * w.model.layers * w.batch;
   bool exact = opt.method == SolveMethod::Exact ||
                (opt.method == SolveMethod::Auto &&
-                N * (R + 1) * 3 + R <= opt.exactMaxVariables);
+                N * (R + 1) * 3 + R <= opt.autoExactMaxVariables);
 
   // The Lagrangian bound (always: it is cheap where the exact model fits).
   auto tBound = Clock::now();
@@ -259,7 +326,8 @@ kvopt::solver::solvePlacement(const Problem &problem, const TraceSource &trace,
   if (exact) {
     // Z3 needs a wall-clock budget: the user's limit, else kExactSeconds.
     double limit = opt.timeLimitSeconds > 0 ? opt.timeLimitSeconds
-                                            : kExactSeconds;
+                   : opt.method == SolveMethod::Auto ? kAutoExactSeconds
+                                                     : kExactSeconds;
     double budget = std::max(1.0, limit - since(tStart));
     if (auto e = solveExact(problem, trace, opt, budget, res))
       return std::move(e);

@@ -56,16 +56,19 @@ ProgressFn kvopt::solver::makeProgressPrinter(llvm::raw_ostream &os) {
   auto start = std::make_shared<std::chrono::steady_clock::time_point>(
       std::chrono::steady_clock::now());
   auto last = std::make_shared<std::pair<std::string, int>>("", -1);
-  return [&os, start, last](const std::string &phase, double done) {
+  auto lastTime = std::make_shared<double>(0);
+  return [&os, start, last, lastTime](const std::string &phase, double done) {
     double t = std::chrono::duration<double>(std::chrono::steady_clock::now() -
                                              *start)
                    .count();
     if (t < 1.0)
       return;
+    // A new phase or tenth, or the same one again after 5 quiet seconds.
     int tenth = int(done * 10);
-    if (phase == last->first && tenth == last->second)
+    if (phase == last->first && tenth == last->second && t - *lastTime < 5)
       return;
     *last = {phase, tenth};
+    *lastTime = t;
     os << llvm::format("[%7.1f s] %s: %3d%%\n", t, phase.c_str(),
                        int(done * 100));
     os.flush();

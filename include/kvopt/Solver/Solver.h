@@ -30,7 +30,8 @@ namespace kvopt {
 namespace solver {
 
 enum class SolveMethod {
-  /// Exact (Z3) when the integer program is small, else Lagrangian.
+  /// Exact (Z3) when the integer program is tiny (autoExactMaxVariables),
+  /// else Lagrangian.
   Auto,
   /// Z3 integer program: the true optimum, or on timeout the best bound.
   Exact,
@@ -54,8 +55,13 @@ struct SolveOptions {
   /// the exact model, where chosen, stops after 60 s. A limit that stops
   /// the search makes the status Timeout.
   double timeLimitSeconds = 0;
-  /// Auto uses the exact model up to this many variables.
+  /// The exact model refuses programs above this many variables.
   uint64_t exactMaxVariables = 4000;
+  /// Auto uses the exact model only up to this many variables, a size at
+  /// which Z3 finishes in seconds (docs/bound.md, "auto"); larger problems
+  /// get the Lagrangian and capacity bounds. A size rule, not a time rule,
+  /// so the choice is the same on every machine.
+  uint64_t autoExactMaxVariables = 200;
   /// Also solve the LP relaxation with Z3 when the exact model is built.
   bool lpRelaxation = true;
   LagrangianOptions lagrangian;
