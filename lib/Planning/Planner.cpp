@@ -21,8 +21,6 @@
 
 using namespace kvopt;
 
-/// Relative gap under which a plan counts as closed.
-static constexpr double kGapTolerance = 0.02;
 
 /// Gap and status of `result` from its bound and simulated schedule.
 static llvm::Error finishStatus(PlanResult &result) {
@@ -34,12 +32,8 @@ static llvm::Error finishStatus(PlanResult &result) {
                    ? (result.scheduleSeconds - result.boundSeconds) /
                          result.scheduleSeconds
                    : 0;
-  if (result.provedOptimal)
-    result.status = "optimal";
-  else if (result.gap <= kGapTolerance && !result.timedOut)
-    result.status = "gap_closed";
-  else
-    result.status = "gap_open";
+  result.status =
+      classifyPlan(result.gap, result.provedOptimal, result.timedOut);
   return llvm::Error::success();
 }
 
@@ -161,10 +155,12 @@ llvm::Expected<PlanResult> kvopt::planPlacement(const Problem &problem,
       outcomes[i].respectsCapacity = !(*policy)->ignoresCapacity();
       llvm::Expected<PolicyRun> base =
           runPolicy(problem, trace, **policy, options.seriesPoints);
-      if (!base)
+      if (!base) {
         outcomes[i].error = llvm::toString(base.takeError());
-      else
+      } else {
         outcomes[i].run = std::move(*base);
+        outcomes[i].run->ignoresCapacity = !outcomes[i].respectsCapacity;
+      }
     }
   };
   unsigned threads = std::max(

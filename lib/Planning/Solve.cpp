@@ -65,8 +65,8 @@ kvopt::solveBoundAndSchedule(const Problem &problem, const TraceFactory &trace,
     out.method += " + " + r->schedulePolicy;
   out.boundSeconds = r->boundSeconds;
   out.boundMethod = r->boundMethod;
-  out.provedOptimal = r->status == solver::SolveStatus::Optimal;
-  out.timedOut = r->status == solver::SolveStatus::Timeout;
+  out.provedOptimal = r->provedOptimal;
+  out.timedOut = r->stoppedByTimeLimit;
   out.expectedScheduleSeconds = r->scheduleSeconds;
   out.schedule = std::move(r->schedule);
   for (auto [name, value] : {std::pair<const char *, double>{"lagrangian",

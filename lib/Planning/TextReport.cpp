@@ -26,7 +26,7 @@ static std::vector<Row> tableRows(const PlanResult &result) {
   std::vector<Row> rows;
   rows.push_back({"plan (" + result.planner + ")", &result.plan, false});
   for (const PolicyRun &b : result.baselines)
-    rows.push_back({b.metrics.policy, &b, b.metrics.policy == "unlimited"});
+    rows.push_back({b.metrics.policy, &b, b.ignoresCapacity});
   return rows;
 }
 
@@ -104,7 +104,7 @@ void kvopt::writeTextReport(llvm::raw_ostream &os, const Problem &problem,
                      result.boundSeconds > 0
                          ? result.scheduleSeconds / result.boundSeconds
                          : 1.0,
-                     100 * result.gap, result.status.c_str());
+                     100 * result.gap, planStatusName(result.status));
   for (const std::string &note : result.notes)
     os << "  note: " << note << "\n";
   os << llvm::format("solve     %14s\n\n",
@@ -163,8 +163,11 @@ void kvopt::writeJsonReport(llvm::raw_ostream &os, const Problem &problem,
   for (const auto &[key, value] : ctx.facts)
     facts[key] = value;
   llvm::json::Array baselines;
-  for (const PolicyRun &b : result.baselines)
-    baselines.push_back(metricsJson(b.metrics));
+  for (const PolicyRun &b : result.baselines) {
+    llvm::json::Object o = metricsJson(b.metrics);
+    o["ignores_capacity"] = b.ignoresCapacity;
+    baselines.push_back(std::move(o));
+  }
   llvm::json::Array notes;
   for (const std::string &n : result.notes)
     notes.push_back(n);
@@ -186,7 +189,7 @@ void kvopt::writeJsonReport(llvm::raw_ostream &os, const Problem &problem,
       {"block_bytes", int64_t(problem.work.blockBytes())},
       {"balanced_hbm_fraction", problem.model.bandwidthBalancedFraction()},
       {"planner", result.planner},
-      {"status", result.status},
+      {"status", planStatusName(result.status)},
       {"bound_seconds", result.boundSeconds},
       {"schedule_seconds", result.scheduleSeconds},
       {"gap", result.gap},

@@ -26,18 +26,6 @@
 using namespace kvopt;
 using namespace kvopt::solver;
 
-const char *kvopt::solver::solveStatusName(SolveStatus s) {
-  switch (s) {
-  case SolveStatus::Optimal:
-    return "optimal";
-  case SolveStatus::Bounded:
-    return "bounded";
-  case SolveStatus::Timeout:
-    return "timeout (gap open)";
-  }
-  return "?";
-}
-
 llvm::Expected<SolveMethod> kvopt::solver::parseSolveMethod(const std::string &n) {
   if (n == "auto")
     return SolveMethod::Auto;
@@ -133,7 +121,7 @@ llvm::Error solveExact(const Problem &problem, const TraceSource &trace,
                           "happen for a valid problem (all blocks in DRAM is "
                           "always feasible) and indicates a model error");
   if (ex->status == Z3Solution::Status::Timeout) {
-    res.status = SolveStatus::Timeout;
+    res.stoppedByTimeLimit = true;
     res.message = "the exact model timed out after " +
                   std::to_string(ex->seconds) +
                   " s; the bound is the best valid one found and the gap "
@@ -159,7 +147,7 @@ llvm::Error solveExact(const Problem &problem, const TraceSource &trace,
   res.boundMethod = "z3-exact";
   res.schedulePolicy.clear();
   offer(res, std::move(*m), std::move(sched), "z3-exact");
-  res.status = SolveStatus::Optimal;
+  res.provedOptimal = true;
   return llvm::Error::success();
 }
 
@@ -274,7 +262,7 @@ kvopt::solver::solvePlacement(const Problem &problem, const TraceSource &trace,
   }
   res.boundWallSeconds = since(tBound);
   if (lr.stoppedByTimeLimit) {
-    res.status = SolveStatus::Timeout;
+    res.stoppedByTimeLimit = true;
     res.message = "the time limit stopped the dual ascent after " +
                   std::to_string(lr.iterations) + " of " +
                   std::to_string(lo.maxIterations) +
@@ -346,10 +334,11 @@ kvopt::solver::solvePlacement(const Problem &problem, const TraceSource &trace,
   res.gap = res.scheduleSeconds > 0
                 ? (res.scheduleSeconds - res.boundSeconds) / res.scheduleSeconds
                 : 0;
-  if (res.status == SolveStatus::Bounded && res.message.empty())
+  res.status = classifyPlan(res.gap, res.provedOptimal, res.stoppedByTimeLimit);
+  if (res.message.empty())
     res.message = "valid bound (" + res.boundMethod + ") and a feasible "
                   "schedule (" + res.schedulePolicy + ")";
-  if (res.status == SolveStatus::Optimal)
+  if (res.provedOptimal && !res.stoppedByTimeLimit)
     res.message = "the exact model was solved to optimality; the schedule "
                   "attains it";
   return std::move(res);

@@ -92,7 +92,7 @@ void kvopt::solver::printText(llvm::raw_ostream &os, const Problem &problem,
      << " token(s)/block, HBM capacity " << problem.capacityBlocks
      << " blocks\n";
   os << "trace: " << trace.describe() << "\n";
-  os << "status: " << solveStatusName(r.status) << "\n";
+  os << "status: " << planStatusName(r.status) << "\n";
   os << "bound: " << secs(r.boundSeconds) << " s (" << r.boundMethod << ")\n";
   if (r.lagrangianBound >= 0)
     os << "  lagrangian bound: " << secs(r.lagrangianBound) << " s ("
@@ -152,7 +152,7 @@ void kvopt::solver::printJson(llvm::raw_ostream &os, const Problem &problem,
       {"tokens_per_block", int64_t(problem.work.tokensPerBlock)},
       {"capacity_blocks", int64_t(problem.capacityBlocks)},
       {"trace", trace.describe()},
-      {"status", solveStatusName(r.status)},
+      {"status", planStatusName(r.status)},
       {"bound_seconds", r.boundSeconds},
       {"bound_method", r.boundMethod},
       {"schedule_seconds", r.scheduleSeconds},

@@ -13,6 +13,7 @@
 #include "kvopt/Core/Schedule.h"
 #include "kvopt/Core/Simulator.h"
 #include "kvopt/Core/Trace.h"
+#include "kvopt/Solver/PlanStatus.h"
 
 #include "llvm/Support/Error.h"
 
@@ -41,6 +42,8 @@ struct StepSeries {
 /// One simulated policy with the details the reports need.
 struct PolicyRun {
   SimMetrics metrics;
+  /// The policy may exceed the HBM capacity (not a feasible schedule).
+  bool ignoresCapacity = false;
   /// Per layer (all sequences): KV entries read and hits.
   std::vector<uint64_t> layerReads, layerHits;
   /// Per layer (schedules only, see scheduleLayerStats): initial and peak
@@ -70,8 +73,8 @@ struct PlanOptions {
 struct PlanResult {
   /// The method that produced the bound and schedule.
   std::string planner;
-  /// "optimal", "gap_closed" (gap <= tolerance) or "gap_open".
-  std::string status;
+  /// classifyPlan(gap, provedOptimal, timedOut) (PlanStatus.h).
+  PlanStatus status = PlanStatus::GapOpen;
   /// The solver proved its schedule optimal; the solver hit a time limit.
   bool provedOptimal = false, timedOut = false;
   /// Proven lower bound on the total decode time (seconds): the tightest

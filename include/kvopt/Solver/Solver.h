@@ -20,6 +20,7 @@
 #include "kvopt/Solver/BalancedPolicy.h"
 #include "kvopt/Solver/BlockAccesses.h"
 #include "kvopt/Solver/LagrangianBound.h"
+#include "kvopt/Solver/PlanStatus.h"
 
 #include "llvm/Support/Error.h"
 
@@ -39,13 +40,10 @@ enum class SolveMethod {
   Lagrangian
 };
 
-enum class SolveStatus {
-  Optimal, ///< the schedule is proven optimal (gap 0)
-  Bounded, ///< a valid bound and a schedule; the gap is the certificate
-  Timeout  ///< a limit was hit: best valid bound, the gap is not closed
-};
+/// The status is the one plan status (PlanStatus.h); kept under this name
+/// for the solver's callers.
+using SolveStatus = PlanStatus;
 
-const char *solveStatusName(SolveStatus s);
 llvm::Expected<SolveMethod> parseSolveMethod(const std::string &name);
 
 struct SolveOptions {
@@ -80,7 +78,12 @@ struct SolveOptions {
 };
 
 struct SolveResult {
-  SolveStatus status = SolveStatus::Bounded;
+  /// classifyPlan(gap, provedOptimal, stoppedByTimeLimit).
+  PlanStatus status = PlanStatus::GapOpen;
+  /// The exact model was solved to optimality (its schedule attains it).
+  bool provedOptimal = false;
+  /// A time limit stopped the exact model or the dual ascent.
+  bool stoppedByTimeLimit = false;
   std::string message;
   /// Best valid lower bound on the total decode time, seconds.
   double boundSeconds = 0;
