@@ -8,6 +8,8 @@
 
 #include "kvopt/Solver/Solver.h"
 
+#include "llvm/ADT/StringRef.h"
+
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -54,14 +56,26 @@ kvopt::solveBoundAndSchedule(const Problem &problem, const TraceFactory &trace,
   if (!r)
     return r.takeError();
   SolveOutcome out;
-  out.method = r->boundMethod;
-  if (!r->schedulePolicy.empty() && r->schedulePolicy != r->boundMethod)
+  // The method: the exact model where it ran, else the Lagrangian search
+  // (whichever bound turned out tightest is named in `bounds`).
+  out.method = llvm::StringRef(r->boundMethod).starts_with("z3")
+                   ? r->boundMethod
+                   : std::string("lagrangian");
+  if (!r->schedulePolicy.empty() && r->schedulePolicy != out.method)
     out.method += " + " + r->schedulePolicy;
   out.boundSeconds = r->boundSeconds;
-  out.provedOptimal = r->status == solver::SolveStatus::Optimal;
-  out.timedOut = r->status == solver::SolveStatus::Timeout;
+  out.boundMethod = r->boundMethod;
+  out.provedOptimal = r->provedOptimal;
+  out.timedOut = r->stoppedByTimeLimit;
   out.expectedScheduleSeconds = r->scheduleSeconds;
   out.schedule = std::move(r->schedule);
+  for (auto [name, value] : {std::pair<const char *, double>{"lagrangian",
+                                                             r->lagrangianBound},
+                             {"capacity", r->capacityBound},
+                             {"z3-lp-relaxation", r->lpBound},
+                             {"z3-exact", r->exactOptimum}})
+    if (value >= 0)
+      out.bounds.emplace_back(name, value);
   if (!r->message.empty())
     out.notes.push_back(r->message);
   return out;

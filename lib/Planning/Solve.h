@@ -15,6 +15,7 @@ namespace kvopt {
 struct SolveOutcome {
   std::string method;
   double boundSeconds = 0;
+  std::string boundMethod;
   /// The solver proved the schedule optimal (exact methods only).
   bool provedOptimal = false;
   /// The solver stopped at its time limit.
@@ -24,6 +25,8 @@ struct SolveOutcome {
   double expectedScheduleSeconds = -1;
   Schedule schedule;
   std::vector<std::string> notes;
+  /// Every valid bound computed (name, seconds); the best is boundSeconds.
+  std::vector<std::pair<std::string, double>> bounds;
 };
 
 llvm::Expected<SolveOutcome> solveBoundAndSchedule(const Problem &problem,

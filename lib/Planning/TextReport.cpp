@@ -26,7 +26,7 @@ static std::vector<Row> tableRows(const PlanResult &result) {
   std::vector<Row> rows;
   rows.push_back({"plan (" + result.planner + ")", &result.plan, false});
   for (const PolicyRun &b : result.baselines)
-    rows.push_back({b.metrics.policy, &b, b.metrics.policy == "unlimited"});
+    rows.push_back({b.metrics.policy, &b, b.ignoresCapacity});
   return rows;
 }
 
@@ -92,11 +92,19 @@ void kvopt::writeTextReport(llvm::raw_ostream &os, const Problem &problem,
      << "\n\n";
 
   os << llvm::format("bound     %14s   proven lower bound on total decode "
-                     "time\n",
-                     duration(result.boundSeconds).c_str());
-  os << llvm::format("schedule  %14s   simulated; gap %.2f%% [%s]\n",
-                     duration(result.scheduleSeconds).c_str(), 100 * result.gap,
-                     result.status.c_str());
+                     "time (tightest: %s)\n",
+                     duration(result.boundSeconds).c_str(),
+                     result.boundMethod.c_str());
+  for (const auto &[name, value] : result.bounds)
+    os << llvm::format("  %-16s %14s\n", name.c_str(),
+                       duration(value).c_str());
+  os << llvm::format("schedule  %14s   simulated; schedule/bound %.4f, gap "
+                     "(schedule - bound) / schedule = %.2f%% [%s]\n",
+                     duration(result.scheduleSeconds).c_str(),
+                     result.boundSeconds > 0
+                         ? result.scheduleSeconds / result.boundSeconds
+                         : 1.0,
+                     100 * result.gap, planStatusName(result.status));
   for (const std::string &note : result.notes)
     os << "  note: " << note << "\n";
   os << llvm::format("solve     %14s\n\n",
@@ -155,8 +163,11 @@ void kvopt::writeJsonReport(llvm::raw_ostream &os, const Problem &problem,
   for (const auto &[key, value] : ctx.facts)
     facts[key] = value;
   llvm::json::Array baselines;
-  for (const PolicyRun &b : result.baselines)
-    baselines.push_back(metricsJson(b.metrics));
+  for (const PolicyRun &b : result.baselines) {
+    llvm::json::Object o = metricsJson(b.metrics);
+    o["ignores_capacity"] = b.ignoresCapacity;
+    baselines.push_back(std::move(o));
+  }
   llvm::json::Array notes;
   for (const std::string &n : result.notes)
     notes.push_back(n);
@@ -166,6 +177,9 @@ void kvopt::writeJsonReport(llvm::raw_ostream &os, const Problem &problem,
                              ? double(result.plan.layerHits[l]) /
                                    double(result.plan.layerReads[l])
                              : 0.0);
+  llvm::json::Object bounds;
+  for (const auto &[name, value] : result.bounds)
+    bounds[name] = value;
   llvm::json::Object root{
       {"title", ctx.title},
       {"time_model", kTimeModelVersion},
@@ -175,10 +189,16 @@ void kvopt::writeJsonReport(llvm::raw_ostream &os, const Problem &problem,
       {"block_bytes", int64_t(problem.work.blockBytes())},
       {"balanced_hbm_fraction", problem.model.bandwidthBalancedFraction()},
       {"planner", result.planner},
-      {"status", result.status},
+      {"status", planStatusName(result.status)},
       {"bound_seconds", result.boundSeconds},
       {"schedule_seconds", result.scheduleSeconds},
       {"gap", result.gap},
+      {"gap_definition", "(schedule - bound) / schedule"},
+      {"schedule_over_bound", result.boundSeconds > 0
+                                  ? result.scheduleSeconds / result.boundSeconds
+                                  : 1.0},
+      {"bound_method", result.boundMethod},
+      {"bounds", std::move(bounds)},
       {"solve_seconds", result.solveSeconds},
       {"migrations", int64_t(result.schedule.totalMoves())},
       {"notes", std::move(notes)},

@@ -13,6 +13,7 @@
 #include "llvm/Support/Chrono.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -24,6 +25,9 @@ using namespace kvopt::solver;
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
+/// Blocks of an evaluation are cut into this many chunks (fewer for tiny
+/// problems) whatever the thread count.
+constexpr uint64_t kChunks = 256;
 enum : unsigned { H = 0, D = 1 };
 
 /// Multiplier-weighted per-entry costs of one window.
@@ -493,35 +497,40 @@ DualValue LagrangianBound::evaluate(const DualPrices &prices, bool gradient,
     plan->offsets.assign(N + 1, 0);
     plan->switches.clear();
   }
-  threads = std::max(1u, threads);
-  std::vector<long double> sums(threads, 0);
+  // Fixed chunking, independent of the thread count: each chunk's sum and
+  // subgradient data are computed alone and reduced in chunk order, so the
+  // value is the same on 1 or 64 threads.
+  const uint64_t chunks = plan ? 1 : std::min<uint64_t>(N, kChunks);
+  threads = unsigned(std::max<uint64_t>(1, std::min<uint64_t>(threads, chunks)));
+  std::vector<long double> sums(std::max<uint64_t>(1, chunks), 0);
   std::vector<Accum> accums;
   if (gradient)
-    accums.assign(threads, Accum(W));
-  auto work = [&](unsigned t) {
+    accums.assign(sums.size(), Accum(W));
+  std::atomic<uint64_t> next{0};
+  auto work = [&]() {
     BlockSolver solver(ctx);
-    uint64_t beg = N * t / threads, end = N * (t + 1) / threads;
-    long double s = 0;
-    for (uint64_t j = beg; j < end; ++j) {
-      if (plan)
-        plan->offsets[j] = plan->switches.size();
-      if (j % stride != 0)
-        continue;
-      s += solver.solve(BlockId(j), gradient ? &accums[t] : nullptr, plan);
+    for (uint64_t c = next++; c < chunks; c = next++) {
+      uint64_t beg = N * c / chunks, end = N * (c + 1) / chunks;
+      long double s = 0;
+      for (uint64_t j = beg; j < end; ++j) {
+        if (plan)
+          plan->offsets[j] = plan->switches.size();
+        if (j % stride != 0)
+          continue;
+        s += solver.solve(BlockId(j), gradient ? &accums[c] : nullptr, plan);
+      }
+      sums[c] = s;
     }
-    sums[t] = s;
   };
   if (threads == 1) {
-    work(0);
+    work();
   } else {
     std::vector<std::thread> pool;
     for (unsigned t = 0; t < threads; ++t)
-      pool.emplace_back(work, t);
+      pool.emplace_back(work);
     for (auto &th : pool)
       th.join();
   }
-  if (plan)
-    plan->offsets[N] = plan->switches.size();
   long double blocks = 0;
   for (long double s : sums)
     blocks += s;
@@ -576,8 +585,13 @@ LagrangianResult LagrangianBound::optimize(const LagrangianOptions &o,
   const uint32_t D = acc.decodeSteps();
   const double eta0 = o.muStep, beta0 = o.lambdaStep;
   for (uint32_t it = 0; it < o.maxIterations; ++it) {
-    if (it > 0 && elapsed() > o.timeLimitSeconds * 0.8)
+    // The iteration budget decides; a time limit only when the user set one
+    // (the result then says so).
+    if (it > 0 && o.timeLimitSeconds > 0 &&
+        elapsed() > o.timeLimitSeconds * 0.8) {
+      res.stoppedByTimeLimit = true;
       break;
+    }
     DualValue v = evaluate(p, true, nullptr, o.sampleStride, o.threads);
     res.history.push_back(v.raw);
     ++res.iterations;

@@ -10,6 +10,7 @@
 #include "kvopt/Core/Error.h"
 #include "kvopt/Core/Policies.h"
 #include "kvopt/Solver/BalancedPolicy.h"
+#include "kvopt/Solver/CapacityBound.h"
 #include "kvopt/Solver/PlacementProgram.h"
 #include "kvopt/Solver/PlanPolicy.h"
 #include "kvopt/Solver/ResourceCosts.h"
@@ -18,21 +19,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 
 using namespace kvopt;
 using namespace kvopt::solver;
-
-const char *kvopt::solver::solveStatusName(SolveStatus s) {
-  switch (s) {
-  case SolveStatus::Optimal:
-    return "optimal";
-  case SolveStatus::Bounded:
-    return "bounded";
-  case SolveStatus::Timeout:
-    return "timeout (gap open)";
-  }
-  return "?";
-}
 
 llvm::Expected<SolveMethod> kvopt::solver::parseSolveMethod(const std::string &n) {
   if (n == "auto")
@@ -47,6 +39,11 @@ llvm::Expected<SolveMethod> kvopt::solver::parseSolveMethod(const std::string &n
 }
 
 namespace {
+
+/// The exact model's budget when the user sets no time limit.
+constexpr double kExactSeconds = 60;
+/// The same when `auto` chose the exact model (it should take seconds).
+constexpr double kAutoExactSeconds = 10;
 
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t) {
@@ -96,6 +93,11 @@ llvm::Error solveExact(const Problem &problem, const TraceSource &trace,
   if (!prog)
     return prog.takeError();
   res.unitsPerSecond = prog->unitsPerSecond;
+  if (opt.progress)
+    opt.progress("exact: Z3 on " + std::to_string(prog->variables()) +
+                     " variables (budget " +
+                     std::to_string(int(std::lround(budget))) + " s)",
+                 0);
   auto t0 = Clock::now();
   if (opt.lpRelaxation) {
     auto lp = solveWithZ3(*prog, true, std::max(1.0, budget * 0.3));
@@ -119,7 +121,7 @@ llvm::Error solveExact(const Problem &problem, const TraceSource &trace,
                           "happen for a valid problem (all blocks in DRAM is "
                           "always feasible) and indicates a model error");
   if (ex->status == Z3Solution::Status::Timeout) {
-    res.status = SolveStatus::Timeout;
+    res.stoppedByTimeLimit = true;
     res.message = "the exact model timed out after " +
                   std::to_string(ex->seconds) +
                   " s; the bound is the best valid one found and the gap "
@@ -145,15 +147,72 @@ llvm::Error solveExact(const Problem &problem, const TraceSource &trace,
   res.boundMethod = "z3-exact";
   res.schedulePolicy.clear();
   offer(res, std::move(*m), std::move(sched), "z3-exact");
-  res.status = SolveStatus::Optimal;
+  res.provedOptimal = true;
   return llvm::Error::success();
 }
+
+/// Forwards progress reports and repeats the last one every second while
+/// nothing new is reported (a long Z3 call or simulation), so a run is
+/// never silent for more than about a second. Calls are serialised.
+class Heartbeat {
+public:
+  explicit Heartbeat(ProgressFn inner) : inner(std::move(inner)) {
+    if (this->inner)
+      thread = std::thread([this] { beat(); });
+  }
+  ~Heartbeat() {
+    if (!thread.joinable())
+      return;
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      stop = true;
+    }
+    wake.notify_all();
+    thread.join();
+  }
+  ProgressFn fn() {
+    if (!inner)
+      return {};
+    return [this](const std::string &phase, double done) {
+      std::lock_guard<std::mutex> lock(mutex);
+      last = {phase, done};
+      lastCall = Clock::now();
+      inner(phase, done);
+    };
+  }
+
+private:
+  void beat() {
+    std::unique_lock<std::mutex> lock(mutex);
+    while (!stop) {
+      wake.wait_for(lock, std::chrono::milliseconds(250));
+      if (stop)
+        break;
+      if (since(lastCall) >= 1.0) {
+        lastCall = Clock::now();
+        inner(last.first.empty() ? std::string("starting") : last.first,
+              last.second);
+      }
+    }
+  }
+
+  ProgressFn inner;
+  std::mutex mutex;
+  std::condition_variable wake;
+  std::pair<std::string, double> last{"", 0};
+  Clock::time_point lastCall = Clock::now();
+  bool stop = false;
+  std::thread thread;
+};
 
 } // namespace
 
 llvm::Expected<SolveResult>
 kvopt::solver::solvePlacement(const Problem &problem, const TraceSource &trace,
-                              const SolveOptions &opt) {
+                              const SolveOptions &options) {
+  Heartbeat heartbeat(options.progress);
+  SolveOptions opt = options;
+  opt.progress = heartbeat.fn();
   auto tStart = Clock::now();
   auto costs = ResourceCosts::fromModel(problem.model);
   if (!costs)
@@ -172,14 +231,19 @@ kvopt::solver::solvePlacement(const Problem &problem, const TraceSource &trace,
   uint64_t R = uint64_t(w.decodeSteps) * w.model.layers * w.batch;
   bool exact = opt.method == SolveMethod::Exact ||
                (opt.method == SolveMethod::Auto &&
-                N * (R + 1) * 3 + R <= opt.exactMaxVariables);
+                N * (R + 1) * 3 + R <= opt.autoExactMaxVariables);
 
   // The Lagrangian bound (always: it is cheap where the exact model fits).
   auto tBound = Clock::now();
   LagrangianBound lb(*acc, *costs, problem.capacityBlocks);
   LagrangianOptions lo = opt.lagrangian;
-  lo.timeLimitSeconds =
-      std::min(lo.timeLimitSeconds, opt.timeLimitSeconds * (exact ? 0.2 : 1.0));
+  // Only a limit the user set stops the ascent (then the status says so);
+  // otherwise its iteration budget decides and the result is repeatable.
+  if (opt.timeLimitSeconds > 0) {
+    double share = opt.timeLimitSeconds * (exact ? 0.2 : 1.0);
+    lo.timeLimitSeconds =
+        lo.timeLimitSeconds > 0 ? std::min(lo.timeLimitSeconds, share) : share;
+  }
   if (!lo.progress)
     lo.progress = opt.progress;
   BlockPlan plan;
@@ -188,7 +252,23 @@ kvopt::solver::solvePlacement(const Problem &problem, const TraceSource &trace,
   res.dualIterations = lr.iterations;
   res.boundSeconds = lr.bound;
   res.boundMethod = "lagrangian";
+  // The per-step capacity bound (one pass over the trace's changes); the
+  // tighter of the two is the reported bound.
+  res.capacityBound =
+      capacityStepBound(*acc, *costs, problem.capacityBlocks).bound;
+  if (res.capacityBound > res.boundSeconds) {
+    res.boundSeconds = res.capacityBound;
+    res.boundMethod = "capacity";
+  }
   res.boundWallSeconds = since(tBound);
+  if (lr.stoppedByTimeLimit) {
+    res.stoppedByTimeLimit = true;
+    res.message = "the time limit stopped the dual ascent after " +
+                  std::to_string(lr.iterations) + " of " +
+                  std::to_string(lo.maxIterations) +
+                  " iterations; the bound is valid but the result depends "
+                  "on the machine's speed";
+  }
 
   // The schedules: the balanced oracle (primary), and the relaxed plan
   // repaired to feasibility.
@@ -232,7 +312,11 @@ kvopt::solver::solvePlacement(const Problem &problem, const TraceSource &trace,
   res.scheduleWallSeconds = since(tSched);
 
   if (exact) {
-    double budget = std::max(1.0, opt.timeLimitSeconds - since(tStart));
+    // Z3 needs a wall-clock budget: the user's limit, else kExactSeconds.
+    double limit = opt.timeLimitSeconds > 0 ? opt.timeLimitSeconds
+                   : opt.method == SolveMethod::Auto ? kAutoExactSeconds
+                                                     : kExactSeconds;
+    double budget = std::max(1.0, limit - since(tStart));
     if (auto e = solveExact(problem, trace, opt, budget, res))
       return std::move(e);
   }
@@ -250,10 +334,11 @@ kvopt::solver::solvePlacement(const Problem &problem, const TraceSource &trace,
   res.gap = res.scheduleSeconds > 0
                 ? (res.scheduleSeconds - res.boundSeconds) / res.scheduleSeconds
                 : 0;
-  if (res.status == SolveStatus::Bounded && res.message.empty())
+  res.status = classifyPlan(res.gap, res.provedOptimal, res.stoppedByTimeLimit);
+  if (res.message.empty())
     res.message = "valid bound (" + res.boundMethod + ") and a feasible "
                   "schedule (" + res.schedulePolicy + ")";
-  if (res.status == SolveStatus::Optimal)
+  if (res.provedOptimal && !res.stoppedByTimeLimit)
     res.message = "the exact model was solved to optimality; the schedule "
                   "attains it";
   return std::move(res);

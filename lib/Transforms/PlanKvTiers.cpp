@@ -45,6 +45,21 @@ private:
 
 /// Applies the `block` option: re-types every cache with the new block size
 /// (all users see the new type through the SSA value).
+/// The attribute's status for the planner's (the same cases).
+static kvtier::PlanStatus toAttrStatus(kvopt::PlanStatus status) {
+  switch (status) {
+  case kvopt::PlanStatus::Optimal:
+    return kvtier::PlanStatus::optimal;
+  case kvopt::PlanStatus::GapClosed:
+    return kvtier::PlanStatus::gap_closed;
+  case kvopt::PlanStatus::GapOpen:
+    return kvtier::PlanStatus::gap_open;
+  case kvopt::PlanStatus::TimeLimit:
+    return kvtier::PlanStatus::time_limit;
+  }
+  return kvtier::PlanStatus::gap_open;
+}
+
 LogicalResult PlanKvTiersPass::reblock(KvCacheAnalysis &analysis) {
   if (blockTokens == 0)
     return success();
@@ -118,7 +133,7 @@ void PlanKvTiersPass::annotate(const PlanningInput &input,
   // the schedule, say) is reported, never written.
   PlanAttr planAttr = PlanAttr::getChecked(
       [&]() { return module.emitError(); }, ctx, StringRef(result.planner),
-      StringRef(result.status), llvm::APFloat(result.boundSeconds),
+      toAttrStatus(result.status), llvm::APFloat(result.boundSeconds),
       llvm::APFloat(result.scheduleSeconds), llvm::APFloat(result.gap),
       scheduleFile, int64_t(result.schedule.totalMoves()));
   if (!planAttr)
@@ -180,6 +195,11 @@ void PlanKvTiersPass::runOnOperation() {
         << sparsity.getValue();
     return signalPassFailure();
   }
+  if (!(timeLimit >= 0.0)) {
+    module.emitError("time-limit option must be >= 0 seconds (0: none), got ")
+        << timeLimit.getValue();
+    return signalPassFailure();
+  }
   // Output paths are checked before a possibly long solve.
   for (const std::string &path :
        {reportFile.getValue(), jsonFile.getValue(), htmlFile.getValue(),
@@ -201,6 +221,7 @@ void PlanKvTiersPass::runOnOperation() {
   kvopt::PlanOptions planOptions;
   planOptions.solver = solver;
   planOptions.timeLimitSeconds = timeLimit;
+  planOptions.threads = threads;
   planOptions.baselines = baselines;
   planOptions.progress = [](const std::string &line) {
     llvm::errs() << "kv-opt: " << line << "\n";

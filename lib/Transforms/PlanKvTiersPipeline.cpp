@@ -65,8 +65,12 @@ struct PlanKvTiersPipelineOptions
       llvm::cl::init("auto")};
   PassOptions::Option<double> timeLimit{
       *this, "time-limit",
-      llvm::cl::desc("Solver time limit in seconds; on timeout the best valid bound is kept and the gap is reported open"),
-      llvm::cl::init(60.0)};
+      llvm::cl::desc("Solver time limit in seconds (0: none; the result is then repeatable and the exact model alone stops after 60 s); on timeout the best valid bound is kept and the gap is reported open"),
+      llvm::cl::init(0.0)};
+  PassOptions::Option<unsigned> threads{
+      *this, "threads",
+      llvm::cl::desc("Threads for the bound and the baselines (0: one per core); results do not depend on it"),
+      llvm::cl::init(0)};
   PassOptions::Option<bool> paperMode{
       *this, "paper-mode",
       llvm::cl::desc("Use the seed paper's time model and entry sizes"),
@@ -125,6 +129,7 @@ void mlir::kvtier::registerPlanKvTiersPipeline() {
         plan.blockTokens = options.blockTokens;
         plan.solver = options.solver;
         plan.timeLimit = options.timeLimit;
+        plan.threads = options.threads;
         plan.paperMode = options.paperMode;
         plan.reportFile = options.reportFile;
         plan.jsonFile = options.jsonFile;

@@ -7,6 +7,7 @@
 // RUN: not kv-opt %S/Inputs/tiny-planned-free.mlir --kvtier-plan-kv-tiers="report= prompt=48 decode=16 variation=extreme" 2>&1 | FileCheck %s --check-prefix=VARIATION
 // RUN: not kv-opt %S/Inputs/tiny-planned-free.mlir --kvtier-plan-kv-tiers="report= prompt=48 decode=16 solver=magic" 2>&1 | FileCheck %s --check-prefix=SOLVER
 // RUN: not kv-opt %S/Inputs/tiny-planned-free.mlir --kvtier-plan-kv-tiers="report=/nonexistent-dir/r.txt prompt=48 decode=16" 2>&1 | FileCheck %s --check-prefix=REPORT
+// RUN: not kv-opt %S/Inputs/tiny-planned-free.mlir --kvtier-plan-kv-tiers="report= prompt=48 decode=16 time-limit=-2" 2>&1 | FileCheck %s --check-prefix=TIMELIMIT
 
 // PRESET: error: {{.*}}no-such-gpu
 // TRACE: error: cannot use trace: {{.*}}missing
@@ -16,6 +17,7 @@
 // VARIATION: error: {{.*}}extreme
 // SOLVER: error: planning failed: {{.*}}magic
 // REPORT: error: cannot write '/nonexistent-dir/r.txt'
+// TIMELIMIT: error: time-limit option must be >= 0 seconds (0: none), got -2
 
 // expected-error @+1 {{no KV cache to plan: the module declares no kvtier.cache}}
 module {

@@ -35,7 +35,7 @@ module attributes {kvtier.memory_system = #kvtier.memory_system<tiers = [
 // REPORT: bound
 // REPORT-SAME: proven lower bound on total decode time
 // REPORT: schedule
-// REPORT-SAME: simulated; gap
+// REPORT-SAME: simulated; schedule/bound {{[0-9.]+}}, gap (schedule - bound) / schedule = {{[0-9.]+}}%
 // REPORT: policy
 // REPORT: plan (
 // REPORT: unlimited

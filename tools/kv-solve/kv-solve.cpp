@@ -90,8 +90,9 @@ static cl::opt<std::string> method("method",
                                    cl::desc("auto, exact or lagrangian"),
                                    cl::init("auto"), cl::cat(cat));
 static cl::opt<double> timeLimit("time-limit",
-                                 cl::desc("seconds for the bound"),
-                                 cl::init(60), cl::cat(cat));
+                                 cl::desc("seconds for the bound (0: none, "
+                                          "repeatable; exact stops at 60 s)"),
+                                 cl::init(0), cl::cat(cat));
 static cl::opt<unsigned> windows("windows",
                                  cl::desc("multiplier windows"),
                                  cl::init(32), cl::cat(cat));
@@ -170,7 +171,7 @@ static Error writeSmtlib(const Problem &problem, const TraceSource &trace) {
     return prog.takeError();
   std::string threshold = smtlibThreshold, comment;
   if (threshold == "optimum" || threshold == "optimum-minus-one") {
-    auto sol = solver::solveWithZ3(*prog, false, timeLimit);
+    auto sol = solver::solveWithZ3(*prog, false, timeLimit > 0 ? timeLimit : 60);
     if (!sol)
       return sol.takeError();
     if (sol->status != solver::Z3Solution::Status::Optimal)

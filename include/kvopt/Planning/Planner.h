@@ -13,6 +13,7 @@
 #include "kvopt/Core/Schedule.h"
 #include "kvopt/Core/Simulator.h"
 #include "kvopt/Core/Trace.h"
+#include "kvopt/Solver/PlanStatus.h"
 
 #include "llvm/Support/Error.h"
 
@@ -41,6 +42,8 @@ struct StepSeries {
 /// One simulated policy with the details the reports need.
 struct PolicyRun {
   SimMetrics metrics;
+  /// The policy may exceed the HBM capacity (not a feasible schedule).
+  bool ignoresCapacity = false;
   /// Per layer (all sequences): KV entries read and hits.
   std::vector<uint64_t> layerReads, layerHits;
   /// Per layer (schedules only, see scheduleLayerStats): initial and peak
@@ -53,7 +56,8 @@ struct PolicyRun {
 struct PlanOptions {
   /// "auto", "lagrangian", "z3".
   std::string solver = "auto";
-  double timeLimitSeconds = 60;
+  /// Seconds, 0 = none (SolveOptions::timeLimitSeconds).
+  double timeLimitSeconds = 0;
   /// Simulate the baselines too.
   bool baselines = true;
   /// Baseline policy names (createPolicyByName); empty = all of them.
@@ -69,10 +73,15 @@ struct PlanOptions {
 struct PlanResult {
   /// The method that produced the bound and schedule.
   std::string planner;
-  /// "optimal", "gap_closed" (gap <= tolerance) or "gap_open".
-  std::string status;
-  /// Proven lower bound on the total decode time (seconds).
+  /// classifyPlan(gap, provedOptimal, timedOut) (PlanStatus.h).
+  PlanStatus status = PlanStatus::GapOpen;
+  /// The solver proved its schedule optimal; the solver hit a time limit.
+  bool provedOptimal = false, timedOut = false;
+  /// Proven lower bound on the total decode time (seconds): the tightest
+  /// of `bounds`, which lists every valid bound computed (name, seconds).
   double boundSeconds = 0;
+  std::string boundMethod;
+  std::vector<std::pair<std::string, double>> bounds;
   /// Simulated time of the schedule (seconds).
   double scheduleSeconds = 0;
   /// (schedule - bound) / schedule.

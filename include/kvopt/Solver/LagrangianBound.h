@@ -65,9 +65,11 @@ struct DualValue {
 struct LagrangianOptions {
   /// Target number of windows (steps per window = ceil(decode / windows)).
   uint32_t windows = 32;
-  /// Wall-clock limit of `optimize` in seconds (evaluations in flight
-  /// finish; the final full evaluation is always done).
-  double timeLimitSeconds = 20;
+  /// Wall-clock limit of `optimize` in seconds, 0 = none (the default: the
+  /// iteration budget alone decides, so results do not depend on machine
+  /// load). Evaluations in flight finish; the final full evaluation is
+  /// always done.
+  double timeLimitSeconds = 0;
   /// Maximum subgradient iterations.
   uint32_t maxIterations = 60;
   /// Optimise on every `sampleStride`-th block with the capacity scaled by
@@ -79,7 +81,8 @@ struct LagrangianOptions {
   /// exponentiated-gradient rate on mu, and the lambda step in units of
   /// the value of one fully read block per record.
   double muStep = 0.5, lambdaStep = 0.5;
-  /// Threads for an evaluation (blocks are split in chunks).
+  /// Threads for an evaluation (blocks are split in a fixed number of
+  /// chunks reduced in order: the value does not depend on this).
   unsigned threads = 1;
   ProgressFn progress;
 };
@@ -88,6 +91,8 @@ struct LagrangianResult {
   double bound = 0;
   DualPrices prices;
   uint32_t iterations = 0;
+  /// The user's time limit stopped the ascent before its iteration budget.
+  bool stoppedByTimeLimit = false;
   double seconds = 0;
   /// Bound after each iteration (on the sampled problem when sampling).
   std::vector<double> history;

@@ -20,6 +20,7 @@
 #include "kvopt/Solver/BalancedPolicy.h"
 #include "kvopt/Solver/BlockAccesses.h"
 #include "kvopt/Solver/LagrangianBound.h"
+#include "kvopt/Solver/PlanStatus.h"
 
 #include "llvm/Support/Error.h"
 
@@ -30,7 +31,8 @@ namespace kvopt {
 namespace solver {
 
 enum class SolveMethod {
-  /// Exact (Z3) when the integer program is small, else Lagrangian.
+  /// Exact (Z3) when the integer program is tiny (autoExactMaxVariables),
+  /// else Lagrangian.
   Auto,
   /// Z3 integer program: the true optimum, or on timeout the best bound.
   Exact,
@@ -38,21 +40,26 @@ enum class SolveMethod {
   Lagrangian
 };
 
-enum class SolveStatus {
-  Optimal, ///< the schedule is proven optimal (gap 0)
-  Bounded, ///< a valid bound and a schedule; the gap is the certificate
-  Timeout  ///< a limit was hit: best valid bound, the gap is not closed
-};
+/// The status is the one plan status (PlanStatus.h); kept under this name
+/// for the solver's callers.
+using SolveStatus = PlanStatus;
 
-const char *solveStatusName(SolveStatus s);
 llvm::Expected<SolveMethod> parseSolveMethod(const std::string &name);
 
 struct SolveOptions {
   SolveMethod method = SolveMethod::Auto;
-  /// Wall-clock budget for the bound (the schedule's simulation is extra).
-  double timeLimitSeconds = 60;
-  /// Auto uses the exact model up to this many variables.
+  /// Wall-clock budget for the bound (the schedule's simulation is extra);
+  /// 0 = none: the dual ascent runs its iteration budget (repeatable) and
+  /// the exact model, where chosen, stops after 60 s. A limit that stops
+  /// the search makes the status Timeout.
+  double timeLimitSeconds = 0;
+  /// The exact model refuses programs above this many variables.
   uint64_t exactMaxVariables = 4000;
+  /// Auto uses the exact model only up to this many variables, a size at
+  /// which Z3 finishes in seconds (docs/bound.md, "auto"); larger problems
+  /// get the Lagrangian and capacity bounds. A size rule, not a time rule,
+  /// so the choice is the same on every machine.
+  uint64_t autoExactMaxVariables = 200;
   /// Also solve the LP relaxation with Z3 when the exact model is built.
   bool lpRelaxation = true;
   LagrangianOptions lagrangian;
@@ -71,13 +78,19 @@ struct SolveOptions {
 };
 
 struct SolveResult {
-  SolveStatus status = SolveStatus::Bounded;
+  /// classifyPlan(gap, provedOptimal, stoppedByTimeLimit).
+  PlanStatus status = PlanStatus::GapOpen;
+  /// The exact model was solved to optimality (its schedule attains it).
+  bool provedOptimal = false;
+  /// A time limit stopped the exact model or the dual ascent.
+  bool stoppedByTimeLimit = false;
   std::string message;
   /// Best valid lower bound on the total decode time, seconds.
   double boundSeconds = 0;
   std::string boundMethod;
   /// Individual bounds where computed (negative = not computed).
-  double lagrangianBound = -1, lpBound = -1, exactOptimum = -1;
+  double lagrangianBound = -1, capacityBound = -1, lpBound = -1,
+         exactOptimum = -1;
   std::string exactOptimumUnits; ///< exact rational in 1/unitsPerSecond s
   int64_t unitsPerSecond = 0;
   /// The schedule and its simulated time.

@@ -23,8 +23,8 @@ llvm::Expected<std::vector<SimMetrics>>
 simulateBaselines(const Problem &problem, const TraceSource &trace,
                   uint32_t saIterations = 40);
 
-/// Progress printer: one line per phase change or 10% step, only after the
-/// solve has run for a second.
+/// Progress printer: one line per phase change or 10% step, and one every
+/// 5 s of the same, only after the solve has run for a second.
 ProgressFn makeProgressPrinter(llvm::raw_ostream &os);
 
 void printText(llvm::raw_ostream &os, const Problem &problem,

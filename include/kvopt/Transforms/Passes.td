@@ -112,9 +112,14 @@ def PlanKvTiers : Pass<"kvtier-plan-kv-tiers", "::mlir::ModuleOp"> {
            "Placement granularity in tokens (0: the cache type's block)">,
     Option<"solver", "solver", "std::string", /*default=*/"\"auto\"",
            "auto | lagrangian | z3 (exact, small instances only)">,
-    Option<"timeLimit", "time-limit", "double", /*default=*/"60.0",
-           "Solver time limit in seconds; on timeout the best valid bound "
-           "is kept and the gap is reported open">,
+    Option<"timeLimit", "time-limit", "double", /*default=*/"0.0",
+           "Solver time limit in seconds (0: none; the result is then "
+           "repeatable and the exact model alone stops after 60 s); on "
+           "timeout the best valid bound is kept and the gap is reported "
+           "open">,
+    Option<"threads", "threads", "unsigned", /*default=*/"0",
+           "Threads for the bound and the baselines (0: one per core); "
+           "results do not depend on it">,
     Option<"paperMode", "paper-mode", "bool", /*default=*/"false",
            "Use the seed paper's time model and entry sizes">,
     Option<"scheduleFile", "schedule-file", "std::string",

@@ -236,7 +236,8 @@ module attributes {kvtier.plan = #kvtier.plan<policy = "x", status = "optimal", 
 
 // -----
 
-// expected-error @+1 {{plan status must be 'optimal', 'gap_closed' or 'gap_open', got 'done'}}
+// expected-error @+2 {{plan status must be 'optimal', 'gap_closed', 'gap_open' or 'time_limit', got 'done'}}
+// expected-error @+1 {{failed to parse KvTier_PlanAttr parameter 'status'}}
 module attributes {kvtier.plan = #kvtier.plan<policy = "x", status = "done", bound = 1.0, schedule = 2.0, gap = 0.5, file = "", migrations = 0>} {}
 
 // -----

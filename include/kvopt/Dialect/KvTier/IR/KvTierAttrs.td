@@ -14,6 +14,36 @@ def KvTier_TierKind : I32EnumAttr<"TierKind", "kind of memory tier", [
   let genSpecializedAttr = 0;
 }
 
+/// What a plan's bound and schedule certify; the same cases and names as
+/// kvopt::PlanStatus (kvopt/Solver/PlanStatus.h).
+def KvTier_PlanStatus : I32EnumAttr<"PlanStatus", "status of a plan", [
+    I32EnumAttrCase<"optimal", 0>,
+    I32EnumAttrCase<"gap_closed", 1>,
+    I32EnumAttrCase<"gap_open", 2>,
+    I32EnumAttrCase<"time_limit", 3>]> {
+  let cppNamespace = "::mlir::kvtier";
+  let genSpecializedAttr = 0;
+}
+
+/// A PlanStatus written as its quoted name (`status = "gap_open"`).
+def KvTier_PlanStatusParam
+    : AttrOrTypeParameter<"::mlir::kvtier::PlanStatus", "plan status"> {
+  let parser = [{ [&]() -> ::mlir::FailureOr<::mlir::kvtier::PlanStatus> {
+    ::llvm::SMLoc loc = $_parser.getCurrentLocation();
+    std::string name;
+    if ($_parser.parseString(&name))
+      return ::mlir::failure();
+    if (auto status = ::mlir::kvtier::symbolizePlanStatus(name))
+      return *status;
+    return $_parser.emitError(loc)
+           << "plan status must be 'optimal', 'gap_closed', 'gap_open' or "
+              "'time_limit', got '" << name << "'";
+  }() }];
+  let printer = [{
+    $_printer << '"' << ::mlir::kvtier::stringifyPlanStatus($_self) << '"'
+  }];
+}
+
 /// A double stored exactly (as an IEEE double APFloat) and written plainly.
 def KvTier_F64Param : AttrOrTypeParameter<"::llvm::APFloat", "a double"> {
   let comparator = "$_lhs.bitwiseIsEqual($_rhs)";
@@ -164,8 +194,9 @@ def KvTier_PlanAttr : KvTier_Attr<"Plan", "plan"> {
     The result of planning. `bound` is a proven lower bound on the total
     decode time in seconds (no schedule in the model can be faster);
     `schedule` is the simulated time of the emitted schedule; `gap` is
-    `(schedule - bound) / schedule`. `status` is `optimal`, `gap_closed`
-    (within tolerance) or `gap_open` (time limit hit). The full time-varying
+    `(schedule - bound) / schedule`. `status` is `optimal` (proved by the
+    exact model), `gap_closed` (gap within 2%), `gap_open` or `time_limit`
+    (a time limit stopped the search). The full time-varying
     schedule is in the side file `file` (see `docs/schedule-format.md`).
 
     ```mlir
@@ -174,7 +205,7 @@ def KvTier_PlanAttr : KvTier_Attr<"Plan", "plan"> {
   }];
   let parameters = (ins
     StringRefParameter<"planner that produced it">:$policy,
-    StringRefParameter<"solve status">:$status,
+    KvTier_PlanStatusParam:$status,
     KvTier_F64Param:$bound, KvTier_F64Param:$schedule,
     KvTier_F64Param:$gap,
     StringRefParameter<"schedule side file">:$file,
