@@ -18,6 +18,10 @@
 #include <cstdint>
 #include <string>
 
+namespace mlir {
+class DominanceInfo;
+} // namespace mlir
+
 namespace mlir::kvtier {
 
 /// Discardable attribute that tags every upstream op of a matched attention
@@ -121,10 +125,11 @@ FailureOr<AttentionMatch> matchAttention(Operation *root,
 
 /// Declares the cache of `match` (one layer) at the top of the enclosing
 /// isolated region, inserts `kvtier.attention` after the anchor and tags
-/// the matched ops with `id`. Emits an error and fails when the cache is
-/// shorter than one block.
+/// the matched ops with `id`. `dominance` (optional) is reused to place the
+/// position; without it one is built for this call.
 LogicalResult emitAttention(RewriterBase &rewriter, const AttentionMatch &match,
-                            const RaiseAttentionConfig &config, int64_t id);
+                            const RaiseAttentionConfig &config, int64_t id,
+                            DominanceInfo *dominance = nullptr);
 
 /// Adds the patterns that raise attention (tensor softmax forms and fused
 /// online-softmax loops) with the given configuration. Apply them with
