@@ -103,7 +103,7 @@ Block *declarationBlock(Operation *op) {
 void remarkAttention(const AttentionMatch &m, int64_t id, bool positionFound) {
   const KvGeometry &g = m.geometry;
   InFlightDiagnostic diag =
-      m.anchor->emitRemark()
+      mlir::emitRemark(m.anchor->getLoc())
       << "attention " << id << " (" << stringifySoftmaxForm(m.form)
       << "): kv_heads = " << g.kvHeads << ", head_dim = " << g.headDim
       << ", tokens = " << g.tokens << ", batch = " << g.batch;
@@ -127,6 +127,8 @@ struct RaiseState {
   /// Dominance, built once; its per-region trees are computed lazily and
   /// stay valid because the patterns add ops but never blocks.
   std::unique_ptr<DominanceInfo> dominance;
+  /// Loop nests already reported as loop-form softmaxes (one remark each).
+  llvm::SmallPtrSet<Operation *, 8> reportedNests;
 
   int64_t takeId(Operation *op) {
     if (!nextId) {
@@ -151,13 +153,25 @@ struct RaiseState {
   }
 };
 
+/// Block of a cache of `tokens` tokens: `requested`, or, for a cache shorter
+/// than that, the largest power of two that divides `tokens` (whole blocks,
+/// no partial one).
+int64_t blockFor(int64_t tokens, int64_t requested) {
+  if (tokens >= requested)
+    return requested;
+  return tokens & -tokens;
+}
+
 /// Reports a near miss as a remark (when enabled) and counts it.
 void reportNearMiss(Operation *root, StringRef what,
                     const RaiseAttentionConfig &config) {
   if (config.counters)
     ++config.counters->nearMisses;
+  // At the op's location, naming it: the op itself (a loop nest, a whole
+  // layer) is never printed.
   if (config.emitRemarks)
-    root->emitRemark() << "not raised as attention: " << what;
+    mlir::emitRemark(root->getLoc())
+        << "'" << root->getName() << "' not raised as attention: " << what;
 }
 
 //===----------------------------------------------------------------------===//
@@ -182,6 +196,9 @@ struct RaiseSoftmaxAttention : RewritePattern {
     if (failed(match)) {
       if (!nearMiss.empty())
         reportNearMiss(op, nearMiss, config);
+      else if (auto loopSoftmax = describeLoopSoftmax(op))
+        if (state->reportedNests.insert(loopSoftmax->first).second)
+          reportNearMiss(loopSoftmax->first, loopSoftmax->second, config);
       return failure();
     }
     return emitAttention(rewriter, *match, config, state->takeId(op),
@@ -247,8 +264,10 @@ FailureOr<AttentionMatch> mlir::kvtier::matchAttention(Operation *root,
     return matchOnlineLoop(loop, nearMiss);
   }
   std::optional<SoftmaxInfo> softmax = matchSoftmax(root);
-  if (!softmax)
+  if (!softmax) {
+    nearMiss = describeSoftmaxNearMiss(root);
     return failure();
+  }
   FailureOr<AttentionMatch> match = matchTensorAttention(*softmax, nearMiss);
   if (failed(match))
     nearMiss =
@@ -275,17 +294,16 @@ LogicalResult mlir::kvtier::emitAttention(RewriterBase &rewriter,
                    config);
     return failure();
   }
-  if (g.tokens < config.blockTokens) {
-    if (config.counters)
-      ++config.counters->errors;
-    return anchor->emitError()
-           << "attention cache of " << g.tokens
-           << " tokens is shorter than one block of " << config.blockTokens
-           << " tokens; run with block=" << g.tokens << " or less";
-  }
+  int64_t block = blockFor(g.tokens, config.blockTokens);
+  if (block != config.blockTokens)
+    mlir::emitWarning(anchor->getLoc())
+        << "attention cache of " << g.tokens
+        << " tokens is shorter than one block of " << config.blockTokens
+        << " tokens; using block = " << block
+        << " (the largest power of two dividing " << g.tokens << ")";
   MLIRContext *ctx = rewriter.getContext();
   auto cacheType = CacheType::get(ctx, 1, g.kvHeads, g.headDim, g.element,
-                                  config.blockTokens, g.tokens, g.batch);
+                                  block, g.tokens, g.batch);
   OpBuilder::InsertionGuard guard(rewriter);
   auto firstNonCache = llvm::find_if(
       *declBlock, [](Operation &op) { return !isa<CacheOp>(op); });

@@ -106,7 +106,8 @@ struct RaiseAttentionCounters {
 
 /// Options of the raise patterns.
 struct RaiseAttentionConfig {
-  /// Block size (tokens) of the declared caches.
+  /// Block size (tokens) of the declared caches. A cache shorter than this
+  /// gets the largest power of two dividing its length, with a warning.
   int64_t blockTokens = 16;
   /// Emit a remark per attention found and per near miss.
   bool emitRemarks = true;

@@ -89,12 +89,24 @@ PositionSource findMemrefScatter(Value buffer, int64_t tokenDim) {
   return {};
 }
 
+/// Looks through integer casts of an index (index_cast, extsi, extui).
+static Value stripIndexCast(Value v) {
+  while (Operation *def = v.getDefiningOp()) {
+    if (!isa<arith::IndexCastOp, arith::IndexCastUIOp, arith::ExtSIOp,
+             arith::ExtUIOp>(def))
+      break;
+    v = def->getOperand(0);
+  }
+  return v;
+}
+
 /// Position of a linalg.generic that writes `new` where
 /// `linalg.index tokenDim == pos` and keeps the cache elsewhere.
 PositionSource positionOfSelectScatter(linalg::GenericOp generic,
                                        int64_t tokenDim) {
   PositionSource none;
-  if (generic.getNumDpsInputs() != 2 ||
+  // The old cache, the new token and possibly the position.
+  if (generic.getNumDpsInputs() < 2 || generic.getNumDpsInputs() > 3 ||
       generic.getNumParallelLoops() != generic.getNumLoops())
     return none;
   generic.getRegion().walk([&](arith::CmpIOp cmp) {
@@ -102,9 +114,23 @@ PositionSource positionOfSelectScatter(linalg::GenericOp generic,
       return WalkResult::advance();
     for (auto [a, b] : {std::pair(cmp.getLhs(), cmp.getRhs()),
                         std::pair(cmp.getRhs(), cmp.getLhs())}) {
-      auto index = a.getDefiningOp<linalg::IndexOp>();
+      // linalg.index, possibly cast to an integer type (index_cast to i64,
+      // compared with an i64 position).
+      auto index = stripIndexCast(a).getDefiningOp<linalg::IndexOp>();
       if (!index || static_cast<int64_t>(index.getDim()) != tokenDim)
         continue;
+      // The position read per element from an input of the generic: that
+      // input tensor (element 0 holds the position).
+      if (auto arg = dyn_cast<BlockArgument>(stripIndexCast(b));
+          arg && arg.getOwner() == generic.getBody() &&
+          arg.getArgNumber() < generic.getNumDpsInputs()) {
+        Value input = generic.getDpsInputs()[arg.getArgNumber()];
+        auto type = dyn_cast<RankedTensorType>(input.getType());
+        if (!type || !type.getElementType().isIntOrIndex())
+          continue;
+        none = {PositionSource::Kind::TensorElement, input, 0, generic};
+        return WalkResult::interrupt();
+      }
       Operation *def = b.getDefiningOp();
       if (def && generic->isProperAncestor(def) &&
           !matchPattern(b, m_Constant()))
@@ -237,6 +263,16 @@ LogicalResult fillCache(AttentionMatch &match, const KvTrace &key,
   match.ops.append(key.ops.begin(), key.ops.end());
   match.ops.append(value.ops.begin(), value.ops.end());
   return success();
+}
+
+LogicalResult checkHeads(const AttentionMatch &match, std::string &nearMiss) {
+  int64_t q = match.queryHeads, kv = match.geometry.kvHeads;
+  if (q <= 0 || kv <= 0 || q % kv == 0)
+    return success();
+  nearMiss = "the query has " + std::to_string(q) +
+             " heads, not a multiple of the " + std::to_string(kv) +
+             " K/V heads read from the cache: the head count is ambiguous";
+  return failure();
 }
 
 /// Query heads from the query operand: all of its elements divided by the

@@ -188,9 +188,10 @@ Value sliceReadLength(Operation *op, int64_t dim) {
 
 /// Product of the output dims a broadcast-like op adds (GQA repeat factor).
 int64_t broadcastFactor(Operation *op) {
-  if (auto tile = dyn_cast<tosa::TileOp>(op)) {
-    auto in = cast<ShapedType>(tile.getInput1().getType());
-    auto out = cast<ShapedType>(tile.getType());
+  // tosa.tile and x + zeros: the ratio of the element counts.
+  if (isa<tosa::TileOp>(op) || addZeroOperand(op)) {
+    auto in = cast<ShapedType>(dataOperand(op).getType());
+    auto out = cast<ShapedType>(op->getResult(0).getType());
     if (!in.hasStaticShape() || !out.hasStaticShape())
       return 1;
     return out.getNumElements() / std::max<int64_t>(in.getNumElements(), 1);
@@ -230,7 +231,7 @@ KvTrace traceKvUp(Value v, int64_t tokenDim, int64_t headDim) {
     Operation *def = current.source.getDefiningOp();
     if (!def || !isDataMovement(def) || def->getNumResults() != 1)
       break;
-    Value operand = def->getOperand(0);
+    Value operand = dataOperand(def);
     std::optional<int64_t> tok =
         mapDim(def, current.source, operand, current.tokenDim);
     std::optional<int64_t> head =

@@ -220,12 +220,56 @@ std::optional<int64_t> mapDim(Operation *op, Value from, Value to,
   return mapThroughIndexing(*fromMap, *toMap, dim);
 }
 
+/// True when `v` is all zeros: a zero splat constant (arith, tosa) or a
+/// linalg.fill with zero.
+bool isZeroTensor(Value v) {
+  if (matchPattern(v, m_AnyZeroFloat()) || matchPattern(v, m_Zero()))
+    return true;
+  DenseElementsAttr dense;
+  if (matchPattern(v, m_Constant(&dense)) && dense.isSplat()) {
+    Attribute splat = dense.getSplatValue<Attribute>();
+    if (auto f = dyn_cast<FloatAttr>(splat))
+      return f.getValue().isZero();
+    if (auto i = dyn_cast<IntegerAttr>(splat))
+      return i.getValue().isZero();
+  }
+  if (auto fill = v.getDefiningOp<linalg::FillOp>())
+    return matchPattern(fill.getInputs()[0], m_AnyZeroFloat()) ||
+           matchPattern(fill.getInputs()[0], m_Zero());
+  return false;
+}
+
+Value addZeroOperand(Operation *op) {
+  std::optional<Elementwise> ew = classifyElementwise(op);
+  if (!ew || ew->kind != EwKind::Add)
+    return {};
+  Value a = ewOperand(op, *ew, 0), b = ewOperand(op, *ew, 1);
+  if (!a || !b || !isa<RankedTensorType>(a.getType()) ||
+      !isa<RankedTensorType>(b.getType()))
+    return {};
+  if (isZeroTensor(b))
+    return a;
+  if (isZeroTensor(a))
+    return b;
+  return {};
+}
+
+Value dataOperand(Operation *op) {
+  if (Value data = addZeroOperand(op))
+    return data;
+  return op->getNumOperands() ? op->getOperand(0) : Value();
+}
+
 /// True for ops that only move data (no arithmetic on elements).
 bool isDataMovement(Operation *op) {
   if (isa<tensor::CastOp, tensor::CollapseShapeOp, tensor::ExpandShapeOp,
           tensor::ReshapeOp, tosa::ReshapeOp, tosa::TransposeOp, tosa::TileOp,
           linalg::TransposeOp, linalg::BroadcastOp, linalg::CopyOp,
           tensor::ExtractSliceOp>(op))
+    return true;
+  // x + zeros of a larger shape: a broadcast written as an add (GQA head
+  // expansion by some exporters).
+  if (addZeroOperand(op))
     return true;
   std::optional<Elementwise> ew;
   if (auto generic = dyn_cast<linalg::GenericOp>(op))

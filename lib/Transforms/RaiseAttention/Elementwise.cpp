@@ -87,6 +87,16 @@ std::optional<Elementwise> classifyGeneric(linalg::GenericOp generic) {
   Elementwise ew{scalarKind(core), {}};
   if (ew.kind == EwKind::Other)
     return std::nullopt;
+  // exp(a - b) in one body (a softmax numerator with the row max as the
+  // second input): ExpSub with the arguments of the subtraction.
+  if (ew.kind == EwKind::Exp) {
+    Operation *sub = stripScalarCasts(core->getOperand(0)).getDefiningOp();
+    if (sub && sub->getBlock() == &body && isa<arith::SubFOp>(sub)) {
+      int a = argIndex(sub->getOperand(0)), b = argIndex(sub->getOperand(1));
+      if (a >= 0 && b >= 0)
+        return Elementwise{EwKind::ExpSub, {a, b}};
+    }
+  }
   for (Value operand : core->getOperands())
     ew.args.push_back(argIndex(operand));
   if (ew.kind == EwKind::Reciprocal)

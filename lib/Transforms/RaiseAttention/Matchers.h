@@ -47,6 +47,8 @@ enum class EwKind {
   Max,
   Reciprocal,
   Copy,
+  /// exp(a - b) fused in one linalg.generic body (args: a, b).
+  ExpSub,
   Other
 };
 
@@ -92,8 +94,17 @@ ArrayRef<int64_t> shapeOf(Value v);
 std::optional<int64_t> mapDim(Operation *op, Value from, Value to,
                               int64_t dim);
 
-/// True for ops that only move data (no arithmetic on elements).
+/// True for ops that only move data (no arithmetic on elements), including
+/// an add of a zero tensor (a broadcast written as arithmetic).
 bool isDataMovement(Operation *op);
+
+/// For `x + zeros` (either order, tosa/linalg/arith, zeros a splat constant
+/// or a zero fill): `x`; null otherwise.
+Value addZeroOperand(Operation *op);
+
+/// The operand a data-movement op moves: the non-zero side of an add of
+/// zeros, else operand 0.
+Value dataOperand(Operation *op);
 
 //===----------------------------------------------------------------------===//
 // Softmax (Softmax.cpp)
@@ -109,6 +120,17 @@ struct SoftmaxInfo {
 
 /// Recognises a softmax rooted at `root` (an exp or a linalg.softmax).
 std::optional<SoftmaxInfo> matchSoftmax(Operation *root);
+
+/// For a tensor exp that matchSoftmax rejected but whose result is
+/// sum-reduced (it looks like a softmax): what was found and what is
+/// missing; empty when `root` does not look like a softmax.
+std::string describeSoftmaxNearMiss(Operation *root);
+
+/// For a scalar or vector math.exp of a difference inside a loop nest (a
+/// softmax written as loops over memrefs) that no other matcher handles:
+/// the outermost loop of the nest and what was found and what is missing.
+std::optional<std::pair<Operation *, std::string>>
+describeLoopSoftmax(Operation *exp);
 
 //===----------------------------------------------------------------------===//
 // Contractions and K/V tracing (Contraction.cpp)
@@ -182,6 +204,10 @@ std::optional<KvGeometry> geometryOf(const KvTrace &trace);
 /// position) from the K and V traces; sets `nearMiss` on inconsistency.
 LogicalResult fillCache(AttentionMatch &match, const KvTrace &key,
                         const KvTrace &value, std::string &nearMiss);
+
+/// Refuses a match whose query heads are not a multiple of its K/V heads
+/// (GQA groups must be whole), with the reason in `nearMiss`.
+LogicalResult checkHeads(const AttentionMatch &match, std::string &nearMiss);
 
 /// Query heads from the query operand: all of its elements divided by the
 /// head dim, the query tokens and the batch.

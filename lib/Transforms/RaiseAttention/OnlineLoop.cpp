@@ -267,6 +267,8 @@ FailureOr<AttentionMatch> matchOnlineLoop(LoopLikeOpInterface loop,
     match.queryHeads =
         queryHeadsOf(std::get<0>(*queryRead).buffer, match.geometry.headDim,
                      match.geometry.batch, 1);
+    if (failed(checkHeads(match, nearMiss)))
+      return failure();
   }
   match.anchor = climbIndexLoops(loopOp, reads);
   // Without a scatter, a loop over [0, n) cached tokens gives position n.

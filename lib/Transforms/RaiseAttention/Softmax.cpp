@@ -38,7 +38,7 @@ Value stripBroadcast(Value v) {
     if (!def || def->getNumOperands() == 0 || !isDataMovement(def) ||
         isa<tosa::TransposeOp, linalg::TransposeOp>(def))
       return v;
-    v = def->getOperand(0);
+    v = dataOperand(def);
   }
   return v;
 }
@@ -82,7 +82,8 @@ std::optional<std::pair<Operation *, Operation *>> findNormaliser(Value e,
 }
 
 /// exp/sum/div form rooted at the exp op `exp` with input `y`.
-std::optional<SoftmaxInfo> matchExpSumDiv(Operation *exp, Value y) {
+std::optional<SoftmaxInfo> matchExpSumDiv(Operation *exp, Value y,
+                                          bool lookForSubMax = true) {
   Value e = exp->getResult(0);
   for (Operation *user : e.getUsers()) {
     std::optional<Reduction> sum = matchReduction(user);
@@ -98,7 +99,7 @@ std::optional<SoftmaxInfo> matchExpSumDiv(Operation *exp, Value y) {
                      {exp, user, norm->first}};
     if (norm->second)
       info.ops.push_back(norm->second);
-    if (auto subMax = matchSubMax(y)) {
+    if (auto subMax = lookForSubMax ? matchSubMax(y) : std::nullopt) {
       info.scores = subMax->first;
       info.ops.append({y.getDefiningOp(), subMax->second});
     }
@@ -155,30 +156,114 @@ std::optional<SoftmaxInfo> matchSoftmax(Operation *root) {
                        static_cast<int64_t>(softmax.getDimension()),
                        {root}};
   std::optional<Elementwise> ew = classifyElementwise(root);
-  if (!ew || ew->kind != EwKind::Exp)
+  if (!ew || (ew->kind != EwKind::Exp && ew->kind != EwKind::ExpSub))
     return std::nullopt;
-  Value y = ewOperand(root, *ew, 0);
-  if (!y)
-    return std::nullopt;
-  if (auto info = matchExpSumDiv(root, y))
-    return info;
-  Operation *sub = y.getDefiningOp();
-  std::optional<Elementwise> subEw = classifyElementwise(sub);
-  if (!subEw || subEw->kind != EwKind::Sub)
-    return std::nullopt;
-  Value x = ewOperand(sub, *subEw, 0), lse = ewOperand(sub, *subEw, 1);
-  if (!x || !lse)
-    return std::nullopt;
-  auto term = matchLogSumExpTerm(lse, x);
+  // exp(x - shift): the shift is the row max (exp/sum/div) or the
+  // log-sum-exp term.
+  Value x, shift;
+  Operation *sub = nullptr;
+  if (ew->kind == EwKind::ExpSub) {
+    x = ewOperand(root, *ew, 0);
+    shift = ewOperand(root, *ew, 1);
+    if (!x || !shift)
+      return std::nullopt;
+    if (auto info = matchExpSumDiv(root, x, /*lookForSubMax=*/false)) {
+      Operation *maxOp = stripBroadcast(shift).getDefiningOp();
+      std::optional<Reduction> max = matchReduction(maxOp);
+      if (max && max->kind == ReductionKind::Max && max->input == x)
+        info->ops.push_back(maxOp);
+      return info;
+    }
+  } else {
+    Value y = ewOperand(root, *ew, 0);
+    if (!y)
+      return std::nullopt;
+    if (auto info = matchExpSumDiv(root, y))
+      return info;
+    sub = y.getDefiningOp();
+    std::optional<Elementwise> subEw = classifyElementwise(sub);
+    if (!subEw || subEw->kind != EwKind::Sub)
+      return std::nullopt;
+    x = ewOperand(sub, *subEw, 0);
+    shift = ewOperand(sub, *subEw, 1);
+    if (!x || !shift)
+      return std::nullopt;
+  }
+  auto term = matchLogSumExpTerm(shift, x);
   if (!term)
     return std::nullopt;
-  SoftmaxInfo info{SoftmaxForm::LogSumExp,
-                   x,
-                   root->getResult(0),
-                   term->first.dim,
-                   {root, sub}};
+  SoftmaxInfo info{
+      SoftmaxForm::LogSumExp, x, root->getResult(0), term->first.dim, {root}};
+  if (sub)
+    info.ops.push_back(sub);
   info.ops.append(term->second);
   return info;
+}
+
+/// True when `v` is a loop-carried value of a loop enclosing it, or is
+/// computed from one by the op defining it (a running max or sum).
+static bool isRunning(Value v) {
+  auto carried = [](Value x) {
+    auto arg = dyn_cast<BlockArgument>(x);
+    auto loop = arg ? dyn_cast<LoopLikeOpInterface>(
+                          arg.getOwner()->getParentOp())
+                    : LoopLikeOpInterface();
+    return loop && loop.getTiedLoopInit(arg) != nullptr;
+  };
+  if (carried(v))
+    return true;
+  Operation *def = stripBroadcast(v).getDefiningOp();
+  return def && llvm::any_of(def->getOperands(), carried);
+}
+
+std::string describeSoftmaxNearMiss(Operation *root) {
+  std::optional<Elementwise> ew = classifyElementwise(root);
+  if (!ew || (ew->kind != EwKind::Exp && ew->kind != EwKind::ExpSub))
+    return {};
+  Value e = root->getResult(0);
+  Operation *sumOp = nullptr;
+  for (Operation *user : e.getUsers()) {
+    std::optional<Reduction> red = matchReduction(user);
+    if (red && red->kind == ReductionKind::Sum && red->input == e)
+      sumOp = user;
+  }
+  if (!sumOp)
+    return {};
+  // The sum of a log-sum-exp term: matched from the softmax's own exp.
+  for (Operation *user : sumOp->getResult(0).getUsers()) {
+    std::optional<Elementwise> userEw = classifyElementwise(user);
+    if (userEw && userEw->kind == EwKind::Log)
+      return {};
+  }
+  // The shift of exp(x - shift), if any.
+  Value shift;
+  if (ew->kind == EwKind::ExpSub) {
+    shift = ewOperand(root, *ew, 1);
+  } else if (Value y = ewOperand(root, *ew, 0)) {
+    Operation *sub = y.getDefiningOp();
+    std::optional<Elementwise> subEw = classifyElementwise(sub);
+    if (subEw && subEw->kind == EwKind::Sub)
+      shift = ewOperand(sub, *subEw, 1);
+  }
+  bool runningSum = llvm::any_of(sumOp->getResult(0).getUsers(),
+                                 [](Operation *user) {
+                                   return llvm::any_of(user->getOperands(),
+                                                       isRunning);
+                                 });
+  bool runningMax = shift && isRunning(shift);
+  std::string what = shift ? "exp(x - m)" : "exp(x)";
+  what += " and a sum reduction of it found";
+  if (runningMax || runningSum)
+    what += std::string(", with a running ") +
+            (runningMax && runningSum ? "max and sum"
+             : runningMax             ? "max"
+                                      : "sum") +
+            " carried by the enclosing loop (an online softmax over tiles)";
+  what += ", but the exponentials are not normalised by the sum (divide, or "
+          "multiply by its reciprocal)";
+  if (runningMax || runningSum)
+    what += "; tiled online softmax, normalised after the loop, is not raised";
+  return what;
 }
 
 } // namespace mlir::kvtier::raise

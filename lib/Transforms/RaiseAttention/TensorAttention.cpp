@@ -85,6 +85,8 @@ FailureOr<AttentionMatch> matchTensorAttention(const SoftmaxInfo &softmax,
   match.queryHeads =
       queryHeadsOf(key->other, match.geometry.headDim, match.geometry.batch,
                    queryTokensOf(qk->first, qk->second, key->operand));
+  if (failed(checkHeads(match, nearMiss)))
+    return failure();
   return match;
 }
 
