@@ -159,3 +159,27 @@ func.func @negative_add_nonzero(%q: tensor<12x1x16xf32>, %kc: tensor<1x2x32x16xf
   %o = tosa.matmul %p, %v, %zp, %zp : (tensor<12x1x32xf32>, tensor<12x32x16xf32>, tensor<1xf32>, tensor<1xf32>) -> tensor<12x1x16xf32>
   return %o : tensor<12x1x16xf32>
 }
+
+// Refused: the keys are one head of each pair of a 2x2-head cache (a head
+// slice), so the query's 1 head per sequence is not a whole multiple of the
+// 2 K/V heads the cache declares. Reporting either count would be a guess.
+
+// CHECK-LABEL: func.func @refused_head_slice
+// CHECK-NOT:     kvtier
+func.func @refused_head_slice(%q: tensor<2x1x16xf32>, %kc: tensor<2x2x32x16xf32>,
+                              %vc: tensor<2x2x32x16xf32>) -> tensor<2x1x16xf32> {
+  %zero = arith.constant 0.0 : f32
+  %ks = tensor.extract_slice %kc[0, 0, 0, 0] [2, 1, 32, 16] [1, 1, 1, 1] : tensor<2x2x32x16xf32> to tensor<2x1x32x16xf32>
+  %vs = tensor.extract_slice %vc[0, 0, 0, 0] [2, 1, 32, 16] [1, 1, 1, 1] : tensor<2x2x32x16xf32> to tensor<2x1x32x16xf32>
+  %k = tensor.collapse_shape %ks [[0, 1], [2], [3]] : tensor<2x1x32x16xf32> into tensor<2x32x16xf32>
+  %v = tensor.collapse_shape %vs [[0, 1], [2], [3]] : tensor<2x1x32x16xf32> into tensor<2x32x16xf32>
+  %es = tensor.empty() : tensor<2x1x32xf32>
+  %zs = linalg.fill ins(%zero : f32) outs(%es : tensor<2x1x32xf32>) -> tensor<2x1x32xf32>
+  %s = linalg.batch_matmul indexing_maps = [#mq, #mk, #ms] ins(%q, %k : tensor<2x1x16xf32>, tensor<2x32x16xf32>) outs(%zs : tensor<2x1x32xf32>) -> tensor<2x1x32xf32>
+  // expected-remark @below {{'linalg.softmax' not raised as attention: linalg.softmax found, but the query has 1 heads, not a multiple of the 2 K/V heads read from the cache: the head count is ambiguous}}
+  %p = linalg.softmax dimension(2) ins(%s : tensor<2x1x32xf32>) outs(%es : tensor<2x1x32xf32>) -> tensor<2x1x32xf32>
+  %eo = tensor.empty() : tensor<2x1x16xf32>
+  %zo = linalg.fill ins(%zero : f32) outs(%eo : tensor<2x1x16xf32>) -> tensor<2x1x16xf32>
+  %o = linalg.batch_matmul ins(%p, %v : tensor<2x1x32xf32>, tensor<2x32x16xf32>) outs(%zo : tensor<2x1x16xf32>) -> tensor<2x1x16xf32>
+  return %o : tensor<2x1x16xf32>
+}
