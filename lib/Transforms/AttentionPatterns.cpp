@@ -196,13 +196,34 @@ struct RaiseSoftmaxAttention : RewritePattern {
     if (failed(match)) {
       if (!nearMiss.empty())
         reportNearMiss(op, nearMiss, config);
-      else if (auto loopSoftmax = describeLoopSoftmax(op))
-        if (state->reportedNests.insert(loopSoftmax->first).second)
-          reportNearMiss(loopSoftmax->first, loopSoftmax->second, config);
+      else if (isa<math::ExpOp>(op))
+        return raiseLoopNests(op, rewriter);
       return failure();
     }
     return emitAttention(rewriter, *match, config, state->takeId(op),
                          &state->dominanceFor(op));
+  }
+
+  /// A scalar/vector exp in a loop nest: attention written as loop nests
+  /// over memrefs, raised or reported once per nest.
+  LogicalResult raiseLoopNests(Operation *exp,
+                               PatternRewriter &rewriter) const {
+    // Exps of a fused online-softmax loop are matched from the loop.
+    if (auto loop = dyn_cast<LoopLikeOpInterface>(exp->getParentOp()))
+      if (isOnlineSoftmaxCandidate(loop))
+        return failure();
+    Operation *nest = outermostLoop(exp);
+    if (!nest || nest->hasAttr(kAttentionIdAttrName) ||
+        !state->reportedNests.insert(nest).second)
+      return failure();
+    std::string why;
+    FailureOr<AttentionMatch> match = matchLoopNestAttention(nest, why);
+    if (succeeded(match))
+      return emitAttention(rewriter, *match, config, state->takeId(exp),
+                           &state->dominanceFor(exp));
+    if (auto loopSoftmax = describeLoopSoftmax(exp, why))
+      reportNearMiss(loopSoftmax->first, loopSoftmax->second, config);
+    return failure();
   }
 
   RaiseAttentionConfig config;
@@ -251,6 +272,8 @@ StringRef mlir::kvtier::stringifySoftmaxForm(SoftmaxForm form) {
     return "log-sum-exp softmax";
   case SoftmaxForm::OnlineLoop:
     return "fused online-softmax loop";
+  case SoftmaxForm::LoopNests:
+    return "softmax in loop nests over memrefs";
   }
   return "unknown";
 }

@@ -41,6 +41,10 @@ enum class SoftmaxForm {
   /// A fused loop over the cached tokens with a running maximum, exp
   /// rescaling, a running sum and an accumulator (flash-decoding style).
   OnlineLoop,
+  /// Loop nests over memrefs: a Q·K nest storing scores, exp(score - max)
+  /// and sum loops, and a nest reading the probabilities and V (an eager
+  /// decode lowered to affine/scf/vector loops, e.g. GPT-2).
+  LoopNests,
 };
 
 /// Human-readable name of a softmax form, used in remarks and docs.

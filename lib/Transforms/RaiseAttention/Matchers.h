@@ -17,6 +17,7 @@
 #include "mlir/IR/Value.h"
 #include "mlir/Interfaces/LoopLikeInterface.h"
 #include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/SetVector.h"
 #include "llvm/ADT/SmallVector.h"
 
 #include <optional>
@@ -127,10 +128,22 @@ std::optional<SoftmaxInfo> matchSoftmax(Operation *root);
 std::string describeSoftmaxNearMiss(Operation *root);
 
 /// For a scalar or vector math.exp of a difference inside a loop nest (a
-/// softmax written as loops over memrefs) that no other matcher handles:
-/// the outermost loop of the nest and what was found and what is missing.
+/// softmax written as loops over memrefs) that matchLoopAttention could not
+/// raise for the reason `why`: the outermost loop of the nest and what was
+/// found and what is missing.
 std::optional<std::pair<Operation *, std::string>>
-describeLoopSoftmax(Operation *exp);
+describeLoopSoftmax(Operation *exp, StringRef why);
+
+/// The outermost loop enclosing `op` within its function, or null.
+Operation *outermostLoop(Operation *op);
+
+/// Recognises attention written as loop nests over memrefs around the
+/// softmax loop nest `nest`: an exp of `score - max` in it, a nest that
+/// stores the Q·K scores from a read of a K buffer at the token index, and a
+/// nest that reads the probabilities and V at the same token index. On
+/// failure `why` names what was missing.
+FailureOr<AttentionMatch> matchLoopNestAttention(Operation *nest,
+                                                 std::string &why);
 
 //===----------------------------------------------------------------------===//
 // Contractions and K/V tracing (Contraction.cpp)
@@ -215,7 +228,29 @@ int64_t queryHeadsOf(Value query, int64_t headDim, int64_t batch,
                      int64_t queryTokens);
 
 //===----------------------------------------------------------------------===//
-// Attention forms (TensorAttention.cpp, OnlineLoop.cpp)
+// Reads in loops (OnlineLoop.cpp)
+//===----------------------------------------------------------------------===//
+
+/// A memory read inside a loop: its buffer and index operands.
+struct Read {
+  Operation *op;
+  Value buffer;
+  SmallVector<Value> indices;
+};
+
+/// Recognises memref/affine/vector loads and transfer reads with plain
+/// indices.
+std::optional<Read> asRead(Operation *op);
+
+/// Ops inside `scope` that `v` depends on (including through the regions
+/// of nested ops such as inner loops).
+llvm::SetVector<Operation *> backwardSlice(Value v, Operation *scope);
+
+/// True when `v` is the induction variable of a loop nested in `loop`.
+bool isNestedIv(Value v, Operation *loop);
+
+//===----------------------------------------------------------------------===//
+// Attention forms (TensorAttention.cpp, OnlineLoop.cpp, LoopSoftmax.cpp)
 //===----------------------------------------------------------------------===//
 
 /// Attention around a tensor softmax: Q*K^T -> softmax -> *V.

@@ -31,13 +31,6 @@ using namespace mlir;
 
 namespace mlir::kvtier::raise {
 
-/// A memory read inside a loop: its buffer and index operands.
-struct Read {
-  Operation *op;
-  Value buffer;
-  SmallVector<Value> indices;
-};
-
 /// Recognises memref/affine/vector loads and transfer reads with plain
 /// indices.
 std::optional<Read> asRead(Operation *op) {
