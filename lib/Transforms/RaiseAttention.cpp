@@ -126,7 +126,9 @@ struct RaiseAttentionPass
   void runOnOperation() override {
     ModuleOp module = getOperation();
     if (blockTokens <= 0) {
-      module.emitError("kvtier-raise-attention: block must be positive, got ")
+      // At the module's location only: the module itself is never printed.
+      emitError(module.getLoc(),
+                "kvtier-raise-attention: block must be positive, got ")
           << blockTokens.getValue();
       return signalPassFailure();
     }

@@ -18,6 +18,10 @@
 #include <cstdint>
 #include <string>
 
+namespace mlir {
+class DominanceInfo;
+} // namespace mlir
+
 namespace mlir::kvtier {
 
 /// Discardable attribute that tags every upstream op of a matched attention
@@ -37,6 +41,10 @@ enum class SoftmaxForm {
   /// A fused loop over the cached tokens with a running maximum, exp
   /// rescaling, a running sum and an accumulator (flash-decoding style).
   OnlineLoop,
+  /// Loop nests over memrefs: a Q·K nest storing scores, exp(score - max)
+  /// and sum loops, and a nest reading the probabilities and V (an eager
+  /// decode lowered to affine/scf/vector loops, e.g. GPT-2).
+  LoopNests,
 };
 
 /// Human-readable name of a softmax form, used in remarks and docs.
@@ -102,7 +110,8 @@ struct RaiseAttentionCounters {
 
 /// Options of the raise patterns.
 struct RaiseAttentionConfig {
-  /// Block size (tokens) of the declared caches.
+  /// Block size (tokens) of the declared caches. A cache shorter than this
+  /// gets the largest power of two dividing its length, with a warning.
   int64_t blockTokens = 16;
   /// Emit a remark per attention found and per near miss.
   bool emitRemarks = true;
@@ -121,10 +130,11 @@ FailureOr<AttentionMatch> matchAttention(Operation *root,
 
 /// Declares the cache of `match` (one layer) at the top of the enclosing
 /// isolated region, inserts `kvtier.attention` after the anchor and tags
-/// the matched ops with `id`. Emits an error and fails when the cache is
-/// shorter than one block.
+/// the matched ops with `id`. `dominance` (optional) is reused to place the
+/// position; without it one is built for this call.
 LogicalResult emitAttention(RewriterBase &rewriter, const AttentionMatch &match,
-                            const RaiseAttentionConfig &config, int64_t id);
+                            const RaiseAttentionConfig &config, int64_t id,
+                            DominanceInfo *dominance = nullptr);
 
 /// Adds the patterns that raise attention (tensor softmax forms and fused
 /// online-softmax loops) with the given configuration. Apply them with
