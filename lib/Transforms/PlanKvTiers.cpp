@@ -86,8 +86,8 @@ void PlanKvTiersPass::annotate(const PlanningInput &input,
   const kvopt::PolicyRun &plan = result.plan;
   double balanced = input.problem.model.bandwidthBalancedFraction();
   MutableArrayRef<CacheInfo> caches = analysis.getCaches();
-  for (auto [index, info] : llvm::enumerate(caches)) {
-    unsigned offset = input.layerOffset[index];
+  for (CacheInfo &info : caches) {
+    unsigned offset = info.layerBase;
     int64_t layers = info.type.getLayers();
     int64_t initial = 0, peak = 0, promotions = 0, demotions = 0;
     for (int64_t l = 0; l < layers; ++l) {

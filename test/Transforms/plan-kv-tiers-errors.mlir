@@ -50,7 +50,7 @@ module {
   func.func @f(%pos: index) {
     // expected-note @+1 {{first cache declared here}}
     %a = kvtier.cache "a" : !kvtier.cache<layers = 2, kv_heads = 1, head_dim = 8, element = f32, block = 4, max_tokens = 64, batch = 1>
-    // expected-error @+1 {{caches planned together must share one geometry (entry bytes, max_tokens, batch, block); this cache differs from 'a'}}
+    // expected-error @+1 {{caches planned together must share one geometry; this cache's entry bytes is 128, 'a' has 64}}
     %b = kvtier.cache "b" : !kvtier.cache<layers = 2, kv_heads = 2, head_dim = 8, element = f32, block = 4, max_tokens = 64, batch = 1>
     kvtier.attention %a layer 0 at %pos : !kvtier.cache<layers = 2, kv_heads = 1, head_dim = 8, element = f32, block = 4, max_tokens = 64, batch = 1>
     kvtier.attention %b layer 0 at %pos : !kvtier.cache<layers = 2, kv_heads = 2, head_dim = 8, element = f32, block = 4, max_tokens = 64, batch = 1>
