@@ -191,6 +191,12 @@ extern "C" uint32_t kvrt_schedule_blocks_per_layer(const kvrt_schedule *s) {
 extern "C" uint32_t kvrt_schedule_num_steps(const kvrt_schedule *s) {
   return s ? s->numSteps : 0;
 }
+extern "C" uint32_t kvrt_schedule_block_tokens(const kvrt_schedule *s) {
+  return s ? s->blockTokens : 0;
+}
+extern "C" uint32_t kvrt_schedule_hbm_capacity(const kvrt_schedule *s) {
+  return s ? s->hbmCapacity : 0;
+}
 extern "C" size_t kvrt_schedule_num_migrations(const kvrt_schedule *s) {
   return s ? s->migrations.size() : 0;
 }

@@ -311,6 +311,11 @@ static LogicalResult checkSchedule(DriverModel &model,
     return mismatch() << "it plans " << kvrt_schedule_blocks_per_layer(s)
                       << " blocks per layer, the caches have "
                       << model.blocksPerLayer;
+  uint32_t blockTokens = kvrt_schedule_block_tokens(s);
+  if (blockTokens && int64_t(blockTokens) != model.geometry.getBlock())
+    return mismatch() << "it was planned with blocks of " << blockTokens
+                      << " tokens, the caches have blocks of "
+                      << model.geometry.getBlock() << " tokens";
   model.decodeSteps = kvrt_schedule_num_steps(s);
   model.scheduleMigrations = int64_t(kvrt_schedule_num_migrations(s));
   int64_t maxTokens = model.geometry.getMaxTokens();

@@ -55,10 +55,11 @@ static void writeBanner(const DriverModel &m, raw_ostream &os) {
      << " blocks per layer.\n";
   os << "// HBM: " << m.hbmSlots << " block slots (the plan may use "
      << m.hbmPlanBlocks << ").\n//\n";
-  os << "// Host:  g++ -std=c++17 -x c++ THIS.cu -I<kv-opt>/runtime/include "
-        "libkvrt_host.a -lpthread\n";
+  os << "// Host:  c++ -std=c++17 -x c++ THIS.cu -x none "
+        "-I<kv-opt>/runtime/include <kv-opt build>/runtime/libkvrt_host.a "
+        "-lpthread\n";
   os << "// CUDA:  nvcc -std=c++17 -arch=sm_90 THIS.cu "
-        "-I<kv-opt>/runtime/include libkvrt.a\n";
+        "-I<kv-opt>/runtime/include <kv-opt build>/runtime/libkvrt.a\n";
   os << "// Run:   ./a.out [--backend auto|host|cuda] [--schedule FILE] "
         "[--steps N] [--prompt N] [--seed N] [--delay-us N] "
         "[--hbm-limit-bytes N] [--no-check]\n";
@@ -196,7 +197,7 @@ static constexpr const char *kMain = R"(
     kvrt_status kvopt_st_ = (call);                                            \
     if (kvopt_st_ != KVRT_OK) {                                                \
       fprintf(stderr, "error: %s: %s\nkvopt-driver: FAIL\n", #call,            \
-              kvrt_last_error());                                              \
+              kvopt_error[0] ? kvopt_error : kvrt_last_error());               \
       return 1;                                                                \
     }                                                                          \
   } while (0)
@@ -286,6 +287,16 @@ static kvrt_status kvopt_create_context(const kvopt_args *a,
 static kvrt_status kvopt_load_schedule(const char *path, kvrt_schedule **out) {
   kvrt_schedule *file = NULL, *copy = NULL;
   kvrt_status st = kvrt_schedule_read(path, &file);
+  if (st == KVRT_OK && kvrt_schedule_block_tokens(file) &&
+      kvrt_schedule_block_tokens(file) != KVOPT_BLOCK_TOKENS) {
+    unsigned planned = (unsigned)kvrt_schedule_block_tokens(file);
+    kvrt_schedule_destroy(file);
+    *out = NULL;
+    return kvopt_fail(KVRT_ERR_MISMATCH,
+                      "schedule '%s' was planned with blocks of %u tokens, "
+                      "the caches have blocks of %u tokens",
+                      path, planned, (unsigned)KVOPT_BLOCK_TOKENS);
+  }
   if (st != KVRT_OK || KVOPT_HBM_PLAN_BLOCKS <= KVOPT_HBM_SLOTS) {
     *out = file;
     return st;
@@ -313,7 +324,7 @@ static kvrt_status kvopt_load_schedule(const char *path, kvrt_schedule **out) {
   if (st == KVRT_OK && n)
     st = kvrt_schedule_add_migrations(copy, moves, n);
   if (st == KVRT_OK)
-    st = kvrt_schedule_set_assumptions(copy, KVOPT_BLOCK_TOKENS,
+    st = kvrt_schedule_set_assumptions(copy, kvrt_schedule_block_tokens(file),
                                        KVOPT_HBM_SLOTS);
   if (st == KVRT_OK)
     st = kvrt_schedule_check(copy);
