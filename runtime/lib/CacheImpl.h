@@ -48,6 +48,13 @@ struct kvrt_cache {
   bool inStep = false;
 
   kvrt::Backend &backend() { return *context->backend; }
+  /// Records the HBM slots in use now in the peak counter.
+  void noteHbmUse() {
+    const Tier &hbm = tiers[KVRT_TIER_HBM];
+    uint64_t used = hbm.capacity - hbm.freeSlots.size();
+    if (used > counters.peak_hbm_blocks)
+      counters.peak_hbm_blocks = used;
+  }
   kvrt::KernelInputs inputs(uint32_t layer) const {
     kvrt::KernelInputs in;
     in.layer = layer;
