@@ -216,22 +216,11 @@ void PlanKvTiersPass::runOnOperation() {
 
   std::string schedulePath = scheduleFile;
   if (!schedulePath.empty()) {
-    llvm::Expected<uint64_t> excess = kvopt::writeScheduleFile(
-        input->problem, result->schedule, schedulePath);
-    if (!excess) {
+    if (llvm::Error err = kvopt::writeScheduleFile(
+            input->problem, result->schedule, schedulePath)) {
       module.emitError("cannot write the schedule: ")
-          << llvm::toString(excess.takeError());
+          << llvm::toString(std::move(err));
       return signalPassFailure();
-    }
-    if (*excess) {
-      std::string note =
-          "the runtime issues moves layer by layer: inside a step its HBM "
-          "occupancy peaks " +
-          std::to_string(*excess) + " blocks above the plan's capacity (" +
-          std::to_string(input->problem.capacityBlocks) +
-          "); the schedule file assumes the larger capacity";
-      module.emitWarning(note);
-      result->notes.push_back(note);
     }
   }
   annotate(*input, *result, analysis, schedulePath);

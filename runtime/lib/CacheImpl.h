@@ -44,6 +44,11 @@ struct kvrt_cache {
   std::vector<uint32_t> lens;
   uint64_t lensVersion = 1;
   kvrt_counters counters{};
+  /// Schedule execution (ScheduleExec.cpp): the step of `openSchedule` whose
+  /// demotions were issued, and per layer its promotions not yet issued.
+  uint64_t openSchedule = 0;
+  int64_t openStep = -1;
+  std::vector<std::vector<uint32_t>> pendingPromotions;
   std::chrono::steady_clock::time_point stepStart;
   bool inStep = false;
 

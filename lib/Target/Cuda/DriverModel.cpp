@@ -153,6 +153,7 @@ static LogicalResult checkStepOps(DriverModel &model) {
     if (auto migrate = dyn_cast<MigrateOp>(op)) {
       if (failed(checkMigrate(migrate)))
         return failure();
+      ++model.irMigrations;
       continue;
     }
     if (auto wait = dyn_cast<WaitOp>(op)) {

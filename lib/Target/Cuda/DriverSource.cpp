@@ -94,6 +94,7 @@ static void writeConstants(const DriverModel &m, raw_ostream &os) {
      << "  KVOPT_HBM_SLOTS = " << m.hbmSlots << ",\n"
      << "  KVOPT_PROMPT_TOKENS = " << m.promptTokens << ",\n"
      << "  KVOPT_DECODE_STEPS = " << m.decodeSteps << ",\n"
+     << "  KVOPT_IR_MIGRATIONS = " << m.irMigrations << ",\n"
      << "};\n";
   os << "static const uint64_t KVOPT_HBM_PLAN_BLOCKS = " << m.hbmPlanBlocks
      << "ull;\n";
@@ -457,6 +458,15 @@ int main(int argc, char **argv) {
          (unsigned long long)n.bytes_demoted,
          (unsigned long long)n.blocks_migrated,
          (unsigned long long)n.copies_issued);
+  // The schedule's capacity is the plan's (or the HBM slots when the plan's
+  // HBM exceeds the cache); the runtime's peak counter must stay within it
+  // unless the IR moves blocks itself (kvtier.migrate), outside the plan.
+  uint64_t planned = kvrt_schedule_hbm_capacity(d.schedule);
+  int overCapacity = KVOPT_IR_MIGRATIONS == 0 && planned &&
+                     n.peak_hbm_blocks > planned;
+  printf("kvopt-driver: peak HBM occupancy %llu blocks, planned capacity "
+         "%llu\n",
+         (unsigned long long)n.peak_hbm_blocks, (unsigned long long)planned);
   printf("kvopt-driver: step time mean %.6f ms, total %.6f s over %llu steps\n",
          n.steps ? 1e3 * n.step_seconds_total / (double)n.steps : 0.0,
          n.step_seconds_total, (unsigned long long)n.steps);
@@ -478,7 +488,7 @@ int main(int argc, char **argv) {
   kvrt_schedule_destroy(d.schedule);
   kvrt_cache_destroy(d.cache);
   kvrt_context_destroy(d.context);
-  if (worst >= 1e-5 || bad != 0) {
+  if (worst >= 1e-5 || bad != 0 || overCapacity) {
     printf("kvopt-driver: FAIL\n");
     return 1;
   }
