@@ -33,6 +33,17 @@ if config.kvopt_have_cuda and config.kvrt_cuda_lib:
     config.substitutions.append(("%nvcc", config.nvcc))
     config.substitutions.append(("%kvrt_cuda_lib", config.kvrt_cuda_lib))
 
+# Lowered programs run with upstream mlir-runner on the kvrt C ABI library
+# (test/Conversion).
+config.substitutions.append(("%mlir_lib_dir", config.llvm_lib_dir))
+config.substitutions.append(("%kvrt_mlir_lib", config.kvrt_mlir_lib))
+if config.kvrt_mlir_lib and os.path.exists(
+    os.path.join(config.llvm_tools_dir, "mlir-runner")
+) and os.path.exists(
+    os.path.join(config.llvm_lib_dir, "libmlir_c_runner_utils.so")
+):
+    config.available_features.add("mlir-runner")
+
 config.environment["FILECHECK_OPTS"] = "-enable-var-scope"
 
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
@@ -48,6 +59,7 @@ tools = [
     ToolSubst("kv-trace", unresolved="ignore"),
     ToolSubst("kv-solve", unresolved="ignore"),
     ToolSubst("mlir-opt", unresolved="ignore"),
+    ToolSubst("mlir-runner", unresolved="ignore"),
     ToolSubst("z3", unresolved="ignore"),
 ]
 llvm_config.add_tool_substitutions(tools, tool_dirs)

@@ -24,18 +24,13 @@ SmallVector<int64_t> CacheInfo::attendedLayers() const {
 KvCacheAnalysis::KvCacheAnalysis(Operation *root) {
   // Index caches by their op so that users find their entry; the vector
   // keeps program order for deterministic output.
-  llvm::DenseMap<Operation *, unsigned> index;
+  unsigned layers = 0;
   root->walk([&](CacheOp op) {
     index[op] = caches.size();
-    caches.push_back(
-        CacheInfo{op, cast<KvCacheTypeInterface>(op.getCache().getType()),
-                  {}, {}, {}});
+    auto type = cast<KvCacheTypeInterface>(op.getCache().getType());
+    caches.push_back(CacheInfo{op, type, {}, {}, {}, layers});
+    layers += unsigned(type.getLayers());
   });
-  auto lookup = [&](Value cache) -> CacheInfo * {
-    Operation *def = cache.getDefiningOp();
-    auto it = def ? index.find(def) : index.end();
-    return it == index.end() ? nullptr : &caches[it->second];
-  };
   root->walk([&](Operation *op) {
     if (auto attn = dyn_cast<AttentionOp>(op)) {
       if (CacheInfo *info = lookup(attn.getCache()))
@@ -85,4 +80,95 @@ int64_t KvCacheAnalysis::getTotalBytes() const {
     total += type.getTotalBytes();
   }
   return total;
+}
+
+unsigned KvCacheAnalysis::getNumRuntimeLayers() const {
+  if (caches.empty())
+    return 0;
+  const CacheInfo &last = caches.back();
+  KvCacheTypeInterface type = last.type;
+  return last.layerBase + unsigned(type.getLayers());
+}
+
+CacheInfo *KvCacheAnalysis::lookup(Value cache) {
+  Operation *def = cache ? cache.getDefiningOp() : nullptr;
+  auto it = def ? index.find(def) : index.end();
+  return it == index.end() ? nullptr : &caches[it->second];
+}
+
+FailureOr<unsigned> KvCacheAnalysis::getRuntimeLayer(Operation *user,
+                                                     Value cache,
+                                                     int64_t layer) {
+  CacheInfo *info = lookup(cache);
+  if (!info)
+    return user->emitError("the cache operand is not defined by a kvtier.cache "
+                           "of this module, so it has no runtime layers");
+  int64_t layers = info->type.getLayers();
+  if (layer < 0 || layer >= layers)
+    return user->emitError("layer ")
+           << layer << " is outside cache '" << info->op.getName() << "' ("
+           << layers << " layers)";
+  return info->layerBase + unsigned(layer);
+}
+
+/// Every cache as "'name' (L layers, E B per token per layer, max_tokens T,
+/// batch B, block K)", so a refusal shows the whole mix of layer groups.
+std::string KvCacheAnalysis::describeGroups() const {
+  std::string out;
+  llvm::raw_string_ostream os(out);
+  for (const CacheInfo &info : caches) {
+    KvCacheTypeInterface t = info.type;
+    os << (out.empty() ? "" : ", ") << "'" << CacheOp(info.op).getName()
+       << "' (" << t.getLayers() << " layers, "
+       << t.getBytesPerTokenPerLayer() << " B per token per layer, max_tokens "
+       << t.getMaxTokens() << ", batch " << t.getBatch() << ", block "
+       << t.getBlock() << ")";
+  }
+  return out;
+}
+
+LogicalResult KvCacheAnalysis::verifySharedGeometry(SharedGeometry kind,
+                                                    StringRef purpose) const {
+  if (caches.empty())
+    return success();
+  const CacheInfo &first = caches.front();
+  KvCacheTypeInterface f = first.type;
+  for (const CacheInfo &info : caches) {
+    KvCacheTypeInterface t = info.type;
+    std::string field, mine, theirs;
+    auto differs = [&](StringRef name, auto a, auto b) {
+      if (!field.empty() || a == b)
+        return;
+      field = name.str();
+      llvm::raw_string_ostream(mine) << a;
+      llvm::raw_string_ostream(theirs) << b;
+    };
+    differs("entry bytes", t.getBytesPerTokenPerLayer(),
+            f.getBytesPerTokenPerLayer());
+    differs("max_tokens", t.getMaxTokens(), f.getMaxTokens());
+    differs("batch", t.getBatch(), f.getBatch());
+    differs("block", t.getBlock(), f.getBlock());
+    if (kind == SharedGeometry::Runtime) {
+      auto a = dyn_cast<CacheType>(Type(t)), b = dyn_cast<CacheType>(Type(f));
+      differs("cache kind", a ? "kv" : "latent", b ? "kv" : "latent");
+      if (a && b) {
+        differs("kv_heads", a.getKvHeads(), b.getKvHeads());
+        differs("head_dim", a.getHeadDim(), b.getHeadDim());
+        std::string ea, eb;
+        llvm::raw_string_ostream(ea) << a.getElement();
+        llvm::raw_string_ostream(eb) << b.getElement();
+        differs("element", ea, eb);
+      }
+    }
+    if (field.empty())
+      continue;
+    InFlightDiagnostic diag =
+        CacheOp(info.op).emitError("caches ")
+        << purpose << " must share one geometry; this cache's " << field
+        << " is " << mine << ", '" << CacheOp(first.op).getName()
+        << "' has " << theirs << "; layer groups: " << describeGroups();
+    diag.attachNote(CacheOp(first.op).getLoc()) << "first cache declared here";
+    return failure();
+  }
+  return success();
 }

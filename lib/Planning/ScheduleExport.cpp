@@ -49,31 +49,9 @@ static llvm::Error runtimeError(kvrt_status status, const std::string &path) {
                                  kvrt_status_name(status));
 }
 
-/// Peak HBM occupancy (blocks) when the runtime executes `list` from
-/// `initial` blocks: per step, per layer, demotions then promotions.
-static uint64_t runtimeOrderPeak(std::vector<kvrt_migration> list,
-                                 uint64_t initial) {
-  std::stable_sort(list.begin(), list.end(),
-                   [](const kvrt_migration &a, const kvrt_migration &b) {
-                     if (a.step != b.step)
-                       return a.step < b.step;
-                     if (a.layer != b.layer)
-                       return a.layer < b.layer;
-                     return a.direction == KVRT_DEMOTE &&
-                            b.direction != KVRT_DEMOTE;
-                   });
-  int64_t occupancy = int64_t(initial), peak = int64_t(initial);
-  for (const kvrt_migration &m : list) {
-    occupancy += m.direction == KVRT_PROMOTE ? int64_t(m.count)
-                                             : -int64_t(m.count);
-    peak = std::max(peak, occupancy);
-  }
-  return uint64_t(peak);
-}
-
-llvm::Expected<uint64_t> kvopt::writeScheduleFile(const Problem &problem,
-                                                  const Schedule &schedule,
-                                                  const std::string &path) {
+llvm::Error kvopt::writeScheduleFile(const Problem &problem,
+                                     const Schedule &schedule,
+                                     const std::string &path) {
   const Workload &w = problem.work;
   uint32_t layers = w.model.layers;
   uint64_t perSeq = w.blocksPerSeqLayer();
@@ -127,15 +105,14 @@ llvm::Expected<uint64_t> kvopt::writeScheduleFile(const Problem &problem,
     if (kvrt_status st = kvrt_schedule_add_migrations(sched.get(), list.data(),
                                                       list.size()))
       return runtimeError(st, path);
-  uint64_t peak = runtimeOrderPeak(list, initial.size());
-  uint64_t excess =
-      peak > problem.capacityBlocks ? peak - problem.capacityBlocks : 0;
-  uint32_t capacity = uint32_t(
-      std::min<uint64_t>(problem.capacityBlocks + excess, UINT32_MAX));
+  // The runtime executes a step's moves in the order that keeps it within
+  // the plan's capacity (kvrt/schedule.h), so the file assumes exactly it.
+  uint32_t capacity =
+      uint32_t(std::min<uint64_t>(problem.capacityBlocks, UINT32_MAX));
   if (kvrt_status st = kvrt_schedule_set_assumptions(
           sched.get(), w.tokensPerBlock, capacity))
     return runtimeError(st, path);
   if (kvrt_status st = kvrt_schedule_write(sched.get(), path.c_str()))
     return runtimeError(st, path);
-  return excess;
+  return llvm::Error::success();
 }

@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "kvopt/Dialect/KvTier/IR/KvTierDialect.h"
+#include "kvopt/Conversion/Passes.h"
 #include "kvopt/Transforms/Passes.h"
 
 #include "mlir/IR/DialectRegistry.h"
@@ -32,5 +33,6 @@ extern "C" LLVM_ATTRIBUTE_WEAK PassPluginLibraryInfo mlirGetPassPluginInfo() {
   return {MLIR_PLUGIN_API_VERSION, "KvTierPasses", LLVM_VERSION_STRING, []() {
             kvtier::registerKvTierPasses();
             kvtier::registerPlanKvTiersPipeline();
+            kvtier::registerKvTierConversionPasses();
           }};
 }

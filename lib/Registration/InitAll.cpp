@@ -27,6 +27,7 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/DialectRegistry.h"
 
+#include "kvopt/Conversion/Passes.h"
 #include "kvopt/Transforms/Passes.h"
 
 void kvopt::registerAllDialects(mlir::DialectRegistry &registry) {
@@ -46,4 +47,5 @@ void kvopt::registerAllDialects(mlir::DialectRegistry &registry) {
 void kvopt::registerAllPasses() {
   mlir::kvtier::registerKvTierPasses();
   mlir::kvtier::registerPlanKvTiersPipeline();
+  mlir::kvtier::registerKvTierConversionPasses();
 }

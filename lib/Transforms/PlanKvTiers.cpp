@@ -101,8 +101,8 @@ void PlanKvTiersPass::annotate(const PlanningInput &input,
   const kvopt::PolicyRun &plan = result.plan;
   double balanced = input.problem.model.bandwidthBalancedFraction();
   MutableArrayRef<CacheInfo> caches = analysis.getCaches();
-  for (auto [index, info] : llvm::enumerate(caches)) {
-    unsigned offset = input.layerOffset[index];
+  for (CacheInfo &info : caches) {
+    unsigned offset = info.layerBase;
     int64_t layers = info.type.getLayers();
     int64_t initial = 0, peak = 0, promotions = 0, demotions = 0;
     for (int64_t l = 0; l < layers; ++l) {
@@ -237,22 +237,11 @@ void PlanKvTiersPass::runOnOperation() {
 
   std::string schedulePath = scheduleFile;
   if (!schedulePath.empty()) {
-    llvm::Expected<uint64_t> excess = kvopt::writeScheduleFile(
-        input->problem, result->schedule, schedulePath);
-    if (!excess) {
+    if (llvm::Error err = kvopt::writeScheduleFile(
+            input->problem, result->schedule, schedulePath)) {
       module.emitError("cannot write the schedule: ")
-          << llvm::toString(excess.takeError());
+          << llvm::toString(std::move(err));
       return signalPassFailure();
-    }
-    if (*excess) {
-      std::string note =
-          "the runtime issues moves layer by layer: inside a step its HBM "
-          "occupancy peaks " +
-          std::to_string(*excess) + " blocks above the plan's capacity (" +
-          std::to_string(input->problem.capacityBlocks) +
-          "); the schedule file assumes the larger capacity";
-      module.emitWarning(note);
-      result->notes.push_back(note);
     }
   }
   annotate(*input, *result, analysis, schedulePath);

@@ -50,11 +50,14 @@ resolveMemorySystem(ModuleOp module, const ProblemOptions &options,
   return *mem;
 }
 
-/// Builds the model shape of the merged caches.
-static FailureOr<kvopt::ModelConfig>
-modelFromCaches(ModuleOp module, MutableArrayRef<CacheInfo> caches,
-                std::vector<unsigned> &layerOffset) {
-  CacheInfo &first = caches.front();
+/// Builds the model shape of the merged caches (the analysis checks they
+/// share one geometry and numbers their layers).
+static FailureOr<kvopt::ModelConfig> modelFromCaches(ModuleOp module,
+                                                     KvCacheAnalysis &analysis) {
+  if (failed(analysis.verifySharedGeometry(SharedGeometry::Planning,
+                                           "planned together")))
+    return failure();
+  CacheInfo &first = analysis.getCaches().front();
   kvopt::ModelConfig model;
   auto modelAttr =
       module->getAttrOfType<ModelAttr>(KvTierDialect::getModelAttrName());
@@ -71,38 +74,7 @@ modelFromCaches(ModuleOp module, MutableArrayRef<CacheInfo> caches,
     model.kvLoraRank = unsigned(mla.getLatent());
     model.qkRopeHeadDim = unsigned(mla.getRope());
   }
-  auto describe = [](CacheInfo &info) {
-    KvCacheTypeInterface t = info.type;
-    return "'" + info.op.getName().str() + "' (" +
-           std::to_string(t.getLayers()) + " layers, " +
-           std::to_string(info.entryBytes()) + " B per token per layer, " +
-           "max_tokens " + std::to_string(t.getMaxTokens()) + ", batch " +
-           std::to_string(t.getBatch()) + ", block " +
-           std::to_string(t.getBlock()) + ")";
-  };
-  unsigned layers = 0;
-  for (CacheInfo &info : caches) {
-    KvCacheTypeInterface t = info.type;
-    if (info.entryBytes() != first.entryBytes() ||
-        t.getMaxTokens() != first.type.getMaxTokens() ||
-        t.getBatch() != first.type.getBatch() ||
-        t.getBlock() != first.type.getBlock()) {
-      // Name every layer group, so the user sees the whole mix at once.
-      std::string groups;
-      for (CacheInfo &other : caches)
-        groups += (groups.empty() ? "" : ", ") + describe(other);
-      InFlightDiagnostic diag = info.op.emitError(
-          "caches of different geometry (layer groups of different entry "
-          "bytes, max_tokens, batch or block, e.g. sliding-window and global "
-          "layers) cannot be planned together yet; layer groups: ")
-          << groups;
-      diag.attachNote(first.op.getLoc()) << "first cache declared here";
-      return failure();
-    }
-    layerOffset.push_back(layers);
-    layers += unsigned(t.getLayers());
-  }
-  model.layers = layers;
+  model.layers = analysis.getNumRuntimeLayers();
   return model;
 }
 
@@ -167,14 +139,13 @@ mlir::kvtier::buildPlanningInput(ModuleOp module, KvCacheAnalysis &analysis,
                             "nothing to plan");
 
   bool memorySystemFromOptions = false;
-  std::vector<unsigned> layerOffset;
   std::vector<std::pair<std::string, std::string>> facts;
   FailureOr<kvopt::MemorySystem> mem =
       resolveMemorySystem(module, options, memorySystemFromOptions);
   if (failed(mem))
     return failure();
   FailureOr<kvopt::ModelConfig> model =
-      modelFromCaches(module, caches, layerOffset);
+      modelFromCaches(module, analysis);
   if (failed(model))
     return failure();
 
@@ -248,6 +219,6 @@ mlir::kvtier::buildPlanningInput(ModuleOp module, KvCacheAnalysis &analysis,
   if (failed(trace))
     return failure();
   return PlanningInput{std::move(*problem), std::move(*trace),
-                       memorySystemFromOptions, std::move(layerOffset),
+                       memorySystemFromOptions,
                        std::move(facts)};
 }

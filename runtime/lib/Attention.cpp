@@ -74,6 +74,7 @@ extern "C" kvrt_status kvrt_counters_reset(kvrt_cache *cache) {
   if (!cache)
     return fail(KVRT_ERR_INVALID_ARGUMENT, "null cache");
   cache->counters = kvrt_counters{};
+  cache->noteHbmUse();
   return KVRT_OK;
 }
 

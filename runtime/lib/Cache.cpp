@@ -181,6 +181,7 @@ extern "C" kvrt_status kvrt_cache_create(kvrt_context *context,
       for (uint32_t s = next[t]; s < capacity[t]; ++s)
         tier.freeSlots.insert(tier.freeSlots.end(), s);
     }
+    cache->noteHbmUse();
   } catch (const std::bad_alloc &) {
     st = fail(KVRT_ERR_ALLOCATION, "cannot allocate the block tables");
   }

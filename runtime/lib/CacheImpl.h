@@ -44,10 +44,22 @@ struct kvrt_cache {
   std::vector<uint32_t> lens;
   uint64_t lensVersion = 1;
   kvrt_counters counters{};
+  /// Schedule execution (ScheduleExec.cpp): the step of `openSchedule` whose
+  /// demotions were issued, and per layer its promotions not yet issued.
+  uint64_t openSchedule = 0;
+  int64_t openStep = -1;
+  std::vector<std::vector<uint32_t>> pendingPromotions;
   std::chrono::steady_clock::time_point stepStart;
   bool inStep = false;
 
   kvrt::Backend &backend() { return *context->backend; }
+  /// Records the HBM slots in use now in the peak counter.
+  void noteHbmUse() {
+    const Tier &hbm = tiers[KVRT_TIER_HBM];
+    uint64_t used = hbm.capacity - hbm.freeSlots.size();
+    if (used > counters.peak_hbm_blocks)
+      counters.peak_hbm_blocks = used;
+  }
   kvrt::KernelInputs inputs(uint32_t layer) const {
     kvrt::KernelInputs in;
     in.layer = layer;

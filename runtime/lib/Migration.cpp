@@ -106,6 +106,8 @@ kvrt_status issueOne(kvrt_cache &cache, const MigrationRequest &r,
       run.dstSlot = nextDst = *freeSlots.begin();
     }
     freeSlots.erase(nextDst);
+    if (dst == KVRT_TIER_HBM)
+      cache.noteHbmUse();
     kvrt_handle release = cache.tiers[dst].releaseTicket[nextDst];
     kvrt_handle writer = cache.blockTickets[r.layer][b];
     if (skipDependencies.load(std::memory_order_relaxed))

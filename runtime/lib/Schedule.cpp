@@ -64,28 +64,32 @@ kvrt_status kvrt::simulateSchedule(const kvrt_schedule &s, uint64_t hbmCap,
   };
   KVRT_TRY(checkCaps("initial placement", 0, 0));
   const auto &ms = s.migrations;
-  for (size_t i = 0; i < ms.size(); ++i) {
-    const kvrt_migration &m = ms[i];
-    KVRT_TRY(checkRecord(s, m, i));
-    uint8_t from = m.direction == KVRT_PROMOTE ? 0 : 1;
-    uint8_t *row = inHbm.data() + size_t(m.layer) * s.blocksPerLayer;
-    for (uint32_t b = m.first_block; b < m.first_block + m.count; ++b) {
-      if (row[b] != from)
-        return fail(KVRT_ERR_MISMATCH,
-                    "migration %zu (step %u, layer %u): block %u is already "
-                    "in %s, cannot %s it",
-                    i, m.step, m.layer, b, row[b] ? "HBM" : "DRAM",
-                    m.direction == KVRT_PROMOTE ? "promote" : "demote");
-      row[b] = 1 - from;
+  for (size_t i = 0; i < ms.size(); ++i)
+    KVRT_TRY(checkRecord(s, ms[i], i));
+  std::vector<NetMove> demotions, promotions;
+  auto at = [&](uint32_t layer, uint32_t block) -> uint8_t & {
+    return inHbm[size_t(layer) * s.blocksPerLayer + block];
+  };
+  for (size_t i = 0; i < ms.size();) {
+    uint32_t step = ms[i].step;
+    KVRT_TRY(netStepMoves(
+        s, step, [&](uint32_t l, uint32_t b) { return at(l, b) != 0; },
+        demotions, promotions));
+    for (const NetMove &m : demotions)
+      at(m.layer, m.block) = 0;
+    hbm -= demotions.size();
+    if (!demotions.empty())
+      KVRT_TRY(checkCaps("after the step's demotions", step,
+                         demotions.front().layer));
+    for (size_t p = 0; p < promotions.size(); ++p) {
+      at(promotions[p].layer, promotions[p].block) = 1;
+      ++hbm;
+      if (p + 1 == promotions.size() ||
+          promotions[p + 1].layer != promotions[p].layer)
+        KVRT_TRY(checkCaps("after the migrations", step, promotions[p].layer));
     }
-    if (m.direction == KVRT_PROMOTE)
-      hbm += m.count;
-    else
-      hbm -= m.count;
-    bool groupEnd = i + 1 == ms.size() || ms[i + 1].step != m.step ||
-                    ms[i + 1].layer != m.layer;
-    if (groupEnd)
-      KVRT_TRY(checkCaps("after the migrations", m.step, m.layer));
+    while (i < ms.size() && ms[i].step == step)
+      ++i;
   }
   return KVRT_OK;
 }
@@ -190,6 +194,12 @@ extern "C" uint32_t kvrt_schedule_blocks_per_layer(const kvrt_schedule *s) {
 }
 extern "C" uint32_t kvrt_schedule_num_steps(const kvrt_schedule *s) {
   return s ? s->numSteps : 0;
+}
+extern "C" uint32_t kvrt_schedule_block_tokens(const kvrt_schedule *s) {
+  return s ? s->blockTokens : 0;
+}
+extern "C" uint32_t kvrt_schedule_hbm_capacity(const kvrt_schedule *s) {
+  return s ? s->hbmCapacity : 0;
 }
 extern "C" size_t kvrt_schedule_num_migrations(const kvrt_schedule *s) {
   return s ? s->migrations.size() : 0;

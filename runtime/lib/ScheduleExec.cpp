@@ -111,6 +111,8 @@ extern "C" kvrt_status kvrt_cache_apply_placement(kvrt_cache *cache,
                   cache->tiers[KVRT_TIER_DRAM].capacity);
   }
   KVRT_TRY(validateGroup(*cache, requests.data(), requests.size()));
+  cache->openSchedule = 0;
+  cache->openStep = -1;
   return issueGroup(*cache, requests.data(), requests.size(), nullptr);
 }
 
@@ -126,24 +128,41 @@ extern "C" kvrt_status kvrt_schedule_apply_step(kvrt_cache *cache,
   if (layer != KVRT_ALL_LAYERS && layer >= s->numLayers)
     return fail(KVRT_ERR_MISMATCH, "layer %u out of range (schedule has %u)",
                 layer, s->numLayers);
-  auto key = [](const kvrt_migration &m) {
-    return (uint64_t(m.step) << 32) | m.layer;
-  };
-  uint64_t lo = (uint64_t(step) << 32) | (layer == KVRT_ALL_LAYERS ? 0 : layer);
-  uint64_t hi =
-      layer == KVRT_ALL_LAYERS ? (uint64_t(step) << 32) | 0xffffffffu : lo;
-  const auto &ms = s->migrations;
-  auto begin = std::lower_bound(
-      ms.begin(), ms.end(), lo,
-      [&](const kvrt_migration &m, uint64_t k) { return key(m) < k; });
-  std::vector<MigrationRequest> group;
-  for (auto it = begin; it != ms.end() && key(*it) <= hi;) {
-    uint64_t k = key(*it);
-    group.clear();
-    for (; it != ms.end() && key(*it) == k; ++it)
-      group.push_back({it->layer, it->first_block, it->count, it->direction});
+  // A new step: reduce it to net moves (netStepMoves), issue all of its
+  // demotions now and keep its promotions for their layers' calls.
+  if (cache->openSchedule != s->serial || cache->openStep != int64_t(step)) {
+    std::vector<NetMove> demotions, promotions;
+    KVRT_TRY(netStepMoves(
+        *s, step,
+        [&](uint32_t l, uint32_t b) {
+          return entryTier(cache->tables[l][b]) == KVRT_TIER_HBM;
+        },
+        demotions, promotions));
+    std::vector<MigrationRequest> group;
+    for (const NetMove &m : demotions)
+      pushRequest(group, m.layer, m.block, KVRT_DEMOTE);
+    if (!group.empty()) {
+      KVRT_TRY(validateGroup(*cache, group.data(), group.size()));
+      KVRT_TRY(issueGroup(*cache, group.data(), group.size(), nullptr));
+    }
+    cache->openSchedule = s->serial;
+    cache->openStep = step;
+    cache->pendingPromotions.assign(s->numLayers, {});
+    for (const NetMove &m : promotions)
+      cache->pendingPromotions[m.layer].push_back(m.block);
+  }
+  uint32_t first = layer == KVRT_ALL_LAYERS ? 0 : layer;
+  uint32_t last = layer == KVRT_ALL_LAYERS ? s->numLayers - 1 : layer;
+  for (uint32_t l = first; l <= last; ++l) {
+    std::vector<uint32_t> &blocks = cache->pendingPromotions[l];
+    if (blocks.empty())
+      continue;
+    std::vector<MigrationRequest> group;
+    for (uint32_t b : blocks)
+      pushRequest(group, l, b, KVRT_PROMOTE);
     KVRT_TRY(validateGroup(*cache, group.data(), group.size()));
     KVRT_TRY(issueGroup(*cache, group.data(), group.size(), nullptr));
+    blocks.clear();
   }
   return KVRT_OK;
 }

@@ -9,10 +9,21 @@
 
 #include "kvrt/kvrt.h"
 
+#include <atomic>
 #include <cstdint>
 #include <vector>
 
+namespace kvrt {
+/// A process-unique number for every schedule object created.
+inline uint64_t nextScheduleSerial() {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1);
+}
+} // namespace kvrt
+
 struct kvrt_schedule {
+  /// Identifies this schedule to a cache executing it (ScheduleExec.cpp).
+  uint64_t serial = kvrt::nextScheduleSerial();
   uint32_t numLayers = 0;
   uint32_t blocksPerLayer = 0;
   uint32_t numSteps = 0;
@@ -38,13 +49,39 @@ inline bool migrationBefore(const kvrt_migration &a, const kvrt_migration &b) {
 kvrt_status checkRecord(const kvrt_schedule &s, const kvrt_migration &m,
                         size_t index);
 
-/// Replays the schedule from its initial placement: every migration must
-/// move blocks that are in its source tier, and after every (step, layer)
-/// group HBM may hold at most hbmCap and DRAM at most dramCap blocks.
+/// One block's net move in a step (see netStepMoves).
+struct NetMove {
+  uint32_t layer;
+  uint32_t block;
+  kvrt_direction direction;
+};
+
+/// The execution order of a step, shared by the executor and the checks:
+/// the step's migrations are reduced per block (a block moved an even number
+/// of times within the step ends where it started and is not moved, an odd
+/// number moves it once, away from its tier at the start of the step), then
+/// all demotions of the step (every layer) are issued before any promotion,
+/// and the promotions of a layer when the step reaches that layer. So HBM
+/// occupancy inside a step never exceeds the larger of its value at the
+/// start and at the end of the step, whatever order the planner decided the
+/// moves in. `inHbm(layer, block)` is the block's tier at the step's start.
+/// Fails (naming the record) when a block's moves cannot alternate from that
+/// tier. Moves come out in (layer, block) order.
+template <typename InHbm>
+kvrt_status netStepMoves(const kvrt_schedule &s, uint32_t step, InHbm inHbm,
+                         std::vector<NetMove> &demotions,
+                         std::vector<NetMove> &promotions);
+
+/// Replays the schedule from its initial placement in execution order
+/// (netStepMoves): every migration must move blocks that can be in its
+/// source tier, and after a step's demotions and after each layer's
+/// promotions HBM may hold at most hbmCap and DRAM at most dramCap blocks.
 /// `who` names the origin of the capacities in messages.
 kvrt_status simulateSchedule(const kvrt_schedule &s, uint64_t hbmCap,
                              uint64_t dramCap, const char *who);
 
 } // namespace kvrt
+
+#include "ScheduleNet.h"
 
 #endif // KVRT_LIB_SCHEDULEIMPL_H

@@ -89,7 +89,8 @@ TEST_F(ErrorTest, ScheduleOverCapacity) {
       kvrt_schedule_apply_step(cache.get(), plan.get(), 0, KVRT_ALL_LAYERS));
   EXPECT_EQ(kvrt_schedule_apply_step(cache.get(), plan.get(), 1, 0),
             KVRT_ERR_CAPACITY);
-  EXPECT_TRUE(messageHas("only 0 are free")) << kvrt_last_error();
+  EXPECT_TRUE(messageHas("needs 3 free HBM slots, only 2 are free"))
+      << kvrt_last_error();
   EXPECT_TRUE(Snapshot(cache.get()) == before);
   // The same schedule with an assumed capacity is rejected on its own.
   KVRT_ASSERT_OK(kvrt_schedule_set_assumptions(plan.get(), 0, 6));

@@ -100,6 +100,10 @@ TEST(Schedule, MemoryRoundTrip) {
   SchedulePtr back(raw);
   expectEqual(s.get(), back.get());
   EXPECT_EQ(serialise(back.get()), bytes);
+  // The recorded assumptions come back through the queries.
+  kvrt_cache_config c = smallConfig();
+  EXPECT_EQ(kvrt_schedule_block_tokens(back.get()), c.block_tokens);
+  EXPECT_EQ(kvrt_schedule_hbm_capacity(back.get()), c.hbm_capacity_blocks);
 }
 
 TEST(Schedule, FileRoundTripAndArraysWriter) {

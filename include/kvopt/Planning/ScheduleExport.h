@@ -20,17 +20,13 @@ namespace kvopt {
 
 /// Writes `schedule` for `problem` to `path`. A block opened in HBM by a
 /// decode step appears as a promotion of that (still empty) block at that
-/// step. The runtime issues a step's moves layer by layer (the layer of the
-/// moved block), demotions before promotions within a layer, while the
-/// planner orders them by the record that decided them; a move decided in
-/// one layer's record for another layer's block can therefore make the HBM
-/// occupancy peak above the plan's inside a step. The file assumes the
-/// larger of the two capacities; the returned value is the excess in
-/// blocks (0 when the runtime order fits the plan's capacity).
-/// Errors: the runtime's validation message, or an I/O error, naming path.
-llvm::Expected<uint64_t> writeScheduleFile(const Problem &problem,
-                                           const Schedule &schedule,
-                                           const std::string &path);
+/// step. The file assumes the plan's HBM capacity: the runtime executes a
+/// step's moves in an order whose occupancy never exceeds the larger of the
+/// step's start and end occupancy (kvrt/schedule.h), whatever record
+/// decided them. Errors: the runtime's validation message, or an I/O
+/// error, naming path.
+llvm::Error writeScheduleFile(const Problem &problem, const Schedule &schedule,
+                              const std::string &path);
 
 } // namespace kvopt
 

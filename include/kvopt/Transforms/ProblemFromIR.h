@@ -41,8 +41,6 @@ struct PlanningInput {
   /// Whether the memory system came from a preset or file (so the pass
   /// writes it into the module).
   bool memorySystemFromOptions = false;
-  /// First problem layer of each cache (in analysis order).
-  std::vector<unsigned> layerOffset;
   /// Report lines describing the inputs.
   std::vector<std::pair<std::string, std::string>> facts;
 };

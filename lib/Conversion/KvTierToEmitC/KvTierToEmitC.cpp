@@ -131,9 +131,16 @@ public:
       : OpConversionPattern<OpTy>(converter, context), layout(layout) {}
 
 protected:
-  /// Runtime layer of `layer` of the cache value `cache` (original IR).
-  uint32_t runtimeLayer(Value cache, int64_t layer) const {
-    return uint32_t(layout.lookup(cache) + layer);
+  /// Runtime layer of `layer` of the cache value `cache` (original IR); an
+  /// error at `op` when the layout does not know the cache.
+  FailureOr<uint32_t> runtimeLayer(Operation *op, Value cache,
+                                   int64_t layer) const {
+    std::optional<unsigned> base = layout.lookup(cache);
+    if (!base)
+      return op->emitError("the cache operand has no runtime layers in the "
+                           "kvtier -> emitc layout (not a kvtier.cache "
+                           "numbered by KvCacheAnalysis)");
+    return uint32_t(*base + layer);
   }
 
   const KvTierToEmitCLayout &layout;
@@ -154,7 +161,10 @@ struct CacheOpLowering : KvTierLowering<CacheOp> {
     if (!b.inStepFunction())
       return rewriter.notifyMatchFailure(op, "not inside a step function");
     auto type = cast<KvCacheTypeInterface>(op.getCache().getType());
-    unsigned base = layout.lookup(op.getCache());
+    FailureOr<uint32_t> first = runtimeLayer(op, op.getCache(), 0);
+    if (failed(first))
+      return failure();
+    unsigned base = *first;
     b.comment("kvtier.cache \"" + op.getName() + "\": runtime layers [" +
               Twine(base) + ", " + Twine(base + type.getLayers()) + ")");
     Value cache = b.call("kvopt_cache", b.pointer(b.opaque("kvrt_cache")),
@@ -176,7 +186,11 @@ struct AppendOpLowering : KvTierLowering<AppendOp> {
                   ("kvtier.append layer " + Twine(op.getLayer())).str());
     if (!b.inStepFunction())
       return rewriter.notifyMatchFailure(op, "not inside a step function");
-    uint32_t layer = runtimeLayer(op.getCache(), op.getLayer());
+    FailureOr<uint32_t> runtime =
+        runtimeLayer(op, op.getCache(), op.getLayer());
+    if (failed(runtime))
+      return failure();
+    uint32_t layer = *runtime;
     b.comment("kvtier.append layer " + Twine(op.getLayer()) +
               " (runtime layer " + Twine(layer) +
               "): planned migrations, then stage the token's K/V");
@@ -209,7 +223,11 @@ struct AttentionOpLowering : KvTierLowering<AttentionOp> {
                   ("kvtier.attention layer " + Twine(op.getLayer())).str());
     if (!b.inStepFunction())
       return rewriter.notifyMatchFailure(op, "not inside a step function");
-    uint32_t layer = runtimeLayer(op.getCache(), op.getLayer());
+    FailureOr<uint32_t> runtime =
+        runtimeLayer(op, op.getCache(), op.getLayer());
+    if (failed(runtime))
+      return failure();
+    uint32_t layer = *runtime;
     b.comment("kvtier.attention layer " + Twine(op.getLayer()) +
               " (runtime layer " + Twine(layer) + ")");
     Type constF32 = b.pointer(b.opaque("const float"));
@@ -243,7 +261,11 @@ struct MigrateOpLowering : KvTierLowering<MigrateOp> {
                   ("kvtier.migrate layer " + Twine(op.getLayer())).str());
     if (!b.inStepFunction())
       return rewriter.notifyMatchFailure(op, "not inside a step function");
-    uint32_t layer = runtimeLayer(op.getCache(), op.getLayer());
+    FailureOr<uint32_t> runtime =
+        runtimeLayer(op, op.getCache(), op.getLayer());
+    if (failed(runtime))
+      return failure();
+    uint32_t layer = *runtime;
     b.comment("kvtier.migrate layer " + Twine(op.getLayer()) + " from \"" +
               op.getFrom() + "\" to \"" + op.getTo() + "\"");
     Type handleType = b.opaque("kvrt_handle");

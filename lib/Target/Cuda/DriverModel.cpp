@@ -9,6 +9,7 @@
 
 #include "DriverModel.h"
 
+#include "kvopt/Analysis/KvCacheAnalysis.h"
 #include "kvopt/Conversion/KvTierToEmitC/KvTierToEmitC.h"
 
 #include "kvrt/schedule.h"
@@ -36,14 +37,14 @@ static std::string runtimeDtype(Type type) {
   return "";
 }
 
-/// Collects the caches in program order; all must be GQA caches of one
-/// geometry that the runtime can store.
+/// Collects the caches in program order with their runtime layers (both
+/// from KvCacheAnalysis); all must be GQA caches of one geometry that the
+/// runtime can store.
 static LogicalResult collectCaches(DriverModel &model) {
-  model.module.walk([&](CacheOp op) {
-    model.caches.push_back({op, unsigned(model.layers)});
-    if (auto type = dyn_cast<CacheType>(op.getCache().getType()))
-      model.layers += type.getLayers();
-  });
+  KvCacheAnalysis analysis(model.module);
+  for (CacheInfo &info : analysis.getCaches())
+    model.caches.push_back({info.op, info.layerBase});
+  model.layers = analysis.getNumRuntimeLayers();
   if (model.caches.empty())
     return model.module.emitError(
         "no kvtier.cache in the module: nothing for the CUDA driver to run");
@@ -62,26 +63,11 @@ static LogicalResult collectCaches(DriverModel &model) {
       return cache.op.emitError("head_dim ")
              << type.getHeadDim()
              << " exceeds the kvrt attention kernel's limit of 256";
-    if (!model.geometry) {
-      model.geometry = type;
-      continue;
-    }
-    CacheType g = model.geometry;
-    if (type.getKvHeads() != g.getKvHeads() ||
-        type.getHeadDim() != g.getHeadDim() ||
-        type.getElement() != g.getElement() ||
-        type.getBlock() != g.getBlock() ||
-        type.getMaxTokens() != g.getMaxTokens() ||
-        type.getBatch() != g.getBatch()) {
-      InFlightDiagnostic diag = cache.op.emitError(
-          "the CUDA driver runs all caches as one runtime cache, so they must "
-          "share kv_heads, head_dim, element, block, max_tokens and batch; "
-          "this cache differs from '")
-          << first.getName() << "'";
-      diag.attachNote(first.getLoc()) << "first cache declared here";
-      return failure();
-    }
   }
+  if (failed(analysis.verifySharedGeometry(
+          SharedGeometry::Runtime, "run as one runtime cache by the CUDA driver")))
+    return failure();
+  model.geometry = cast<CacheType>(first.getCache().getType());
   model.dtype = runtimeDtype(model.geometry.getElement());
   model.blocksPerSeq = model.geometry.getBlocksPerLayer();
   model.blocksPerLayer = model.blocksPerSeq * model.geometry.getBatch();
@@ -167,6 +153,7 @@ static LogicalResult checkStepOps(DriverModel &model) {
     if (auto migrate = dyn_cast<MigrateOp>(op)) {
       if (failed(checkMigrate(migrate)))
         return failure();
+      ++model.irMigrations;
       continue;
     }
     if (auto wait = dyn_cast<WaitOp>(op)) {
@@ -325,6 +312,11 @@ static LogicalResult checkSchedule(DriverModel &model,
     return mismatch() << "it plans " << kvrt_schedule_blocks_per_layer(s)
                       << " blocks per layer, the caches have "
                       << model.blocksPerLayer;
+  uint32_t blockTokens = kvrt_schedule_block_tokens(s);
+  if (blockTokens && int64_t(blockTokens) != model.geometry.getBlock())
+    return mismatch() << "it was planned with blocks of " << blockTokens
+                      << " tokens, the caches have blocks of "
+                      << model.geometry.getBlock() << " tokens";
   model.decodeSteps = kvrt_schedule_num_steps(s);
   model.scheduleMigrations = int64_t(kvrt_schedule_num_migrations(s));
   int64_t maxTokens = model.geometry.getMaxTokens();

@@ -46,6 +46,8 @@ struct DriverModel {
   uint64_t seed = 42;
   std::string schedulePath;
   int64_t scheduleMigrations = 0;
+  /// kvtier.migrate ops in the decode step (moves outside the plan).
+  int64_t irMigrations = 0;
 };
 
 /// Gathers and checks the driver model. Errors name the op (or the module)

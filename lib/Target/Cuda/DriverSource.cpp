@@ -55,10 +55,11 @@ static void writeBanner(const DriverModel &m, raw_ostream &os) {
      << " blocks per layer.\n";
   os << "// HBM: " << m.hbmSlots << " block slots (the plan may use "
      << m.hbmPlanBlocks << ").\n//\n";
-  os << "// Host:  g++ -std=c++17 -x c++ THIS.cu -I<kv-opt>/runtime/include "
-        "libkvrt_host.a -lpthread\n";
+  os << "// Host:  c++ -std=c++17 -x c++ THIS.cu -x none "
+        "-I<kv-opt>/runtime/include <kv-opt build>/runtime/libkvrt_host.a "
+        "-lpthread\n";
   os << "// CUDA:  nvcc -std=c++17 -arch=sm_90 THIS.cu "
-        "-I<kv-opt>/runtime/include libkvrt.a\n";
+        "-I<kv-opt>/runtime/include <kv-opt build>/runtime/libkvrt.a\n";
   os << "// Run:   ./a.out [--backend auto|host|cuda] [--schedule FILE] "
         "[--steps N] [--prompt N] [--seed N] [--delay-us N] "
         "[--hbm-limit-bytes N] [--no-check]\n";
@@ -93,6 +94,7 @@ static void writeConstants(const DriverModel &m, raw_ostream &os) {
      << "  KVOPT_HBM_SLOTS = " << m.hbmSlots << ",\n"
      << "  KVOPT_PROMPT_TOKENS = " << m.promptTokens << ",\n"
      << "  KVOPT_DECODE_STEPS = " << m.decodeSteps << ",\n"
+     << "  KVOPT_IR_MIGRATIONS = " << m.irMigrations << ",\n"
      << "};\n";
   os << "static const uint64_t KVOPT_HBM_PLAN_BLOCKS = " << m.hbmPlanBlocks
      << "ull;\n";
@@ -196,7 +198,7 @@ static constexpr const char *kMain = R"(
     kvrt_status kvopt_st_ = (call);                                            \
     if (kvopt_st_ != KVRT_OK) {                                                \
       fprintf(stderr, "error: %s: %s\nkvopt-driver: FAIL\n", #call,            \
-              kvrt_last_error());                                              \
+              kvopt_error[0] ? kvopt_error : kvrt_last_error());               \
       return 1;                                                                \
     }                                                                          \
   } while (0)
@@ -286,6 +288,16 @@ static kvrt_status kvopt_create_context(const kvopt_args *a,
 static kvrt_status kvopt_load_schedule(const char *path, kvrt_schedule **out) {
   kvrt_schedule *file = NULL, *copy = NULL;
   kvrt_status st = kvrt_schedule_read(path, &file);
+  if (st == KVRT_OK && kvrt_schedule_block_tokens(file) &&
+      kvrt_schedule_block_tokens(file) != KVOPT_BLOCK_TOKENS) {
+    unsigned planned = (unsigned)kvrt_schedule_block_tokens(file);
+    kvrt_schedule_destroy(file);
+    *out = NULL;
+    return kvopt_fail(KVRT_ERR_MISMATCH,
+                      "schedule '%s' was planned with blocks of %u tokens, "
+                      "the caches have blocks of %u tokens",
+                      path, planned, (unsigned)KVOPT_BLOCK_TOKENS);
+  }
   if (st != KVRT_OK || KVOPT_HBM_PLAN_BLOCKS <= KVOPT_HBM_SLOTS) {
     *out = file;
     return st;
@@ -313,7 +325,7 @@ static kvrt_status kvopt_load_schedule(const char *path, kvrt_schedule **out) {
   if (st == KVRT_OK && n)
     st = kvrt_schedule_add_migrations(copy, moves, n);
   if (st == KVRT_OK)
-    st = kvrt_schedule_set_assumptions(copy, KVOPT_BLOCK_TOKENS,
+    st = kvrt_schedule_set_assumptions(copy, kvrt_schedule_block_tokens(file),
                                        KVOPT_HBM_SLOTS);
   if (st == KVRT_OK)
     st = kvrt_schedule_check(copy);
@@ -446,6 +458,15 @@ int main(int argc, char **argv) {
          (unsigned long long)n.bytes_demoted,
          (unsigned long long)n.blocks_migrated,
          (unsigned long long)n.copies_issued);
+  // The schedule's capacity is the plan's (or the HBM slots when the plan's
+  // HBM exceeds the cache); the runtime's peak counter must stay within it
+  // unless the IR moves blocks itself (kvtier.migrate), outside the plan.
+  uint64_t planned = kvrt_schedule_hbm_capacity(d.schedule);
+  int overCapacity = KVOPT_IR_MIGRATIONS == 0 && planned &&
+                     n.peak_hbm_blocks > planned;
+  printf("kvopt-driver: peak HBM occupancy %llu blocks, planned capacity "
+         "%llu\n",
+         (unsigned long long)n.peak_hbm_blocks, (unsigned long long)planned);
   printf("kvopt-driver: step time mean %.6f ms, total %.6f s over %llu steps\n",
          n.steps ? 1e3 * n.step_seconds_total / (double)n.steps : 0.0,
          n.step_seconds_total, (unsigned long long)n.steps);
@@ -467,7 +488,7 @@ int main(int argc, char **argv) {
   kvrt_schedule_destroy(d.schedule);
   kvrt_cache_destroy(d.cache);
   kvrt_context_destroy(d.context);
-  if (worst >= 1e-5 || bad != 0) {
+  if (worst >= 1e-5 || bad != 0 || overCapacity) {
     printf("kvopt-driver: FAIL\n");
     return 1;
   }

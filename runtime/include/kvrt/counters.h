@@ -31,6 +31,10 @@ typedef struct kvrt_counters {
   uint64_t steps;
   double step_seconds_total;
   double step_seconds_last;
+  /// Highest number of HBM slots in use at once (a promotion takes its slot
+  /// when issued, a demotion frees its slot when issued); the reset sets it
+  /// to the current use.
+  uint64_t peak_hbm_blocks;
 } kvrt_counters;
 
 kvrt_status kvrt_counters_get(const kvrt_cache *cache, kvrt_counters *out);

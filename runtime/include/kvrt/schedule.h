@@ -92,6 +92,10 @@ void kvrt_free(void *data);
 uint32_t kvrt_schedule_num_layers(const kvrt_schedule *schedule);
 uint32_t kvrt_schedule_blocks_per_layer(const kvrt_schedule *schedule);
 uint32_t kvrt_schedule_num_steps(const kvrt_schedule *schedule);
+/// The assumptions recorded with kvrt_schedule_set_assumptions (0: none):
+/// tokens per block and HBM capacity in blocks.
+uint32_t kvrt_schedule_block_tokens(const kvrt_schedule *schedule);
+uint32_t kvrt_schedule_hbm_capacity(const kvrt_schedule *schedule);
 size_t kvrt_schedule_num_migrations(const kvrt_schedule *schedule);
 /// The i-th migration in execution order.
 kvrt_status kvrt_schedule_get_migration(const kvrt_schedule *schedule,

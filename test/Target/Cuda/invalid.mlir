@@ -45,7 +45,7 @@ module attributes {kvtier.plan = #kvtier.plan<policy = "p", status = "optimal", 
   func.func @decode(%pos: index) {
     // expected-note @+1 {{first cache declared here}}
     %a = kvtier.cache "a" : !kvtier.cache<layers = 1, kv_heads = 2, head_dim = 8, element = f32, block = 4, max_tokens = 64, batch = 1>
-    // expected-error @+1 {{the CUDA driver runs all caches as one runtime cache, so they must share kv_heads, head_dim, element, block, max_tokens and batch; this cache differs from 'a'}}
+    // expected-error @+1 {{caches run as one runtime cache by the CUDA driver must share one geometry; this cache's entry bytes is 256, 'a' has 128}}
     %b = kvtier.cache "b" : !kvtier.cache<layers = 1, kv_heads = 4, head_dim = 8, element = f32, block = 4, max_tokens = 64, batch = 1>
     kvtier.append %a layer 0 at %pos : !kvtier.cache<layers = 1, kv_heads = 2, head_dim = 8, element = f32, block = 4, max_tokens = 64, batch = 1>
     kvtier.attention %a layer 0 at %pos : !kvtier.cache<layers = 1, kv_heads = 2, head_dim = 8, element = f32, block = 4, max_tokens = 64, batch = 1>
@@ -220,6 +220,21 @@ module attributes {kvtier.memory_system = #kvtier.memory_system<tiers = [
     %kv = kvtier.cache "kv" : !kv
     kvtier.append %kv layer 0 at %pos : !kv
     kvtier.attention %kv layer 0 at %pos : !kv
+    return
+  }
+}
+
+// -----
+
+// Same bytes per token, different heads: the runtime's one cache cannot hold both.
+module attributes {kvtier.plan = #kvtier.plan<policy = "p", status = "optimal", bound = 1.0, schedule = 1.0, gap = 0.0, file = "x.kvsched", migrations = 0>} {
+  func.func @decode(%pos: index) {
+    // expected-note @+1 {{first cache declared here}}
+    %a = kvtier.cache "a" : !kvtier.cache<layers = 1, kv_heads = 2, head_dim = 8, element = f32, block = 4, max_tokens = 64, batch = 1>
+    // expected-error @+1 {{caches run as one runtime cache by the CUDA driver must share one geometry; this cache's kv_heads is 1, 'a' has 2}}
+    %b = kvtier.cache "b" : !kvtier.cache<layers = 1, kv_heads = 1, head_dim = 16, element = f32, block = 4, max_tokens = 64, batch = 1>
+    kvtier.append %a layer 0 at %pos : !kvtier.cache<layers = 1, kv_heads = 2, head_dim = 8, element = f32, block = 4, max_tokens = 64, batch = 1>
+    kvtier.attention %a layer 0 at %pos : !kvtier.cache<layers = 1, kv_heads = 2, head_dim = 8, element = f32, block = 4, max_tokens = 64, batch = 1>
     return
   }
 }

@@ -16,6 +16,8 @@
 
 #include "mlir/IR/Value.h"
 #include "llvm/ADT/DenseMap.h"
+
+#include <optional>
 #include "llvm/ADT/StringRef.h"
 
 namespace mlir {
@@ -30,13 +32,19 @@ constexpr unsigned kStepDriverArg = 0;
 constexpr unsigned kStepIndexArg = 1;
 
 /// Maps every cache SSA value (a `kvtier.cache` result, before conversion)
-/// to the first runtime layer of that cache in the merged kvrt cache.
+/// to the first runtime layer of that cache in the merged kvrt cache, as
+/// KvCacheAnalysis numbers them (CacheInfo::layerBase).
 struct KvTierToEmitCLayout {
   llvm::DenseMap<Value, unsigned> layerBase;
 
-  /// First runtime layer of `cache`; 0 for an unknown value (the driver
-  /// analysis rejects modules where that can happen).
-  unsigned lookup(Value cache) const { return layerBase.lookup(cache); }
+  /// First runtime layer of `cache`; nullopt for a value the layout does
+  /// not know (the patterns then fail with an error at the op).
+  std::optional<unsigned> lookup(Value cache) const {
+    auto it = layerBase.find(cache);
+    if (it == layerBase.end())
+      return std::nullopt;
+    return it->second;
+  }
 };
 
 class MigrateOp;

@@ -1,0 +1,469 @@
+//===- KvTierToRuntime.cpp - raised attention -> kvrt calls ---------------===//
+//
+// Part of kv-opt. The supported form (docs/lowering.md): linalg on tensors,
+// per attention
+//   %kc' = tensor.insert_slice %k_new into %kc[0, 0, %pos, 0] [B, H, 1, D]
+//   %vc' = tensor.insert_slice %v_new into %vc[0, 0, %pos, 0] [B, H, 1, D]
+//   %k = tensor.extract_slice %kc'[0, 0, 0, 0] [B, H, %pos + 1, D]  (same V)
+//   %s = contraction (b, h, i, d) x (b, h, t, d) -> (b, h, i, t)   of %q, %k
+//   elementwise: multiply by a constant (the scale), the max subtraction,
+//   exp, sum, divide (or linalg.softmax)
+//   %o = contraction (b, h, i, t) x (b, h, t, d) -> (b, h, i, d)   of %p, %v
+// with %kc/%vc of type tensor<B x H x max_tokens x D x f32> (the cache's
+// geometry) and %q, %o of type tensor<B x H x 1 x D x f32>. This is exactly
+// what the runtime's attention computes (append at %pos, attend [0, %pos]),
+// so the replacement is exact up to the order of floating-point sums.
+//
+//===----------------------------------------------------------------------===//
+
+#include "kvopt/Conversion/KvTierToRuntime/KvTierToRuntime.h"
+#include "kvopt/Analysis/KvCacheAnalysis.h"
+#include "kvopt/Dialect/KvTier/IR/KvTierOps.h"
+#include "kvopt/Transforms/AttentionPatterns.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/IR/SymbolTable.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::kvtier;
+
+namespace {
+
+/// The pieces of one supported attention.
+struct RuntimeAttention {
+  tensor::InsertSliceOp kWrite, vWrite;
+  linalg::LinalgOp qk, pv;
+  Value query;
+  float scale = 1.0f;
+  /// Every upstream op tagged with the attention's id.
+  SmallVector<Operation *> ops;
+};
+
+int64_t attentionId(Operation *op) {
+  auto id = op->getAttrOfType<IntegerAttr>(kAttentionIdAttrName);
+  return id ? id.getInt() : -1;
+}
+
+/// True when `v` is `position + 1` (either operand order) or, for a constant
+/// position, the constant position + 1.
+bool isPositionPlusOne(Value v, Value position) {
+  auto cst = [](Value x) -> std::optional<int64_t> {
+    if (auto c = x.getDefiningOp<arith::ConstantIndexOp>())
+      return c.value();
+    return std::nullopt;
+  };
+  if (auto add = v.getDefiningOp<arith::AddIOp>()) {
+    Value a = add.getLhs(), b = add.getRhs();
+    if ((a == position && cst(b) == 1) || (b == position && cst(a) == 1))
+      return true;
+  }
+  std::optional<int64_t> p = cst(position), n = cst(v);
+  return p && n && *n == *p + 1;
+}
+
+/// True when the mixed value `ofr` is the position (SSA value or the same
+/// constant).
+bool isPosition(OpFoldResult ofr, Value position) {
+  if (auto v = dyn_cast<Value>(ofr)) {
+    if (v == position)
+      return true;
+    auto a = v.getDefiningOp<arith::ConstantIndexOp>();
+    auto b = position.getDefiningOp<arith::ConstantIndexOp>();
+    return a && b && a.value() == b.value();
+  }
+  auto b = position.getDefiningOp<arith::ConstantIndexOp>();
+  auto attr = dyn_cast<IntegerAttr>(cast<Attribute>(ofr));
+  return b && attr && attr.getInt() == b.value();
+}
+
+bool isStatic(OpFoldResult ofr, int64_t value) {
+  std::optional<int64_t> c = getConstantIntValue(ofr);
+  return c && *c == value;
+}
+
+/// Checks the write of the new token: [0, 0, pos, 0] [B, H, 1, D] into a
+/// cache of the kvtier.cache's geometry.
+std::string checkWrite(tensor::InsertSliceOp op, CacheType type,
+                       Value position) {
+  auto dest = op.getDestType();
+  SmallVector<int64_t> want = {type.getBatch(), type.getKvHeads(),
+                               type.getMaxTokens(), type.getHeadDim()};
+  if (!dest.hasStaticShape() || dest.getShape() != ArrayRef<int64_t>(want) ||
+      !dest.getElementType().isF32())
+    return "the cache is not a static tensor<batch x kv_heads x max_tokens x "
+           "head_dim x f32>";
+  SmallVector<OpFoldResult> off = op.getMixedOffsets(),
+                            size = op.getMixedSizes(),
+                            stride = op.getMixedStrides();
+  for (unsigned i = 0; i < 4; ++i)
+    if (!isStatic(stride[i], 1))
+      return "the token's write into the cache is strided";
+  if (!isStatic(off[0], 0) || !isStatic(off[1], 0) || !isStatic(off[3], 0) ||
+      !isPosition(off[2], position))
+    return "the token is not written at [0, 0, position, 0] of the cache";
+  if (!isStatic(size[0], want[0]) || !isStatic(size[1], want[1]) ||
+      !isStatic(size[2], 1) || !isStatic(size[3], want[3]))
+    return "the token's write is not one token of every sequence and head";
+  return "";
+}
+
+/// The write behind a contraction operand: a tensor.extract_slice reading
+/// tokens [0, position] of a tagged tensor.insert_slice.
+tensor::InsertSliceOp readOfWrite(Value operand, Value position,
+                                  std::string &why) {
+  auto read = operand.getDefiningOp<tensor::ExtractSliceOp>();
+  if (!read)
+    return {};
+  auto write = read.getSource().getDefiningOp<tensor::InsertSliceOp>();
+  if (!write)
+    return {};
+  auto src = read.getSourceType();
+  SmallVector<OpFoldResult> off = read.getMixedOffsets(),
+                            size = read.getMixedSizes(),
+                            stride = read.getMixedStrides();
+  bool ok = src.getRank() == 4 && read.getResultType().getRank() == 4;
+  for (unsigned i = 0; ok && i < 4; ++i)
+    ok = isStatic(off[i], 0) && isStatic(stride[i], 1);
+  ok = ok && isStatic(size[0], src.getDimSize(0)) &&
+       isStatic(size[1], src.getDimSize(1)) &&
+       isStatic(size[3], src.getDimSize(3));
+  Value n = dyn_cast<Value>(size[2]);
+  bool tokens = n ? isPositionPlusOne(n, position)
+                  : (position.getDefiningOp<arith::ConstantIndexOp>() &&
+                     isStatic(size[2], position.getDefiningOp<
+                                           arith::ConstantIndexOp>()
+                                               .value() +
+                                           1));
+  if (!ok || !tokens) {
+    why = "attention does not read exactly the cache's tokens [0, position] "
+          "(a masked or full-length read needs the mask, which the runtime "
+          "does not apply)";
+    return {};
+  }
+  return write;
+}
+
+/// The single body op of an elementwise/reduction generic, or null.
+Operation *singleBodyOp(linalg::GenericOp op) {
+  Block &body = op.getRegion().front();
+  if (body.getOperations().size() != 2)
+    return nullptr;
+  return &body.front();
+}
+
+/// Checks a softmax-chain op; multiplies `scale` by a scaling constant.
+std::string checkSoftmaxOp(Operation *op, float &scale) {
+  if (isa<linalg::SoftmaxOp, linalg::FillOp>(op))
+    return "";
+  auto generic = dyn_cast<linalg::GenericOp>(op);
+  Operation *body = generic ? singleBodyOp(generic) : nullptr;
+  if (!body)
+    return "the scores pass through '" + op->getName().getStringRef().str() +
+           "', which the runtime's attention does not compute";
+  if (isa<math::ExpOp, arith::SubFOp, arith::DivFOp, arith::MaximumFOp,
+          arith::MaxNumFOp, arith::AddFOp>(body)) {
+    // An add of two block arguments is the sum reduction; an add of anything
+    // else (a mask) is not softmax.
+    if (isa<arith::AddFOp>(body) &&
+        !llvm::all_of(body->getOperands(),
+                      [](Value v) { return isa<BlockArgument>(v); }))
+      return "the scores get an additive term (a mask), which the runtime's "
+             "attention does not apply";
+    return "";
+  }
+  if (auto mul = dyn_cast<arith::MulFOp>(body)) {
+    for (unsigned i = 0; i < 2; ++i) {
+      auto c = mul.getOperand(i).getDefiningOp<arith::ConstantFloatOp>();
+      if (c && isa<BlockArgument>(mul.getOperand(1 - i))) {
+        scale *= float(c.value().convertToDouble());
+        return "";
+      }
+    }
+  }
+  return "the scores pass through '" +
+         body->getName().getStringRef().str() +
+         "', which the runtime's attention does not compute";
+}
+
+/// Checks an indexing-map layout: Q (b, h, i, d), K (b, h, t, d) -> S
+/// (b, h, i, t) for Q.K^T, and P (b, h, i, t), V (b, h, t, d) -> O (b, h, i, d)
+/// for P.V, as dimension positions of the loop space.
+bool sameDims(AffineMap a, ArrayRef<unsigned> ra, AffineMap b,
+              ArrayRef<unsigned> rb) {
+  for (auto [i, j] : llvm::zip(ra, rb))
+    if (a.getResult(i) != b.getResult(j))
+      return false;
+  return true;
+}
+
+FailureOr<RuntimeAttention> matchRuntimeAttention(AttentionOp op,
+                                                  std::string &why) {
+  RuntimeAttention m;
+  int64_t id = attentionId(op);
+  auto type = dyn_cast<CacheType>(op.getCache().getType());
+  if (!type)
+    return why = "a latent (MLA) cache is not stored by the kvrt runtime",
+           failure();
+  if (!type.getElement().isF32())
+    return why = "element type " +
+                 [&] {
+                   std::string s;
+                   llvm::raw_string_ostream os(s);
+                   os << type.getElement();
+                   return s;
+                 }() +
+                 " is not lowered to the kvrt runtime (f32 only)",
+           failure();
+  if (id < 0)
+    return why = "not raised from upstream ops (no kvtier.attention_id)",
+           failure();
+  auto func = op->getParentOfType<FunctionOpInterface>();
+  func->walk([&](Operation *o) {
+    if (o != op && attentionId(o) == id)
+      m.ops.push_back(o);
+  });
+  m.pv = dyn_cast_or_null<linalg::LinalgOp>(op->getPrevNode());
+  if (!m.pv || attentionId(m.pv) != id ||
+      !linalg::isaContractionOpInterface(m.pv) || m.pv->getNumResults() != 1)
+    return why = "the op before kvtier.attention is not a linalg contraction "
+                 "(tosa and fused-loop attention are not lowered yet)",
+           failure();
+  for (Operation *o : m.ops) {
+    auto l = dyn_cast<linalg::LinalgOp>(o);
+    if (!l || l == m.pv || !linalg::isaContractionOpInterface(l))
+      continue;
+    if (m.qk)
+      return why = "more than two contractions in the attention", failure();
+    m.qk = l;
+  }
+  if (!m.qk)
+    return why = "no Q.K^T linalg contraction found", failure();
+  Value position = op.getPosition();
+  // K: the Q.K^T operand read from a cache write; Q: the other one.
+  for (unsigned i = 0; i < 2; ++i) {
+    std::string readWhy;
+    tensor::InsertSliceOp w = readOfWrite(
+        m.qk.getDpsInputOperand(i)->get(), position, readWhy);
+    if (!readWhy.empty())
+      return why = readWhy, failure();
+    if (w && !m.kWrite) {
+      m.kWrite = w;
+      m.query = m.qk.getDpsInputOperand(1 - i)->get();
+      if (i != 1)
+        return why = "Q.K^T has the keys as its first operand", failure();
+    }
+  }
+  std::string readWhy;
+  m.vWrite =
+      readOfWrite(m.pv.getDpsInputOperand(1)->get(), position, readWhy);
+  if (!readWhy.empty())
+    return why = readWhy, failure();
+  if (!m.kWrite || !m.vWrite)
+    return why = "K or V is not read from a tensor.insert_slice of the new "
+                 "token into a cache",
+           failure();
+  for (tensor::InsertSliceOp w : {m.kWrite, m.vWrite}) {
+    std::string w_why = checkWrite(w, type, position);
+    if (!w_why.empty())
+      return why = w_why, failure();
+  }
+  // Q and O: tensor<B x H x 1 x D x f32>, the runtime's [seq][head][dim].
+  SmallVector<int64_t> qShape = {type.getBatch(), type.getKvHeads(), 1,
+                                 type.getHeadDim()};
+  auto qType = dyn_cast<RankedTensorType>(m.query.getType());
+  auto oType = dyn_cast<RankedTensorType>(m.pv->getResult(0).getType());
+  if (!qType || !oType || qType.getShape() != ArrayRef<int64_t>(qShape) ||
+      oType.getShape() != ArrayRef<int64_t>(qShape) ||
+      !qType.getElementType().isF32() || !oType.getElementType().isF32())
+    return why = "the query and output are not tensor<batch x kv_heads x 1 x "
+                 "head_dim x f32> (GQA broadcasts and other layouts are not "
+                 "lowered yet)",
+           failure();
+  // Loop-space layouts of the two contractions.
+  SmallVector<AffineMap> qkMaps = m.qk.getIndexingMapsArray();
+  SmallVector<AffineMap> pvMaps = m.pv.getIndexingMapsArray();
+  if (!sameDims(qkMaps[0], {0, 1, 3}, qkMaps[1], {0, 1, 3}) ||
+      !sameDims(qkMaps[0], {0, 1, 2}, qkMaps[2], {0, 1, 2}) ||
+      !sameDims(qkMaps[1], {2}, qkMaps[2], {3}) ||
+      !sameDims(pvMaps[0], {0, 1, 2}, pvMaps[2], {0, 1, 2}) ||
+      !sameDims(pvMaps[0], {3}, pvMaps[1], {2}) ||
+      !sameDims(pvMaps[1], {0, 1, 3}, pvMaps[2], {0, 1, 3}))
+    return why = "the contractions are not q[b,h,i,d] k[b,h,t,d] -> "
+                 "s[b,h,i,t] and p[b,h,i,t] v[b,h,t,d] -> o[b,h,i,d]",
+           failure();
+  // Everything else on the way is softmax (and the scale).
+  for (Operation *o : m.ops) {
+    if (o == m.qk || o == m.pv || o == m.kWrite || o == m.vWrite ||
+        isa<tensor::ExtractSliceOp>(o))
+      continue;
+    std::string s = checkSoftmaxOp(o, m.scale);
+    if (!s.empty())
+      return why = s, failure();
+  }
+  return m;
+}
+
+/// `value` (a static tensor) flattened to memref<?xT> for the call.
+Value toDynamicBuffer(OpBuilder &b, Location loc, Value value) {
+  auto type = cast<RankedTensorType>(value.getType());
+  ReassociationIndices all;
+  for (int64_t i = 0; i < type.getRank(); ++i)
+    all.push_back(i);
+  auto flatType =
+      RankedTensorType::get({type.getNumElements()}, type.getElementType());
+  Value flat = tensor::CollapseShapeOp::create(b, loc, flatType, value,
+                                               ArrayRef<ReassociationIndices>{all});
+  auto buffer = bufferization::ToBufferOp::create(
+      b, loc, MemRefType::get(flatType.getShape(), type.getElementType()),
+      flat, /*readOnly=*/true);
+  return memref::CastOp::create(
+      b, loc, MemRefType::get({ShapedType::kDynamic}, type.getElementType()),
+      buffer);
+}
+
+/// The NUL-terminated schedule path as a private constant global.
+Value schedulePathBuffer(OpBuilder &b, Location loc, ModuleOp module,
+                         StringRef path) {
+  SmallVector<int8_t> bytes(path.begin(), path.end());
+  bytes.push_back(0);
+  auto type = MemRefType::get({int64_t(bytes.size())}, b.getI8Type());
+  std::string name = "__kvrt_schedule_path";
+  SymbolTable table(module);
+  memref::GlobalOp global;
+  for (int i = 0;; ++i) {
+    std::string candidate = i ? name + "_" + std::to_string(i) : name;
+    auto existing = table.lookup<memref::GlobalOp>(candidate);
+    if (!existing) {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(module.getBody());
+      auto tensorType = RankedTensorType::get(type.getShape(), b.getI8Type());
+      global = memref::GlobalOp::create(
+          b, loc, candidate, b.getStringAttr("private"), type,
+          DenseElementsAttr::get(tensorType, ArrayRef<int8_t>(bytes)),
+          /*constant=*/true, /*alignment=*/nullptr);
+      break;
+    }
+    if (existing.getType() == type && existing.getInitialValue() &&
+        *existing.getInitialValue() ==
+            DenseElementsAttr::get(
+                RankedTensorType::get(type.getShape(), b.getI8Type()),
+                ArrayRef<int8_t>(bytes))) {
+      global = existing;
+      break;
+    }
+  }
+  Value got = memref::GetGlobalOp::create(b, loc, type, global.getSymName());
+  return memref::CastOp::create(
+      b, loc, MemRefType::get({ShapedType::kDynamic}, b.getI8Type()), got);
+}
+
+/// Declares `kvrt_mlir_attention` (C interface) in `module` once.
+func::FuncOp declareRuntime(OpBuilder &b, ModuleOp module) {
+  if (auto f = module.lookupSymbol<func::FuncOp>(kRuntimeAttentionFn))
+    return f;
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToEnd(module.getBody());
+  Type i64 = b.getI64Type(), f32 = b.getF32Type(), idx = b.getIndexType();
+  Type bytes = MemRefType::get({ShapedType::kDynamic}, b.getI8Type());
+  Type floats = MemRefType::get({ShapedType::kDynamic}, f32);
+  auto type = b.getFunctionType({bytes, i64, i64, i64, i64, i64, i64, i64, f32,
+                                 i64, idx, floats, floats, floats, floats,
+                                 floats, floats},
+                                {});
+  auto f = func::FuncOp::create(b, module.getLoc(), kRuntimeAttentionFn, type);
+  f.setPrivate();
+  f->setAttr("llvm.emit_c_interface", b.getUnitAttr());
+  return f;
+}
+
+/// kvtier.attention (+ the upstream attention it annotates) -> one call.
+struct AttentionToRuntime : OpRewritePattern<AttentionOp> {
+  AttentionToRuntime(MLIRContext *ctx, const KvTierToRuntimeOptions &options)
+      : OpRewritePattern(ctx), options(options) {}
+
+  LogicalResult matchAndRewrite(AttentionOp op,
+                                PatternRewriter &rewriter) const override {
+    std::string why;
+    FailureOr<RuntimeAttention> m = matchRuntimeAttention(op, why);
+    if (failed(m))
+      return rewriter.notifyMatchFailure(op, why);
+    FailureOr<unsigned> layer = options.analysis->getRuntimeLayer(
+        op, op.getCache(), op.getLayer());
+    if (failed(layer))
+      return failure();
+    auto type = cast<CacheType>(op.getCache().getType());
+    auto module = op->getParentOfType<ModuleOp>();
+    Location loc = op.getLoc();
+    func::FuncOp callee = declareRuntime(rewriter, module);
+
+    rewriter.setInsertionPointAfter(m->pv);
+    auto i64 = [&](int64_t v) -> Value {
+      return arith::ConstantIntOp::create(rewriter, loc, v, 64);
+    };
+    Value path =
+        schedulePathBuffer(rewriter, loc, module, options.schedulePath);
+    Value q = toDynamicBuffer(rewriter, loc, m->query);
+    Value k = toDynamicBuffer(rewriter, loc, m->kWrite.getSource());
+    Value v = toDynamicBuffer(rewriter, loc, m->vWrite.getSource());
+    Value kc = toDynamicBuffer(rewriter, loc, m->kWrite.getResult());
+    Value vc = toDynamicBuffer(rewriter, loc, m->vWrite.getResult());
+    auto oType = cast<RankedTensorType>(m->pv->getResult(0).getType());
+    auto flatType = MemRefType::get({oType.getNumElements()},
+                                    oType.getElementType());
+    Value out = memref::AllocOp::create(rewriter, loc, flatType);
+    Value outDyn = memref::CastOp::create(
+        rewriter, loc,
+        MemRefType::get({ShapedType::kDynamic}, oType.getElementType()), out);
+    Value scale = arith::ConstantFloatOp::create(
+        rewriter, loc, rewriter.getF32Type(), llvm::APFloat(m->scale));
+    func::CallOp::create(
+        rewriter, loc, callee,
+        ValueRange{path, i64(options.analysis->getNumRuntimeLayers()),
+                   i64(type.getKvHeads()), i64(type.getKvHeads()),
+                   i64(type.getHeadDim()), i64(type.getBlock()),
+                   i64(type.getBatch()), i64(type.getMaxTokens()), scale,
+                   i64(*layer), op.getPosition(), q, k, v, kc, vc, outDyn});
+    Value result = bufferization::ToTensorOp::create(
+        rewriter, loc,
+        RankedTensorType::get(flatType.getShape(), oType.getElementType()),
+        out, /*restrict=*/true, /*writable=*/true);
+    ReassociationIndices all = {0, 1, 2, 3};
+    Value shaped = tensor::ExpandShapeOp::create(
+        rewriter, loc, oType, result, ArrayRef<ReassociationIndices>{all});
+    rewriter.replaceAllUsesWith(m->pv->getResult(0), shaped);
+    rewriter.eraseOp(op);
+    // The upstream attention is dead now: erase it, consumers first.
+    for (Operation *o : llvm::reverse(m->ops))
+      if (o->use_empty() && !isa<tensor::InsertSliceOp>(o))
+        rewriter.eraseOp(o);
+    return success();
+  }
+
+  const KvTierToRuntimeOptions &options;
+};
+
+} // namespace
+
+std::string mlir::kvtier::checkRuntimeLowering(AttentionOp op) {
+  std::string why;
+  (void)matchRuntimeAttention(op, why);
+  return why;
+}
+
+void mlir::kvtier::populateKvTierToRuntimePatterns(
+    RewritePatternSet &patterns, const KvTierToRuntimeOptions &options) {
+  patterns.add<AttentionToRuntime>(patterns.getContext(), options);
+}
