@@ -9,6 +9,7 @@
 #include "kvopt/Transforms/Passes.h"
 
 #include "kvopt/Analysis/KvCacheAnalysis.h"
+#include "kvopt/Core/AtomicOutput.h"
 #include "kvopt/Dialect/KvTier/IR/KvTierOps.h"
 #include "kvopt/Planning/Planner.h"
 #include "kvopt/Planning/Report.h"
@@ -20,6 +21,8 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
+
+#include <cmath>
 
 namespace mlir::kvtier {
 #define GEN_PASS_DEF_PLANKVTIERS
@@ -39,7 +42,8 @@ private:
   void annotate(const PlanningInput &input, const kvopt::PlanResult &result,
                 KvCacheAnalysis &analysis, StringRef scheduleFile);
   LogicalResult writeReports(const PlanningInput &input,
-                             const kvopt::PlanResult &result);
+                             const kvopt::PlanResult &result,
+                             kvopt::OutputSet &outputs);
 };
 } // namespace
 
@@ -128,13 +132,14 @@ void PlanKvTiersPass::annotate(const PlanningInput &input,
 
 LogicalResult
 PlanKvTiersPass::writeReports(const PlanningInput &input,
-                              const kvopt::PlanResult &result) {
+                              const kvopt::PlanResult &result,
+                              kvopt::OutputSet &outputs) {
   kvopt::ReportContext ctx;
   ModuleOp module = getOperation();
   ctx.title = module.getName() ? module.getName()->str()
                                : input.problem.work.model.name;
   ctx.facts = input.facts;
-  auto emit = [&](const std::string &path,
+  auto emit = [&](const std::string &path, const char *option,
                   void (*render)(llvm::raw_ostream &, const kvopt::Problem &,
                                  const kvopt::PlanResult &,
                                  const kvopt::ReportContext &))
@@ -145,15 +150,18 @@ PlanKvTiersPass::writeReports(const PlanningInput &input,
       render(llvm::errs(), input.problem, result, ctx);
       return success();
     }
-    if (llvm::Error err = kvopt::writeFile(path, [&](llvm::raw_ostream &os) {
-          render(os, input.problem, result, ctx);
-        }))
+    if (llvm::Error err = outputs.write(
+            path,
+            [&](llvm::raw_ostream &os) {
+              render(os, input.problem, result, ctx);
+            },
+            option))
       return module.emitError() << llvm::toString(std::move(err));
     return success();
   };
-  if (failed(emit(reportFile, kvopt::writeTextReport)) ||
-      failed(emit(jsonFile, kvopt::writeJsonReport)) ||
-      failed(emit(htmlFile, kvopt::writeHtmlReport)))
+  if (failed(emit(reportFile, "report", kvopt::writeTextReport)) ||
+      failed(emit(jsonFile, "json", kvopt::writeJsonReport)) ||
+      failed(emit(htmlFile, "html", kvopt::writeHtmlReport)))
     return failure();
   return success();
 }
@@ -175,21 +183,33 @@ void PlanKvTiersPass::runOnOperation() {
   options.promptLen = promptLen;
   options.decodeSteps = decodeSteps;
   options.paperMode = paperMode;
+  if (!(std::isfinite(timeLimit) && timeLimit > 0)) {
+    module.emitError("time-limit option must be a finite number of seconds "
+                     "> 0, got ")
+        << timeLimit.getValue();
+    return signalPassFailure();
+  }
   if (!(sparsity >= 0.0 && sparsity < 1.0)) {
     module.emitError("sparsity option must be in [0, 1), got ")
         << sparsity.getValue();
     return signalPassFailure();
   }
-  // Output paths are checked before a possibly long solve.
-  for (const std::string &path :
-       {reportFile.getValue(), jsonFile.getValue(), htmlFile.getValue(),
-        scheduleFile.getValue()}) {
-    if (path.empty() || path == "-")
+  // Every output is declared (and checked for writability) before a
+  // possibly long solve; they are written only when everything succeeded:
+  // with the tool's OutputSet when kv-opt runs the pass, else with our own.
+  kvopt::OutputSet ownOutputs;
+  kvopt::OutputSet &outputs =
+      kvopt::OutputSet::current() ? *kvopt::OutputSet::current() : ownOutputs;
+  std::pair<std::string, const char *> sideFiles[] = {
+      {reportFile.getValue(), "report"},
+      {jsonFile.getValue(), "json"},
+      {htmlFile.getValue(), "html"},
+      {scheduleFile.getValue(), "schedule"}};
+  for (auto &[path, option] : sideFiles) {
+    if (path.empty() || (path == "-" && StringRef(option) != "schedule"))
       continue;
-    StringRef dir = llvm::sys::path::parent_path(path);
-    if (!dir.empty() && !llvm::sys::fs::is_directory(dir)) {
-      module.emitError("cannot write '")
-          << path << "': directory '" << dir << "' does not exist";
+    if (llvm::Error err = outputs.declare(path, option)) {
+      module.emitError() << llvm::toString(std::move(err));
       return signalPassFailure();
     }
   }
@@ -216,11 +236,20 @@ void PlanKvTiersPass::runOnOperation() {
 
   std::string schedulePath = scheduleFile;
   if (!schedulePath.empty()) {
-    llvm::Expected<uint64_t> excess = kvopt::writeScheduleFile(
-        input->problem, result->schedule, schedulePath);
+    llvm::Expected<std::string> temp =
+        outputs.temporaryFor(schedulePath, "schedule");
+    if (!temp) {
+      module.emitError() << llvm::toString(temp.takeError());
+      return signalPassFailure();
+    }
+    llvm::Expected<uint64_t> excess =
+        kvopt::writeScheduleFile(input->problem, result->schedule, *temp);
     if (!excess) {
-      module.emitError("cannot write the schedule: ")
-          << llvm::toString(excess.takeError());
+      std::string msg = llvm::toString(excess.takeError());
+      // Name the user's file, not the temporary.
+      for (size_t at; (at = msg.find(*temp)) != std::string::npos;)
+        msg.replace(at, temp->size(), schedulePath);
+      module.emitError("cannot write the schedule: ") << msg;
       return signalPassFailure();
     }
     if (*excess) {
@@ -235,7 +264,12 @@ void PlanKvTiersPass::runOnOperation() {
     }
   }
   annotate(*input, *result, analysis, schedulePath);
-  if (failed(writeReports(*input, *result)))
+  if (failed(writeReports(*input, *result, outputs)))
     return signalPassFailure();
+  if (&outputs == &ownOutputs)
+    if (llvm::Error err = ownOutputs.commit()) {
+      module.emitError() << llvm::toString(std::move(err));
+      return signalPassFailure();
+    }
   markAnalysesPreserved<KvCacheAnalysis>();
 }

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "kvopt/Transforms/ProblemFromIR.h"
+#include "kvopt/Core/Limits.h"
 
 #include "kvopt/Core/Hardware.h"
 #include "kvopt/Core/Simulator.h"
@@ -33,12 +34,8 @@ resolveMemorySystem(ModuleOp module, const ProblemOptions &options,
     return toCoreMemorySystem(attr, emit);
   fromOptions = true;
   if (!options.hardwareFile.empty()) {
-    auto buffer = llvm::MemoryBuffer::getFile(options.hardwareFile);
-    if (!buffer)
-      return module.emitError("cannot read hardware file '")
-             << options.hardwareFile << "': " << buffer.getError().message();
-    llvm::Expected<kvopt::MemorySystem> mem = kvopt::parseMemorySystemJSON(
-        (*buffer)->getBuffer().str(), options.hardwareFile);
+    llvm::Expected<kvopt::MemorySystem> mem =
+        kvopt::loadMemorySystemJSON(options.hardwareFile);
     if (!mem)
       return module.emitError() << llvm::toString(mem.takeError());
     return *mem;
@@ -86,6 +83,9 @@ modelFromCaches(ModuleOp module, MutableArrayRef<CacheInfo> caches,
       return failure();
     }
     layerOffset.push_back(layers);
+    if (int64_t(layers) + t.getLayers() > kvopt::kMaxLayers)
+      return info.op.emitError("the caches planned together have more than ")
+             << kvopt::kMaxLayers << " layers";
     layers += unsigned(t.getLayers());
   }
   model.layers = layers;
