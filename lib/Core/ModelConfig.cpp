@@ -1,6 +1,8 @@
 //===- ModelConfig.cpp - Parse Hugging Face config.json ------------------===//
 #include "kvopt/Core/ModelConfig.h"
 #include "kvopt/Core/Error.h"
+#include "kvopt/Core/InputLimits.h"
+#include "kvopt/Core/Limits.h"
 
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -90,9 +92,9 @@ static llvm::Error needField(const std::string &file, const char *field,
 
 llvm::Expected<ModelConfig>
 kvopt::parseModelConfigJSON(const std::string &text, const std::string &file) {
-  llvm::Expected<llvm::json::Value> parsed = llvm::json::parse(text);
+  llvm::Expected<llvm::json::Value> parsed = parseJsonBounded(text, file);
   if (!parsed)
-    return makeFieldError(file, "json", llvm::toString(parsed.takeError()));
+    return parsed.takeError();
   const llvm::json::Object *o = parsed->getAsObject();
   if (!o)
     return makeFieldError(file, "(root)", "expected a JSON object");
@@ -131,6 +133,12 @@ kvopt::parseModelConfigJSON(const std::string &text, const std::string &file) {
     return std::move(e);
   if (m.layers == 0)
     return needField(file, "num_hidden_layers", "must be positive");
+  if (m.layers > kMaxLayers || m.heads > kMaxHeads || m.kvHeads > kMaxHeads)
+    return needField(file,
+                     m.layers > kMaxLayers ? "num_hidden_layers"
+                     : m.heads > kMaxHeads ? "num_attention_heads"
+                                           : "num_key_value_heads",
+                     "above the supported limit of 65536");
   if (m.hiddenSize == 0)
     return needField(file, "hidden_size", "must be positive");
   if (m.heads == 0)
@@ -266,9 +274,8 @@ kvopt::parseModelConfigJSON(const std::string &text, const std::string &file) {
 }
 
 llvm::Expected<ModelConfig> kvopt::loadModelConfig(const std::string &path) {
-  auto buf = llvm::MemoryBuffer::getFile(path);
+  auto buf = readBoundedFile(path, kMaxJsonFileBytes, "model config");
   if (!buf)
-    return makeFieldError(path, "file",
-                          "cannot read: " + buf.getError().message());
+    return buf.takeError();
   return parseModelConfigJSON((*buf)->getBuffer().str(), path);
 }
