@@ -56,18 +56,29 @@ ProgressFn kvopt::solver::makeProgressPrinter(llvm::raw_ostream &os) {
   auto start = std::make_shared<std::chrono::steady_clock::time_point>(
       std::chrono::steady_clock::now());
   auto last = std::make_shared<std::pair<std::string, int>>("", -1);
-  return [&os, start, last](const std::string &phase, double done) {
+  auto phaseStart = std::make_shared<std::pair<std::string, double>>("", 0.0);
+  auto lastPrint = std::make_shared<double>(0.0);
+  return [&os, start, last, phaseStart, lastPrint](const std::string &phase,
+                                                   double done) {
     double t = std::chrono::duration<double>(std::chrono::steady_clock::now() -
                                              *start)
                    .count();
+    if (phase != phaseStart->first)
+      *phaseStart = {phase, t};
     if (t < 1.0)
       return;
     int tenth = int(done * 10);
-    if (phase == last->first && tenth == last->second)
+    // A new tenth, a new phase, or ten seconds without a line.
+    if (phase == last->first && tenth == last->second && t - *lastPrint < 10)
       return;
     *last = {phase, tenth};
-    os << llvm::format("[%7.1f s] %s: %3d%%\n", t, phase.c_str(),
+    *lastPrint = t;
+    os << llvm::format("[%7.1f s] %s: %3d%%", t, phase.c_str(),
                        int(done * 100));
+    if (done >= 0.01 && done < 1.0)
+      os << llvm::format(" (about %.0f s left)",
+                         (t - phaseStart->second) / done * (1 - done));
+    os << "\n";
     os.flush();
   };
 }

@@ -18,6 +18,7 @@
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "mlir/Transforms/Passes.h"
+#include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -26,6 +27,11 @@ static const char *const kHelp =
     "off-package DRAM\n\n"
     "  kv-opt --kvtier-plan-kv-tiers model.mlir   plan, annotate, report\n"
     "  kv-opt model.mlir                          parse, verify, print\n";
+
+static llvm::cl::opt<std::string> maxMemory(
+    "max-memory",
+    llvm::cl::desc("refuse a plan whose trace index needs more memory (e.g. "
+                   "64GB; default: the memory available)"));
 
 static int fail(llvm::Error e) {
   llvm::errs() << "kv-opt: error: " << llvm::toString(std::move(e)) << "\n";
@@ -49,6 +55,13 @@ int main(int argc, char **argv) {
 
   llvm::InitLLVM init(argc, argv);
   kvopt::installToolHandlers("kv-opt");
+  if (!maxMemory.empty()) {
+    llvm::Expected<uint64_t> bytes =
+        kvopt::parseByteSize(maxMemory, "max-memory");
+    if (!bytes)
+      return fail(bytes.takeError());
+    kvopt::setMemoryLimitBytes(*bytes);
+  }
   kvopt::OutputSet outputs;
   if (llvm::Error e = outputs.declare(outputFile, "-o"))
     return fail(std::move(e));

@@ -11,6 +11,7 @@
 #include "kvopt/Core/AtomicOutput.h"
 #include "kvopt/Core/Error.h"
 #include "kvopt/Core/Hardware.h"
+#include "kvopt/Core/InputLimits.h"
 #include "kvopt/Core/Limits.h"
 #include "kvopt/Core/ModelConfig.h"
 #include "kvopt/Core/Policies.h"
@@ -107,6 +108,11 @@ static cl::opt<unsigned> sampleStride(
     cl::init(1), cl::cat(cat));
 static cl::opt<unsigned> threads("solver-threads", cl::desc("threads for the bound"), cl::init(1),
                                  cl::cat(cat));
+static cl::opt<std::string> maxMemory(
+    "max-memory",
+    cl::desc("refuse a run whose index needs more memory (e.g. 64GB; "
+             "default: the memory available)"),
+    cl::cat(cat));
 static cl::list<std::string>
     candidates("candidate", cl::desc("also try this core policy as schedule"),
                cl::cat(cat));
@@ -217,6 +223,12 @@ static Error checkLimits() {
                           std::to_string(saIterations) +
                               " is above the limit of " +
                               std::to_string(kMaxAnnealIterations));
+  if (!maxMemory.empty()) {
+    Expected<uint64_t> bytes = parseByteSize(maxMemory, "max-memory");
+    if (!bytes)
+      return bytes.takeError();
+    setMemoryLimitBytes(*bytes);
+  }
   if (layers > kMaxLayers)
     return makeFieldError("kv-solve", "layers",
                           std::to_string(layers) +
@@ -358,7 +370,7 @@ int main(int argc, char **argv) {
       return fail(b.takeError());
     base = std::move(*b);
   }
-  if (json)
+  if (::json) // the option, not llvm::json
     solver::printJson(outs(), *problem, **trace, *r, base, wall);
   else
     solver::printText(outs(), *problem, **trace, *r, base, wall);

@@ -10,12 +10,15 @@
 #define KVOPT_CORE_INPUTLIMITS_H
 
 #include "llvm/Support/Error.h"
-#include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
 
 #include <cstdint>
 #include <memory>
 #include <string>
+
+namespace llvm::json {
+class Value;
+} // namespace llvm::json
 
 namespace kvopt {
 
@@ -36,9 +39,25 @@ readBoundedFile(const std::string &path, uint64_t maxBytes,
 llvm::Error checkJsonDepth(llvm::StringRef text, const std::string &file,
                            unsigned maxDepth = kMaxJsonDepth);
 
-/// llvm::json::parse after checkJsonDepth; errors name `file`.
+/// llvm::json::parse after checkJsonDepth; errors name `file` (include
+/// llvm/Support/JSON.h to use it).
 llvm::Expected<llvm::json::Value> parseJsonBounded(llvm::StringRef text,
                                                    const std::string &file);
+
+/// The memory a run may plan to use (--max-memory); by default what the
+/// machine has available (MemAvailable, else its physical memory). Large structures (the trace index) estimate
+/// their size first and refuse above it.
+uint64_t memoryLimitBytes();
+void setMemoryLimitBytes(uint64_t bytes);
+
+/// Fails when `bytes` (what building `what` needs, estimated) is above
+/// memoryLimitBytes(); the message gives both in GB and names --max-memory.
+llvm::Error checkMemoryEstimate(uint64_t bytes, const std::string &what);
+
+/// Parses a byte size strictly: "64GB", "512 MiB", "1e9", "100000" (bytes);
+/// errors name `option` and the text.
+llvm::Expected<uint64_t> parseByteSize(llvm::StringRef text,
+                                       const std::string &option);
 
 } // namespace kvopt
 
