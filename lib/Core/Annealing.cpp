@@ -13,6 +13,12 @@ llvm::Expected<AnnealResult>
 kvopt::annealLookahead(const LookaheadEvaluator &eval, const AnnealParams &p) {
   if (p.iterations == 0)
     return makeFieldError("annealing", "iterations", "must be positive");
+  if (p.iterations > kMaxAnnealIterations)
+    return makeFieldError(
+        "annealing", "iterations",
+        std::to_string(p.iterations) + " is above the limit of " +
+            std::to_string(kMaxAnnealIterations) +
+            " (each iteration simulates the whole trace)");
   if (p.startWindow == 0 || p.startWindow > p.maxWindow)
     return makeFieldError("annealing", "start_window",
                           "must be in 1..max_window");

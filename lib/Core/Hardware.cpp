@@ -5,10 +5,12 @@
 //===----------------------------------------------------------------------===//
 #include "kvopt/Core/Hardware.h"
 #include "kvopt/Core/Error.h"
+#include "kvopt/Core/InputLimits.h"
 
 #include "llvm/Support/JSON.h"
 
 #include <cmath>
+#include <cstdio>
 #include <set>
 
 using namespace kvopt;
@@ -18,6 +20,21 @@ const char *kvopt::tierKindName(TierKind kind) {
 }
 
 static bool positiveFinite(double v) { return std::isfinite(v) && v > 0; }
+
+/// Byte counts and rates are stored as 64-bit integers in the IR and the
+/// runtime; 1e18 (an exabyte, an exabyte per second) leaves ample headroom.
+static constexpr double kMaxQuantity = 1e18;
+
+static llvm::Error checkRange(const std::string &ctx, const std::string &field,
+                              double value, const char *unit) {
+  if (value <= kMaxQuantity) // also false for NaN
+    return llvm::Error::success();
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%g %s", value, unit);
+  return makeFieldError(ctx, field,
+                        std::string("value out of range: ") + buf +
+                            " (at most 1e18 " + unit + ")");
+}
 
 llvm::Error MemorySystem::validate(double minBlockBytes) const {
   std::string ctx = "memory system '" + name + "'";
@@ -33,6 +50,13 @@ llvm::Error MemorySystem::validate(double minBlockBytes) const {
     if (!names.insert(t.name).second)
       return makeFieldError(ctx, f + ".name",
                             "duplicate tier name '" + t.name + "'");
+    if (auto e = checkRange(ctx, f + ".capacity", t.capacityBytes, "B"))
+      return e;
+    if (auto e = checkRange(ctx, f + ".read_bandwidth", t.readBandwidth, "B/s"))
+      return e;
+    if (auto e =
+            checkRange(ctx, f + ".write_bandwidth", t.writeBandwidth, "B/s"))
+      return e;
     if (!positiveFinite(t.capacityBytes))
       return makeFieldError(ctx, f + ".capacity",
                             "capacity of tier '" + t.name +
@@ -68,6 +92,12 @@ llvm::Error MemorySystem::validate(double minBlockBytes) const {
     if (l.from == l.to)
       return makeFieldError(ctx, f,
                             "link joins tier '" + l.from + "' to itself");
+    if (auto e = checkRange(ctx, f + ".forward_bandwidth", l.forwardBandwidth,
+                            "B/s"))
+      return e;
+    if (auto e = checkRange(ctx, f + ".backward_bandwidth",
+                            l.backwardBandwidth, "B/s"))
+      return e;
     if (!positiveFinite(l.forwardBandwidth))
       return makeFieldError(ctx, f + ".forward_bandwidth",
                             "link bandwidth must be positive, got " +
@@ -214,9 +244,9 @@ llvm::Expected<MemorySystem> kvopt::getHardwarePreset(const std::string &name) {
 
 llvm::Expected<MemorySystem>
 kvopt::parseMemorySystemJSON(const std::string &text, const std::string &file) {
-  llvm::Expected<llvm::json::Value> parsed = llvm::json::parse(text);
+  llvm::Expected<llvm::json::Value> parsed = parseJsonBounded(text, file);
   if (!parsed)
-    return makeFieldError(file, "json", llvm::toString(parsed.takeError()));
+    return parsed.takeError();
   const llvm::json::Object *root = parsed->getAsObject();
   if (!root)
     return makeFieldError(file, "(root)", "expected a JSON object");
@@ -288,6 +318,15 @@ kvopt::parseMemorySystemJSON(const std::string &text, const std::string &file) {
     }
   }
   if (auto e = m.validate())
-    return std::move(e);
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   file + ": " + llvm::toString(std::move(e)));
   return m;
+}
+
+llvm::Expected<MemorySystem>
+kvopt::loadMemorySystemJSON(const std::string &path) {
+  auto buf = readBoundedFile(path, kMaxJsonFileBytes, "hardware file");
+  if (!buf)
+    return buf.takeError();
+  return parseMemorySystemJSON((*buf)->getBuffer().str(), path);
 }

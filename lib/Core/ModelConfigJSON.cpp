@@ -8,6 +8,8 @@
 //
 //===----------------------------------------------------------------------===//
 #include "kvopt/Core/Error.h"
+#include "kvopt/Core/InputLimits.h"
+#include "kvopt/Core/Limits.h"
 #include "kvopt/Core/ModelConfig.h"
 
 #include "llvm/ADT/StringRef.h"
@@ -20,9 +22,6 @@
 using namespace kvopt;
 
 namespace {
-
-/// The most layers a config may declare.
-constexpr unsigned kMaxLayers = 1u << 16;
 
 /// Keys that change neither the KV cache nor the weight bytes.
 constexpr llvm::StringLiteral kIrrelevantKeys[] = {
@@ -429,9 +428,9 @@ llvm::Error parseTies(ConfigReader &r, ModelConfig &m) {
 llvm::Expected<ModelConfig>
 kvopt::parseModelConfigJSON(const std::string &text, const std::string &file,
                             ConfigReadReport *reportOut) {
-  llvm::Expected<llvm::json::Value> parsed = llvm::json::parse(text);
+  llvm::Expected<llvm::json::Value> parsed = parseJsonBounded(text, file);
   if (!parsed)
-    return makeFieldError(file, "json", llvm::toString(parsed.takeError()));
+    return parsed.takeError();
   const llvm::json::Object *o = parsed->getAsObject();
   if (!o)
     return makeFieldError(file, "(root)", "expected a JSON object");
@@ -467,6 +466,11 @@ kvopt::parseModelConfigJSON(const std::string &text, const std::string &file,
     return r.fieldError("num_hidden_layers",
                         std::to_string(m.layers) + " layers exceed the " +
                             std::to_string(kMaxLayers) + " this tool accepts");
+  if (m.heads > kMaxHeads || m.kvHeads > kMaxHeads)
+    return r.fieldError(m.heads > kMaxHeads ? "num_attention_heads"
+                                            : "num_key_value_heads",
+                        "above the supported limit of " +
+                            std::to_string(kMaxHeads));
   if (m.hiddenSize == 0)
     return r.fieldError("hidden_size", "must be positive");
   if (m.heads == 0)
@@ -507,9 +511,8 @@ std::vector<std::string> ConfigReadReport::warningLines() const {
 
 llvm::Expected<ModelConfig> kvopt::loadModelConfig(const std::string &path,
                                                    ConfigReadReport *report) {
-  auto buf = llvm::MemoryBuffer::getFile(path);
+  auto buf = readBoundedFile(path, kMaxJsonFileBytes, "model config");
   if (!buf)
-    return makeFieldError(path, "file",
-                          "cannot read: " + buf.getError().message());
+    return buf.takeError();
   return parseModelConfigJSON((*buf)->getBuffer().str(), path, report);
 }

@@ -37,17 +37,26 @@ kvopt::solveBoundAndSchedule(const Problem &problem, const TraceFactory &trace,
     // phase change.
     auto start = std::chrono::steady_clock::now();
     auto last = std::make_shared<std::pair<double, std::string>>(0.0, "");
-    so.progress = [progress = options.progress, start,
-                   last](const std::string &phase, double fraction) {
+    // When the current phase began, for the estimate of what is left.
+    auto phaseStart = std::make_shared<std::pair<double, std::string>>(0.0, "");
+    so.progress = [progress = options.progress, start, last,
+                   phaseStart](const std::string &phase, double fraction) {
       double now = std::chrono::duration<double>(
                        std::chrono::steady_clock::now() - start)
                        .count();
+      if (phase != phaseStart->second)
+        *phaseStart = {now, phase};
       if (now < 1.0 || (now - last->first < 1.0 && phase == last->second))
         return;
       *last = {now, phase};
-      char pct[32];
-      std::snprintf(pct, sizeof(pct), " %3.0f%% (%.0f s)", 100 * fraction,
-                    now);
+      char pct[64];
+      double spent = now - phaseStart->first;
+      if (fraction >= 0.01 && fraction < 1.0)
+        std::snprintf(pct, sizeof(pct), " %3.0f%% (%.0f s, about %.0f s left)",
+                      100 * fraction, now, spent / fraction * (1 - fraction));
+      else
+        std::snprintf(pct, sizeof(pct), " %3.0f%% (%.0f s)", 100 * fraction,
+                      now);
       progress(phase + pct);
     };
   }

@@ -5,11 +5,11 @@
 //===----------------------------------------------------------------------===//
 
 #include "kvopt/Planning/Report.h"
+#include "kvopt/Core/AtomicOutput.h"
 
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/JSON.h"
-#include "llvm/Support/ToolOutputFile.h"
 
 using namespace kvopt;
 
@@ -212,16 +212,5 @@ void kvopt::writeJsonReport(llvm::raw_ostream &os, const Problem &problem,
 llvm::Error
 kvopt::writeFile(const std::string &path,
                  const std::function<void(llvm::raw_ostream &)> &render) {
-  std::error_code ec;
-  llvm::ToolOutputFile out(path, ec, llvm::sys::fs::OF_Text);
-  if (ec)
-    return llvm::createStringError(ec, "cannot write '%s': %s", path.c_str(),
-                                   ec.message().c_str());
-  render(out.os());
-  out.os().flush();
-  if (out.os().has_error())
-    return llvm::createStringError(out.os().error(), "error writing '%s'",
-                                   path.c_str());
-  out.keep();
-  return llvm::Error::success();
+  return writeOutput(path, [&](llvm::raw_ostream &os) { render(os); });
 }

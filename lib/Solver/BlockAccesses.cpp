@@ -6,6 +6,8 @@
 //
 //===----------------------------------------------------------------------===//
 #include "kvopt/Solver/BlockAccesses.h"
+#include "kvopt/Core/InputLimits.h"
+#include "kvopt/Core/ToolHandlers.h"
 #include "kvopt/Core/Error.h"
 #include "kvopt/Core/Simulator.h"
 
@@ -116,6 +118,27 @@ BlockAccesses::build(const TraceSource &trace, const Workload &work,
   if (h.decodeSteps >= (1u << 31))
     return makeFieldError(trace.describe(), "decode",
                           "more than 2^31 decode steps");
+  // What indexing needs, estimated before anything is allocated and
+  // refused above --max-memory: the index (row offsets, counts and a
+  // cursor per block, at least one event per block), the read-set tracker
+  // (a bit per token) and the stream's own read sets (a token id per token
+  // for generators and the text reader).
+  {
+    long double blocks =
+        (long double)h.batch * h.layers * work.blocksPerSeqLayer();
+    long double tokens = (long double)h.batch * h.layers *
+                         ((long double)h.promptLen + h.decodeSteps);
+    long double need =
+        (blocks + 1) * 28 + 8.0L * h.decodeSteps + tokens / 8 + tokens * 4;
+    uint64_t bytes = need > 1.8e19L ? UINT64_MAX : uint64_t(need);
+    if (auto e = checkMemoryEstimate(
+            bytes, "indexing the trace (" +
+                       std::to_string(uint64_t(blocks)) + " blocks, " +
+                       std::to_string(uint64_t(tokens)) + " tokens; " +
+                       trace.describe() + ")"))
+      return std::move(e);
+  }
+  Activity activity("the trace index");
   BlockAccesses a;
   a.nLayers = h.layers;
   a.nBatch = h.batch;

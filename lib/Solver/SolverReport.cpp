@@ -56,21 +56,29 @@ ProgressFn kvopt::solver::makeProgressPrinter(llvm::raw_ostream &os) {
   auto start = std::make_shared<std::chrono::steady_clock::time_point>(
       std::chrono::steady_clock::now());
   auto last = std::make_shared<std::pair<std::string, int>>("", -1);
-  auto lastTime = std::make_shared<double>(0);
-  return [&os, start, last, lastTime](const std::string &phase, double done) {
+  auto phaseStart = std::make_shared<std::pair<std::string, double>>("", 0.0);
+  auto lastPrint = std::make_shared<double>(0.0);
+  return [&os, start, last, phaseStart, lastPrint](const std::string &phase,
+                                                   double done) {
     double t = std::chrono::duration<double>(std::chrono::steady_clock::now() -
                                              *start)
                    .count();
+    if (phase != phaseStart->first)
+      *phaseStart = {phase, t};
     if (t < 1.0)
       return;
-    // A new phase or tenth, or the same one again after 5 quiet seconds.
     int tenth = int(done * 10);
-    if (phase == last->first && tenth == last->second && t - *lastTime < 5)
+    // A new tenth, a new phase, or ten seconds without a line.
+    if (phase == last->first && tenth == last->second && t - *lastPrint < 10)
       return;
     *last = {phase, tenth};
-    *lastTime = t;
-    os << llvm::format("[%7.1f s] %s: %3d%%\n", t, phase.c_str(),
+    *lastPrint = t;
+    os << llvm::format("[%7.1f s] %s: %3d%%", t, phase.c_str(),
                        int(done * 100));
+    if (done >= 0.01 && done < 1.0)
+      os << llvm::format(" (about %.0f s left)",
+                         (t - phaseStart->second) / done * (1 - done));
+    os << "\n";
     os.flush();
   };
 }
@@ -92,13 +100,11 @@ void kvopt::solver::printText(llvm::raw_ostream &os, const Problem &problem,
      << " token(s)/block, HBM capacity " << problem.capacityBlocks
      << " blocks\n";
   os << "trace: " << trace.describe() << "\n";
-  os << "status: " << planStatusName(r.status) << "\n";
+  os << "status: " << solveStatusName(r.status) << "\n";
   os << "bound: " << secs(r.boundSeconds) << " s (" << r.boundMethod << ")\n";
   if (r.lagrangianBound >= 0)
     os << "  lagrangian bound: " << secs(r.lagrangianBound) << " s ("
        << r.dualIterations << " dual iterations)\n";
-  if (r.capacityBound >= 0)
-    os << "  capacity bound: " << secs(r.capacityBound) << " s\n";
   if (r.lpBound >= 0)
     os << "  z3 LP relaxation: " << secs(r.lpBound) << " s\n";
   if (r.exactOptimum >= 0)
@@ -152,7 +158,7 @@ void kvopt::solver::printJson(llvm::raw_ostream &os, const Problem &problem,
       {"tokens_per_block", int64_t(problem.work.tokensPerBlock)},
       {"capacity_blocks", int64_t(problem.capacityBlocks)},
       {"trace", trace.describe()},
-      {"status", planStatusName(r.status)},
+      {"status", solveStatusName(r.status)},
       {"bound_seconds", r.boundSeconds},
       {"bound_method", r.boundMethod},
       {"schedule_seconds", r.scheduleSeconds},
@@ -168,8 +174,6 @@ void kvopt::solver::printJson(llvm::raw_ostream &os, const Problem &problem,
       {"baselines", std::move(base)}};
   if (r.lagrangianBound >= 0)
     o["lagrangian_bound_seconds"] = r.lagrangianBound;
-  if (r.capacityBound >= 0)
-    o["capacity_bound_seconds"] = r.capacityBound;
   if (r.lpBound >= 0)
     o["lp_bound_seconds"] = r.lpBound;
   if (r.exactOptimum >= 0) {

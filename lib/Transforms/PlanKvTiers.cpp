@@ -9,6 +9,7 @@
 #include "kvopt/Transforms/Passes.h"
 
 #include "kvopt/Analysis/KvCacheAnalysis.h"
+#include "kvopt/Core/AtomicOutput.h"
 #include "kvopt/Dialect/KvTier/IR/KvTierOps.h"
 #include "kvopt/Planning/Planner.h"
 #include "kvopt/Planning/Report.h"
@@ -20,6 +21,8 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
+
+#include <cmath>
 
 namespace mlir::kvtier {
 #define GEN_PASS_DEF_PLANKVTIERS
@@ -39,27 +42,13 @@ private:
   void annotate(const PlanningInput &input, const kvopt::PlanResult &result,
                 KvCacheAnalysis &analysis, StringRef scheduleFile);
   LogicalResult writeReports(const PlanningInput &input,
-                             const kvopt::PlanResult &result);
+                             const kvopt::PlanResult &result,
+                             kvopt::OutputSet &outputs);
 };
 } // namespace
 
 /// Applies the `block` option: re-types every cache with the new block size
 /// (all users see the new type through the SSA value).
-/// The attribute's status for the planner's (the same cases).
-static kvtier::PlanStatus toAttrStatus(kvopt::PlanStatus status) {
-  switch (status) {
-  case kvopt::PlanStatus::Optimal:
-    return kvtier::PlanStatus::optimal;
-  case kvopt::PlanStatus::GapClosed:
-    return kvtier::PlanStatus::gap_closed;
-  case kvopt::PlanStatus::GapOpen:
-    return kvtier::PlanStatus::gap_open;
-  case kvopt::PlanStatus::TimeLimit:
-    return kvtier::PlanStatus::time_limit;
-  }
-  return kvtier::PlanStatus::gap_open;
-}
-
 LogicalResult PlanKvTiersPass::reblock(KvCacheAnalysis &analysis) {
   if (blockTokens == 0)
     return success();
@@ -101,8 +90,8 @@ void PlanKvTiersPass::annotate(const PlanningInput &input,
   const kvopt::PolicyRun &plan = result.plan;
   double balanced = input.problem.model.bandwidthBalancedFraction();
   MutableArrayRef<CacheInfo> caches = analysis.getCaches();
-  for (CacheInfo &info : caches) {
-    unsigned offset = info.layerBase;
+  for (auto [index, info] : llvm::enumerate(caches)) {
+    unsigned offset = input.layerOffset[index];
     int64_t layers = info.type.getLayers();
     int64_t initial = 0, peak = 0, promotions = 0, demotions = 0;
     for (int64_t l = 0; l < layers; ++l) {
@@ -133,7 +122,7 @@ void PlanKvTiersPass::annotate(const PlanningInput &input,
   // the schedule, say) is reported, never written.
   PlanAttr planAttr = PlanAttr::getChecked(
       [&]() { return module.emitError(); }, ctx, StringRef(result.planner),
-      toAttrStatus(result.status), llvm::APFloat(result.boundSeconds),
+      StringRef(result.status), llvm::APFloat(result.boundSeconds),
       llvm::APFloat(result.scheduleSeconds), llvm::APFloat(result.gap),
       scheduleFile, int64_t(result.schedule.totalMoves()));
   if (!planAttr)
@@ -143,13 +132,14 @@ void PlanKvTiersPass::annotate(const PlanningInput &input,
 
 LogicalResult
 PlanKvTiersPass::writeReports(const PlanningInput &input,
-                              const kvopt::PlanResult &result) {
+                              const kvopt::PlanResult &result,
+                              kvopt::OutputSet &outputs) {
   kvopt::ReportContext ctx;
   ModuleOp module = getOperation();
   ctx.title = module.getName() ? module.getName()->str()
                                : input.problem.work.model.name;
   ctx.facts = input.facts;
-  auto emit = [&](const std::string &path,
+  auto emit = [&](const std::string &path, const char *option,
                   void (*render)(llvm::raw_ostream &, const kvopt::Problem &,
                                  const kvopt::PlanResult &,
                                  const kvopt::ReportContext &))
@@ -160,15 +150,18 @@ PlanKvTiersPass::writeReports(const PlanningInput &input,
       render(llvm::errs(), input.problem, result, ctx);
       return success();
     }
-    if (llvm::Error err = kvopt::writeFile(path, [&](llvm::raw_ostream &os) {
-          render(os, input.problem, result, ctx);
-        }))
+    if (llvm::Error err = outputs.write(
+            path,
+            [&](llvm::raw_ostream &os) {
+              render(os, input.problem, result, ctx);
+            },
+            option))
       return module.emitError() << llvm::toString(std::move(err));
     return success();
   };
-  if (failed(emit(reportFile, kvopt::writeTextReport)) ||
-      failed(emit(jsonFile, kvopt::writeJsonReport)) ||
-      failed(emit(htmlFile, kvopt::writeHtmlReport)))
+  if (failed(emit(reportFile, "report", kvopt::writeTextReport)) ||
+      failed(emit(jsonFile, "json", kvopt::writeJsonReport)) ||
+      failed(emit(htmlFile, "html", kvopt::writeHtmlReport)))
     return failure();
   return success();
 }
@@ -190,26 +183,33 @@ void PlanKvTiersPass::runOnOperation() {
   options.promptLen = promptLen;
   options.decodeSteps = decodeSteps;
   options.paperMode = paperMode;
+  if (!(std::isfinite(timeLimit) && timeLimit >= 0)) {
+    module.emitError("time-limit option must be a finite number of seconds "
+                     ">= 0 (0: none), got ")
+        << timeLimit.getValue();
+    return signalPassFailure();
+  }
   if (!(sparsity >= 0.0 && sparsity < 1.0)) {
     module.emitError("sparsity option must be in [0, 1), got ")
         << sparsity.getValue();
     return signalPassFailure();
   }
-  if (!(timeLimit >= 0.0)) {
-    module.emitError("time-limit option must be >= 0 seconds (0: none), got ")
-        << timeLimit.getValue();
-    return signalPassFailure();
-  }
-  // Output paths are checked before a possibly long solve.
-  for (const std::string &path :
-       {reportFile.getValue(), jsonFile.getValue(), htmlFile.getValue(),
-        scheduleFile.getValue()}) {
-    if (path.empty() || path == "-")
+  // Every output is declared (and checked for writability) before a
+  // possibly long solve; they are written only when everything succeeded:
+  // with the tool's OutputSet when kv-opt runs the pass, else with our own.
+  kvopt::OutputSet ownOutputs;
+  kvopt::OutputSet &outputs =
+      kvopt::OutputSet::current() ? *kvopt::OutputSet::current() : ownOutputs;
+  std::pair<std::string, const char *> sideFiles[] = {
+      {reportFile.getValue(), "report"},
+      {jsonFile.getValue(), "json"},
+      {htmlFile.getValue(), "html"},
+      {scheduleFile.getValue(), "schedule"}};
+  for (auto &[path, option] : sideFiles) {
+    if (path.empty() || (path == "-" && StringRef(option) != "schedule"))
       continue;
-    StringRef dir = llvm::sys::path::parent_path(path);
-    if (!dir.empty() && !llvm::sys::fs::is_directory(dir)) {
-      module.emitError("cannot write '")
-          << path << "': directory '" << dir << "' does not exist";
+    if (llvm::Error err = outputs.declare(path, option)) {
+      module.emitError() << llvm::toString(std::move(err));
       return signalPassFailure();
     }
   }
@@ -221,7 +221,6 @@ void PlanKvTiersPass::runOnOperation() {
   kvopt::PlanOptions planOptions;
   planOptions.solver = solver;
   planOptions.timeLimitSeconds = timeLimit;
-  planOptions.threads = threads;
   planOptions.baselines = baselines;
   planOptions.progress = [](const std::string &line) {
     llvm::errs() << "kv-opt: " << line << "\n";
@@ -237,15 +236,29 @@ void PlanKvTiersPass::runOnOperation() {
 
   std::string schedulePath = scheduleFile;
   if (!schedulePath.empty()) {
-    if (llvm::Error err = kvopt::writeScheduleFile(
-            input->problem, result->schedule, schedulePath)) {
-      module.emitError("cannot write the schedule: ")
-          << llvm::toString(std::move(err));
+    llvm::Expected<std::string> temp =
+        outputs.temporaryFor(schedulePath, "schedule");
+    if (!temp) {
+      module.emitError() << llvm::toString(temp.takeError());
+      return signalPassFailure();
+    }
+    if (llvm::Error err =
+            kvopt::writeScheduleFile(input->problem, result->schedule, *temp)) {
+      std::string msg = llvm::toString(std::move(err));
+      // Name the user's file, not the temporary.
+      for (size_t at; (at = msg.find(*temp)) != std::string::npos;)
+        msg.replace(at, temp->size(), schedulePath);
+      module.emitError("cannot write the schedule: ") << msg;
       return signalPassFailure();
     }
   }
   annotate(*input, *result, analysis, schedulePath);
-  if (failed(writeReports(*input, *result)))
+  if (failed(writeReports(*input, *result, outputs)))
     return signalPassFailure();
+  if (&outputs == &ownOutputs)
+    if (llvm::Error err = ownOutputs.commit()) {
+      module.emitError() << llvm::toString(std::move(err));
+      return signalPassFailure();
+    }
   markAnalysesPreserved<KvCacheAnalysis>();
 }

@@ -16,6 +16,9 @@
 #include <limits>
 #include <memory>
 #include <new>
+#include <string>
+#include <sys/stat.h>
+#include <unistd.h>
 
 using namespace kvrt;
 
@@ -109,17 +112,43 @@ extern "C" kvrt_status kvrt_schedule_write(const kvrt_schedule *s,
   void *data = nullptr;
   size_t size = 0;
   KVRT_TRY(kvrt_schedule_write_memory(s, &data, &size));
-  std::FILE *f = std::fopen(path, "wb");
-  if (!f) {
+  // A temporary next to the file, renamed over it only once completely
+  // written: a failed write never leaves a partial schedule behind.
+  std::string temp = std::string(path) + ".tmp-XXXXXX";
+  int fd = ::mkstemp(temp.data());
+  if (fd < 0) {
     kvrt_free(data);
     return fail(KVRT_ERR_IO, "cannot open '%s' for writing: %s", path,
                 std::strerror(errno));
   }
-  bool ok = std::fwrite(data, 1, size, f) == size;
-  ok = (std::fclose(f) == 0) && ok;
+  size_t done = 0;
+  int err = 0;
+  while (done < size) {
+    ssize_t n = ::write(fd, static_cast<const char *>(data) + done,
+                        size - done);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      err = errno;
+      break;
+    }
+    done += size_t(n);
+  }
+  if (::close(fd) != 0 && !err)
+    err = errno;
   kvrt_free(data);
-  if (!ok)
-    return fail(KVRT_ERR_IO, "cannot write %zu bytes to '%s'", size, path);
+  if (!err) {
+    mode_t mask = ::umask(0);
+    ::umask(mask);
+    ::chmod(temp.c_str(), 0666 & ~mask);
+    if (::rename(temp.c_str(), path) != 0)
+      err = errno;
+  }
+  if (err) {
+    ::unlink(temp.c_str());
+    return fail(KVRT_ERR_IO, "cannot write %zu bytes to '%s': %s", size, path,
+                std::strerror(err));
+  }
   return KVRT_OK;
 }
 
@@ -247,6 +276,9 @@ extern "C" kvrt_status kvrt_schedule_read_memory(const void *data, size_t size,
   return KVRT_OK;
 }
 
+/// Largest schedule file read (a 2M-token plan's schedule is far smaller).
+static constexpr uint64_t kMaxScheduleFileBytes = uint64_t(1) << 30;
+
 extern "C" kvrt_status kvrt_schedule_read(const char *path,
                                           kvrt_schedule **out) {
   if (!path || !out)
@@ -256,12 +288,28 @@ extern "C" kvrt_status kvrt_schedule_read(const char *path,
   if (!f)
     return fail(KVRT_ERR_IO, "cannot open '%s': %s", path,
                 std::strerror(errno));
+  struct stat info;
+  if (::fstat(::fileno(f), &info) == 0 &&
+      (S_ISCHR(info.st_mode) || S_ISBLK(info.st_mode) ||
+       S_ISDIR(info.st_mode))) {
+    std::fclose(f);
+    return fail(KVRT_ERR_IO, "'%s' is a %s, not a schedule file", path,
+                S_ISDIR(info.st_mode) ? "directory" : "device");
+  }
   std::vector<uint8_t> data;
   uint8_t chunk[65536];
   size_t n;
   try {
-    while ((n = std::fread(chunk, 1, sizeof(chunk), f)) > 0)
+    while ((n = std::fread(chunk, 1, sizeof(chunk), f)) > 0) {
+      if (data.size() + n > kMaxScheduleFileBytes) {
+        std::fclose(f);
+        return fail(KVRT_ERR_IO,
+                    "'%s' is larger than the limit of %llu bytes for a "
+                    "schedule file",
+                    path, (unsigned long long)kMaxScheduleFileBytes);
+      }
       data.insert(data.end(), chunk, chunk + n);
+    }
   } catch (const std::bad_alloc &) {
     std::fclose(f);
     return fail(KVRT_ERR_ALLOCATION, "cannot hold '%s' in memory", path);

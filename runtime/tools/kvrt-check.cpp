@@ -16,6 +16,7 @@
 #include "kvrt/kvrt.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -336,6 +337,24 @@ bool checkErrors(const Options &o) {
 
 } // namespace
 
+/// A whole decimal number in 0..max, or a message naming the option and
+/// the value.
+static bool parseNumber(const std::string &option, const char *value,
+                        uint64_t max, uint64_t &out) {
+  char *end = nullptr;
+  errno = 0;
+  unsigned long long v = std::strtoull(value, &end, 10);
+  if (value[0] < '0' || value[0] > '9' || errno == ERANGE || *end != '\0' ||
+      v > max) {
+    std::fprintf(stderr,
+                 "kvrt-check: %s: '%s' is not a whole number in 0..%llu\n",
+                 option.c_str(), value, (unsigned long long)max);
+    return false;
+  }
+  out = v;
+  return true;
+}
+
 int main(int argc, char **argv) {
   Options o;
   for (int i = 1; i < argc; ++i) {
@@ -355,11 +374,23 @@ int main(int argc, char **argv) {
       }
       o.backend = b == "cuda" ? KVRT_BACKEND_CUDA : KVRT_BACKEND_HOST;
     } else if (a == "--seed") {
-      o.seed = std::strtoull(next(), nullptr, 10);
+      if (!parseNumber(a, next(), UINT64_MAX, o.seed))
+        return 2;
     } else if (a == "--delay-us") {
-      o.delayUs = static_cast<uint32_t>(std::strtoul(next(), nullptr, 10));
+      uint64_t v = 0;
+      if (!parseNumber(a, next(), 10000000, v))
+        return 2;
+      o.delayUs = static_cast<uint32_t>(v);
     } else if (a == "--only") {
       o.only = next();
+      if (o.only != "attention" && o.only != "integrity" &&
+          o.only != "errors") {
+        std::fprintf(stderr,
+                     "kvrt-check: --only: unknown check '%s' (attention, "
+                     "integrity, errors)\n",
+                     o.only.c_str());
+        return 2;
+      }
     } else {
       std::fprintf(stderr,
                    "usage: kvrt-check [--backend host|cuda] [--seed N] "

@@ -7,13 +7,18 @@
 // distance from the bound, and the exact model as SMT-LIB.
 //
 //===----------------------------------------------------------------------===//
+#include "kvopt/Core/Annealing.h"
+#include "kvopt/Core/AtomicOutput.h"
 #include "kvopt/Core/Error.h"
 #include "kvopt/Core/Hardware.h"
+#include "kvopt/Core/InputLimits.h"
+#include "kvopt/Core/Limits.h"
 #include "kvopt/Core/ModelConfig.h"
 #include "kvopt/Core/Policies.h"
 #include "kvopt/Core/Problem.h"
 #include "kvopt/Core/Simulator.h"
 #include "kvopt/Core/TraceGenerators.h"
+#include "kvopt/Core/ToolHandlers.h"
 #include "kvopt/Core/TraceIO.h"
 #include "kvopt/Solver/BruteForce.h"
 #include "kvopt/Solver/ScheduleText.h"
@@ -27,12 +32,15 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/FileSystem.h"
-#include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
+#include <cmath>
+
+/// Most threads for the bound (more only adds contention).
+static constexpr unsigned kMaxSolverThreads = 256;
 
 using namespace kvopt;
 using namespace llvm;
@@ -104,6 +112,11 @@ static cl::opt<unsigned> sampleStride(
     cl::init(1), cl::cat(cat));
 static cl::opt<unsigned> threads("solver-threads", cl::desc("threads for the bound"), cl::init(1),
                                  cl::cat(cat));
+static cl::opt<std::string> maxMemory(
+    "max-memory",
+    cl::desc("refuse a run whose index needs more memory (e.g. 64GB; "
+             "default: the memory available)"),
+    cl::cat(cat));
 static cl::list<std::string>
     candidates("candidate", cl::desc("also try this core policy as schedule"),
                cl::cat(cat));
@@ -165,11 +178,13 @@ static int fail(Error e) {
 /// Write the exact model's decision form "total <= T" as SMT-LIB. T is
 /// given in scaled units or derived from the optimum that Z3's C++ API
 /// finds for the same program.
-static Error writeSmtlib(const Problem &problem, const TraceSource &trace) {
+static Error writeSmtlib(const Problem &problem, const TraceSource &trace,
+                         OutputSet &outputs) {
   auto prog = solver::buildPlacementProgram(problem, trace);
   if (!prog)
     return prog.takeError();
   std::string threshold = smtlibThreshold, comment;
+  Error exportError = Error::success();
   if (threshold == "optimum" || threshold == "optimum-minus-one") {
     auto sol = solver::solveWithZ3(*prog, false, timeLimit > 0 ? timeLimit : 60);
     if (!sol)
@@ -195,19 +210,58 @@ static Error writeSmtlib(const Problem &problem, const TraceSource &trace) {
               " s\n";
     threshold = llvm::toString(opt, 10, false);
   }
-  std::error_code ec;
-  ToolOutputFile out(emitSmtlibPath == "-" ? "-" : emitSmtlibPath.getValue(), ec,
-                     sys::fs::OF_Text);
-  if (ec)
-    return makeFieldError(emitSmtlibPath, "file", ec.message());
-  out.os() << "; kv-opt placement program (docs/bound.md section 2), "
+  Error written = outputs.write(
+      emitSmtlibPath,
+      [&](raw_ostream &os) {
+        os << "; kv-opt placement program (docs/bound.md section 2), "
            << prog->variables() << " variables, " << prog->constraints.size()
            << " constraints\n; time unit: 1/" << prog->unitsPerSecond
            << " s; decision form: total <= " << threshold << "\n"
            << comment;
-  if (auto e = smtlib::exportPlacementSMTLIB(*prog, threshold, out.os()))
-    return e;
-  out.keep();
+        exportError = smtlib::exportPlacementSMTLIB(*prog, threshold, os);
+      },
+      "emit-smtlib");
+  if (written) {
+    consumeError(std::move(exportError));
+    return written;
+  }
+  return exportError;
+}
+
+/// Bounds on the options that size the run: an error names the option and
+/// the value instead of a thread-creation abort or a run that never ends.
+static Error checkLimits() {
+  if (!(std::isfinite(timeLimit) && timeLimit >= 0))
+    return makeFieldError("kv-solve", "time-limit",
+                          "must be a finite number of seconds >= 0 (0: "
+                          "none), got " +
+                              std::to_string(timeLimit));
+  if (threads == 0 || threads > kMaxSolverThreads)
+    return makeFieldError("kv-solve", "solver-threads",
+                          "must be in 1.." + std::to_string(kMaxSolverThreads) +
+                              ", got " + std::to_string(threads));
+  if (saIterations > kMaxAnnealIterations)
+    return makeFieldError("kv-solve", "sa-iterations",
+                          std::to_string(saIterations) +
+                              " is above the limit of " +
+                              std::to_string(kMaxAnnealIterations));
+  if (!maxMemory.empty()) {
+    Expected<uint64_t> bytes = parseByteSize(maxMemory, "max-memory");
+    if (!bytes)
+      return bytes.takeError();
+    setMemoryLimitBytes(*bytes);
+  }
+  if (layers > kMaxLayers)
+    return makeFieldError("kv-solve", "layers",
+                          std::to_string(layers) +
+                              " is above the supported limit of " +
+                              std::to_string(kMaxLayers));
+  if (!(capacityFraction >= 0 && capacityFraction <= 1))
+    return makeFieldError("kv-solve", "capacity-fraction",
+                          "must be in [0, 1], got " +
+                              std::to_string(capacityFraction));
+  if (!(std::isfinite(weightBytes)))
+    return makeFieldError("kv-solve", "weight-bytes", "must be finite");
   return Error::success();
 }
 
@@ -273,12 +327,8 @@ static Expected<Problem> makeProblem() {
   Expected<MemorySystem> mem = hardwareJson.empty()
                                    ? getHardwarePreset(hardware)
                                    : Expected<MemorySystem>(MemorySystem());
-  if (!hardwareJson.empty()) {
-    auto buf = MemoryBuffer::getFile(hardwareJson);
-    if (!buf)
-      return makeFieldError(hardwareJson, "file", buf.getError().message());
-    mem = parseMemorySystemJSON((*buf)->getBuffer().str(), hardwareJson);
-  }
+  if (!hardwareJson.empty())
+    mem = loadMemorySystemJSON(hardwareJson);
   if (!mem)
     return mem.takeError();
   Workload w = makePaperWorkload(prompt, decode);
@@ -348,10 +398,17 @@ static Expected<std::unique_ptr<TraceSource>> makeTrace(const Problem &p) {
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
+  installToolHandlers("kv-solve");
   cl::HideUnrelatedOptions(cat);
   cl::ParseCommandLineOptions(
       argc, argv,
       "kv-solve: a provable bound on decode time, a schedule, and the gap\n");
+  if (auto e = checkLimits())
+    return fail(std::move(e));
+  OutputSet outputs;
+  if (!emitSmtlibPath.empty())
+    if (auto e = outputs.declare(emitSmtlibPath, "emit-smtlib"))
+      return fail(std::move(e));
   auto problem = makeProblem();
   if (!problem)
     return fail(problem.takeError());
@@ -362,7 +419,9 @@ int main(int argc, char **argv) {
                                          (*trace)->describe()))
     return fail(std::move(e));
   if (!emitSmtlibPath.empty()) {
-    if (auto e = writeSmtlib(*problem, **trace))
+    if (auto e = writeSmtlib(*problem, **trace, outputs))
+      return fail(std::move(e));
+    if (auto e = outputs.commit())
       return fail(std::move(e));
     return 0;
   }
@@ -400,7 +459,7 @@ int main(int argc, char **argv) {
       return fail(b.takeError());
     base = std::move(*b);
   }
-  if (json)
+  if (::json) // the option, not llvm::json
     solver::printJson(outs(), *problem, **trace, *r, base, wall);
   else
     solver::printText(outs(), *problem, **trace, *r, base, wall);

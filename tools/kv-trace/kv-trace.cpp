@@ -9,9 +9,12 @@
 //
 //===----------------------------------------------------------------------===//
 #include "kvopt/Core/Annealing.h"
+#include "kvopt/Core/AtomicOutput.h"
 #include "kvopt/Core/Error.h"
+#include "kvopt/Core/Limits.h"
 #include "kvopt/Core/Policies.h"
 #include "kvopt/Core/Simulator.h"
+#include "kvopt/Core/ToolHandlers.h"
 #include "kvopt/Core/TraceGenerators.h"
 #include "kvopt/Core/TraceIO.h"
 
@@ -141,6 +144,14 @@ llvm::Expected<GeneratorParams> generatorParams() {
   g.window = window;
   g.sinks = sinks;
   g.seed = seed;
+  if (layers > uint64_t(kMaxLayers) || batch > uint64_t(kMaxBatch) ||
+      uint64_t(prompt) + decode > uint64_t(kMaxTokens))
+    return makeFieldError("kv-trace", layers > uint64_t(kMaxLayers) ? "layers"
+                                      : batch > uint64_t(kMaxBatch)
+                                          ? "batch"
+                                          : "prompt + decode",
+                          "above the supported limit (layers, batch <= 65536; "
+                          "prompt + decode <= 2147483647)");
   if (auto e = g.validate())
     return std::move(e);
   return g;
@@ -166,29 +177,48 @@ std::string formatFor(const std::string &path) {
   return "binary";
 }
 
+/// Writes the trace to a temporary next to `path` and renames it over
+/// `path` only when the whole trace was written: a bad input never replaces
+/// an existing output with a partial one.
 int writeTo(TraceSource &src, const std::string &path) {
   if (path.empty())
     return fail(makeFieldError("kv-trace", "o", "no output file (-o)"));
   std::string f = formatFor(path);
+  if (f != "binary" && f != "text" && f != "csv")
+    return fail(makeFieldError("kv-trace", "format",
+                               "unknown format '" + f +
+                                   "' (binary, text, csv)"));
+  OutputSet outputs;
+  llvm::Expected<std::string> temp = outputs.temporaryFor(path, "-o");
+  if (!temp)
+    return fail(temp.takeError());
+  // Errors name the user's file, not the temporary.
+  auto named = [&](llvm::Error e) {
+    std::string msg = llvm::toString(std::move(e));
+    for (size_t at; (at = msg.find(*temp)) != std::string::npos;)
+      msg.replace(at, temp->size(), path);
+    return fail(llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                        msg.c_str()));
+  };
+  uint64_t bytes = 0;
   if (f == "binary") {
-    auto n = writeBinaryTrace(src, path);
+    auto n = writeBinaryTrace(src, *temp);
     if (!n)
-      return fail(n.takeError());
-    llvm::outs() << "wrote " << path << ": " << *n << " bytes ("
-                 << llvm::formatv("{0:f2}",
-                                  double(*n) / src.header().recordCount())
-                 << " B/record)\n";
-    return 0;
+      return named(n.takeError());
+    bytes = *n;
+  } else if (llvm::Error e = f == "text" ? writeTextTrace(src, *temp)
+                                         : writeSeedCsvTrace(src, *temp)) {
+    return named(std::move(e));
   }
-  llvm::Error e =
-      f == "text" ? writeTextTrace(src, path)
-      : f == "csv"
-          ? writeSeedCsvTrace(src, path)
-          : makeFieldError("kv-trace", "format",
-                           "unknown format '" + f + "' (binary, text, csv)");
-  if (e)
+  if (llvm::Error e = outputs.commit())
     return fail(std::move(e));
-  llvm::outs() << "wrote " << path << " (" << f << ")\n";
+  if (f == "binary")
+    llvm::outs() << "wrote " << path << ": " << bytes << " bytes ("
+                 << llvm::formatv("{0:f2}",
+                                  double(bytes) / src.header().recordCount())
+                 << " B/record)\n";
+  else
+    llvm::outs() << "wrote " << path << " (" << f << ")\n";
   return 0;
 }
 
@@ -220,16 +250,18 @@ int inspect() {
 }
 
 llvm::Expected<MemorySystem> loadHardware() {
-  if (llvm::StringRef(hardware).ends_with(".json")) {
-    auto buf = llvm::MemoryBuffer::getFile(hardware);
-    if (!buf)
-      return makeFieldError(hardware, "file", buf.getError().message());
-    return parseMemorySystemJSON((*buf)->getBuffer().str(), hardware);
-  }
+  if (llvm::StringRef(hardware).ends_with(".json"))
+    return loadMemorySystemJSON(hardware);
   return getHardwarePreset(hardware);
 }
 
 int simulateAll() {
+  if (anneal > kMaxAnnealIterations)
+    return fail(makeFieldError("kv-trace simulate", "anneal",
+                               std::to_string(anneal) +
+                                   " is above the limit of " +
+                                   std::to_string(kMaxAnnealIterations) +
+                                   " (each iteration simulates the trace)"));
   auto src = openInput();
   if (!src)
     return fail(src.takeError());
@@ -334,6 +366,7 @@ int main(int argc, char **argv) {
   for (auto &entry : cl::getRegisteredOptions(cl::SubCommand::getTopLevel()))
     if (entry.first != "help" && entry.first != "version")
       entry.second->setHiddenFlag(cl::ReallyHidden);
+  installToolHandlers("kv-trace");
   cl::ParseCommandLineOptions(
       argc, argv, "kv-trace: access traces and the placement simulator\n");
   if (generateCmd) {

@@ -18,6 +18,9 @@
 
 namespace kvopt {
 
+/// Most annealing iterations accepted; each one is a full simulation.
+constexpr uint32_t kMaxAnnealIterations = 10000;
+
 struct AnnealParams {
   uint32_t iterations = 40;
   uint32_t startWindow = 5;

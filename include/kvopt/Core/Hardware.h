@@ -86,6 +86,9 @@ llvm::Expected<MemorySystem> getHardwarePreset(const std::string &name);
 llvm::Expected<MemorySystem> parseMemorySystemJSON(const std::string &text,
                                                    const std::string &file);
 
+/// Reads (at most kMaxJsonFileBytes of) `path` and parses it as above.
+llvm::Expected<MemorySystem> loadMemorySystemJSON(const std::string &path);
+
 } // namespace kvopt
 
 #endif // KVOPT_CORE_HARDWARE_H

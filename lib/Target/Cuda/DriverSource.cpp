@@ -73,8 +73,11 @@ static void writeConstants(const DriverModel &m, raw_ostream &os) {
   os << R"(
 #include "kvrt/kvrt.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -210,6 +213,23 @@ struct kvopt_args {
   int check;
 };
 
+/// A whole decimal number in 0..max, or an error naming the option and
+/// the value (no "abc" read as 0, no 4294967296 wrapped to 0).
+static int kvopt_parse_number(const char *option, const char *value,
+                              unsigned long long max, unsigned long long *out) {
+  char *end = NULL;
+  errno = 0;
+  unsigned long long v = strtoull(value, &end, 10);
+  if (value[0] < '0' || value[0] > '9' || errno == ERANGE || *end != '\0' ||
+      v > max) {
+    fprintf(stderr, "error: %s: '%s' is not a whole number in 0..%llu\n",
+            option, value, max);
+    return 1;
+  }
+  *out = v;
+  return 0;
+}
+
 static int kvopt_parse_args(int argc, char **argv, kvopt_args *a) {
   a->backend = "auto";
   a->schedule = kvopt_default_schedule;
@@ -237,17 +257,25 @@ static int kvopt_parse_args(int argc, char **argv, kvopt_args *a) {
       a->backend = value;
     else if (strcmp(arg, "--schedule") == 0)
       a->schedule = value;
-    else if (strcmp(arg, "--steps") == 0)
-      a->steps = (uint32_t)strtoul(value, NULL, 10);
-    else if (strcmp(arg, "--prompt") == 0)
-      a->prompt = (uint32_t)strtoul(value, NULL, 10);
-    else if (strcmp(arg, "--seed") == 0)
-      a->seed = strtoull(value, NULL, 10);
-    else if (strcmp(arg, "--delay-us") == 0)
-      a->delay_us = (uint32_t)strtoul(value, NULL, 10);
-    else if (strcmp(arg, "--hbm-limit-bytes") == 0)
-      a->hbm_limit = strtoull(value, NULL, 10);
-    else {
+    else if (strcmp(arg, "--steps") == 0 || strcmp(arg, "--prompt") == 0 ||
+             strcmp(arg, "--seed") == 0 || strcmp(arg, "--delay-us") == 0 ||
+             strcmp(arg, "--hbm-limit-bytes") == 0) {
+      int wide = strcmp(arg, "--seed") == 0 ||
+                 strcmp(arg, "--hbm-limit-bytes") == 0;
+      unsigned long long v = 0;
+      if (kvopt_parse_number(arg, value, wide ? ULLONG_MAX : UINT32_MAX, &v))
+        return 1;
+      if (strcmp(arg, "--steps") == 0)
+        a->steps = (uint32_t)v;
+      else if (strcmp(arg, "--prompt") == 0)
+        a->prompt = (uint32_t)v;
+      else if (strcmp(arg, "--seed") == 0)
+        a->seed = v;
+      else if (strcmp(arg, "--delay-us") == 0)
+        a->delay_us = (uint32_t)v;
+      else
+        a->hbm_limit = v;
+    } else {
       fprintf(stderr, "error: bad option %s %s\n", arg, value);
       return 1;
     }

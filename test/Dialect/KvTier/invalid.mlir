@@ -50,7 +50,7 @@ module attributes {kvtier.memory_system = #kvtier.memory_system<tiers = [#kvtier
 
 // -----
 
-// expected-error @+1 {{quantity out of range}}
+// expected-error @+1 {{value out of range for 'capacity'}}
 module attributes {kvtier.memory_system = #kvtier.memory_system<tiers = [#kvtier.tier<"x" hbm, capacity = 1.0e9 TB, read = 4 TB/s, write = 4 TB/s>], links = []>} {}
 
 // -----

@@ -11,6 +11,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectImplementation.h"
 #include "mlir/IR/Operation.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/ADT/TypeSwitch.h"
 
@@ -74,7 +75,8 @@ static const UnitScale kByteUnits[] = {
 /// Parses `<number> <unit>` (or `<number> <unit>/s` when `rate`) into an
 /// exact byte count. Negative values are kept so that the verifier can name
 /// them; fractions of a byte and overflow are parse errors.
-static ParseResult parseQuantity(AsmParser &parser, bool rate, int64_t &out) {
+static ParseResult parseQuantity(AsmParser &parser, bool rate, int64_t &out,
+                                 StringRef field) {
   SMLoc loc = parser.getCurrentLocation();
   double value;
   if (parseNumber(parser, value))
@@ -84,6 +86,21 @@ static ParseResult parseQuantity(AsmParser &parser, bool rate, int64_t &out) {
   if (parser.parseOptionalKeyword(&unit))
     return parser.emitError(unitLoc, "expected a unit (B, KB, MB, GB, TB, "
                                      "KiB, MiB, GiB, TiB") << (rate ? "/s)" : ")");
+  // "1e30 GB" lexes as the integer 1 and the keyword "e30": read the
+  // exponent strictly, then the unit.
+  if (unit.size() > 1 && unit[0] == 'e' &&
+      llvm::all_of(unit.drop_front(), [](char c) { return llvm::isDigit(c); })) {
+    unsigned exponent;
+    if (unit.drop_front().getAsInteger(10, exponent) || exponent > 400)
+      return parser.emitError(loc, "value out of range for '")
+             << field << "': exponent '" << unit << "' is too large";
+    value *= std::pow(10.0, double(exponent));
+    unitLoc = parser.getCurrentLocation();
+    if (parser.parseOptionalKeyword(&unit))
+      return parser.emitError(unitLoc, "expected a unit (B, KB, MB, GB, TB, "
+                                       "KiB, MiB, GiB, TiB")
+             << (rate ? "/s)" : ")");
+  }
   const UnitScale *found = nullptr;
   for (const UnitScale &u : kByteUnits)
     if (u.name == unit)
@@ -102,7 +119,9 @@ static ParseResult parseQuantity(AsmParser &parser, bool rate, int64_t &out) {
   }
   double bytes = value * found->scale;
   if (!std::isfinite(bytes) || std::fabs(bytes) > 9.0e18)
-    return parser.emitError(loc, "quantity out of range");
+    return parser.emitError(loc, "value out of range for '")
+           << field << "': " << fmt(bytes) << (rate ? " B/s" : " B")
+           << " (at most 9e18)";
   double rounded = std::nearbyint(bytes);
   if (std::fabs(bytes - rounded) > 1e-3 * std::max(1.0, std::fabs(bytes) * 1e-12))
     return parser.emitError(loc, "quantity is not a whole number of bytes");
@@ -130,11 +149,11 @@ Attribute TierAttr::parse(AsmParser &parser, Type) {
     return {};
   }
   if (parser.parseComma() || parser.parseKeyword("capacity") ||
-      parser.parseEqual() || parseQuantity(parser, false, capacity) ||
+      parser.parseEqual() || parseQuantity(parser, false, capacity, "capacity") ||
       parser.parseComma() || parser.parseKeyword("read") ||
-      parser.parseEqual() || parseQuantity(parser, true, read) ||
+      parser.parseEqual() || parseQuantity(parser, true, read, "read") ||
       parser.parseComma() || parser.parseKeyword("write") ||
-      parser.parseEqual() || parseQuantity(parser, true, write) ||
+      parser.parseEqual() || parseQuantity(parser, true, write, "write") ||
       parser.parseGreater())
     return {};
   return parser.getChecked<TierAttr>(parser.getContext(), name, *kind,
@@ -178,7 +197,7 @@ Attribute LinkAttr::parse(AsmParser &parser, Type) {
   int64_t bandwidth;
   if (parser.parseLess() || parser.parseString(&from) || parser.parseArrow() ||
       parser.parseString(&to) || parser.parseComma() ||
-      parseQuantity(parser, true, bandwidth) || parser.parseGreater())
+      parseQuantity(parser, true, bandwidth, "bandwidth") || parser.parseGreater())
     return {};
   return parser.getChecked<LinkAttr>(parser.getContext(), from, to, bandwidth);
 }

@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "kvopt/Dialect/KvTier/IR/KvTierTypes.h"
+#include "kvopt/Core/Limits.h"
 #include "kvopt/Dialect/KvTier/IR/KvTierDialect.h"
 
 #include "mlir/IR/Builders.h"
@@ -34,12 +35,30 @@ static int64_t elementBytes(Type type) {
   return bits % 8 == 0 ? bits / 8 : 0;
 }
 
-/// Checks what every cache geometry shares.
+/// Checks that a positive parameter fits what the planner and the runtime
+/// hold (kvopt/Core/Limits.h): nothing is truncated on the way.
+static LogicalResult
+checkLimit(function_ref<InFlightDiagnostic()> emitError, const char *name,
+           int64_t value, int64_t limit) {
+  if (value > limit)
+    return emitError() << "cache parameter '" << name << "' = " << value
+                       << " is above the supported limit of " << limit;
+  return success();
+}
+
+/// Checks what every cache geometry shares. `bytesPerToken` is the bytes of
+/// one token in one layer.
 static LogicalResult
 verifyGeometry(function_ref<InFlightDiagnostic()> emitError, int64_t layers,
-               Type element, int64_t block, int64_t maxTokens, int64_t batch) {
+               Type element, int64_t block, int64_t maxTokens, int64_t batch,
+               int64_t bytesPerToken) {
   if (layers <= 0)
     return emitError() << "cache must have at least one layer, got " << layers;
+  if (failed(checkLimit(emitError, "layers", layers, kvopt::kMaxLayers)) ||
+      failed(checkLimit(emitError, "max_tokens", maxTokens,
+                        kvopt::kMaxTokens)) ||
+      failed(checkLimit(emitError, "batch", batch, kvopt::kMaxBatch)))
+    return failure();
   if (elementBytes(element) == 0)
     return emitError() << "cache element type must be an integer or float "
                           "type of whole bytes, got "
@@ -56,6 +75,13 @@ verifyGeometry(function_ref<InFlightDiagnostic()> emitError, int64_t layers,
                        << maxTokens << ")";
   if (batch <= 0)
     return emitError() << "cache batch must be positive, got " << batch;
+  // The whole cache in bytes must fit a signed 64-bit count.
+  long double total = (long double)layers * batch * maxTokens * bytesPerToken;
+  if (total > (long double)INT64_MAX)
+    return emitError() << "cache of " << layers << " layers x " << batch
+                       << " sequences x " << maxTokens << " tokens x "
+                       << bytesPerToken
+                       << " bytes does not fit a 64-bit byte count";
   return success();
 }
 
@@ -68,7 +94,11 @@ LogicalResult CacheType::verify(function_ref<InFlightDiagnostic()> emitError,
                        << kvHeads;
   if (headDim <= 0)
     return emitError() << "cache head_dim must be positive, got " << headDim;
-  return verifyGeometry(emitError, layers, element, block, maxTokens, batch);
+  if (failed(checkLimit(emitError, "kv_heads", kvHeads, kvopt::kMaxHeads)) ||
+      failed(checkLimit(emitError, "head_dim", headDim, kvopt::kMaxHeadDim)))
+    return failure();
+  return verifyGeometry(emitError, layers, element, block, maxTokens, batch,
+                        2 * kvHeads * headDim * elementBytes(element));
 }
 
 int64_t CacheType::getBytesPerTokenPerLayer() const {
@@ -86,7 +116,11 @@ LatentCacheType::verify(function_ref<InFlightDiagnostic()> emitError,
   if (rope < 0)
     return emitError() << "latent cache rope size must be non-negative, got "
                        << rope;
-  return verifyGeometry(emitError, layers, element, block, maxTokens, batch);
+  if (failed(checkLimit(emitError, "latent", latent, kvopt::kMaxLatent)) ||
+      failed(checkLimit(emitError, "rope", rope, kvopt::kMaxLatent)))
+    return failure();
+  return verifyGeometry(emitError, layers, element, block, maxTokens, batch,
+                        (latent + rope) * elementBytes(element));
 }
 
 int64_t LatentCacheType::getBytesPerTokenPerLayer() const {

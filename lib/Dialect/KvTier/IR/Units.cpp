@@ -14,7 +14,7 @@
 namespace {
 struct Unit {
   const char *name;
-  int64_t scale;
+  uint64_t scale;
 };
 } // namespace
 
@@ -34,18 +34,27 @@ static std::string exactDecimal(uint64_t value, uint64_t scale) {
   return out + "." + frac;
 }
 
+static std::string formatMagnitude(uint64_t value, const char *suffix,
+                                   bool allowBinary);
+
 static std::string formatWithUnits(int64_t value, const char *suffix,
                                    bool allowBinary) {
+  // The magnitude in unsigned arithmetic: -INT64_MIN does not fit int64_t.
   if (value < 0)
-    return "-" + formatWithUnits(-value, suffix, allowBinary);
-  static const Unit binary[] = {{"TiB", int64_t(1) << 40},
-                                {"GiB", int64_t(1) << 30},
-                                {"MiB", int64_t(1) << 20},
-                                {"KiB", int64_t(1) << 10}};
-  static const Unit decimal[] = {{"TB", 1000000000000LL},
-                                 {"GB", 1000000000LL},
-                                 {"MB", 1000000LL},
-                                 {"KB", 1000LL}};
+    return "-" + formatMagnitude(0 - uint64_t(value), suffix, allowBinary);
+  return formatMagnitude(uint64_t(value), suffix, allowBinary);
+}
+
+static std::string formatMagnitude(uint64_t value, const char *suffix,
+                                   bool allowBinary) {
+  static const Unit binary[] = {{"TiB", uint64_t(1) << 40},
+                                {"GiB", uint64_t(1) << 30},
+                                {"MiB", uint64_t(1) << 20},
+                                {"KiB", uint64_t(1) << 10}};
+  static const Unit decimal[] = {{"TB", 1000000000000ULL},
+                                 {"GB", 1000000000ULL},
+                                 {"MB", 1000000ULL},
+                                 {"KB", 1000ULL}};
   if (value == 0)
     return std::string("0 B") + suffix;
   // Prefer the largest decimal unit that needs at most three fraction digits
