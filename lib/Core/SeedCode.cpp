@@ -174,11 +174,14 @@ private:
   Set empty;
 };
 
+constexpr uint32_t kPageSize = 16;
+
 /// memory_status.MemStatus: the per-layer HBM sets and the global count.
 class HbmState {
 public:
   HbmState(uint32_t layers, uint64_t tokens, int64_t maxKv, bool order)
-      : in(layers, std::vector<uint8_t>(tokens, 0)), maxKv(maxKv) {
+      : in(layers, std::vector<uint8_t>(tokens, 0)), heads(layers),
+        maxKv(maxKv) {
     if (order)
       sets.resize(layers);
   }
@@ -197,6 +200,11 @@ public:
     ++count;
     if (!sets.empty())
       sets[l].add(t);
+    if (t % kPageSize == 0)
+      setHead(l, t / kPageSize, true);
+    if (t / kPageSize >= pagePresent.size())
+      pagePresent.resize(t / kPageSize + 1, 0);
+    ++pagePresent[t / kPageSize];
     return true;
   }
   /// remove_token_from_hbm (callers check membership first, as theirs do).
@@ -206,18 +214,46 @@ public:
     ++evictions;
     if (!sets.empty())
       sets[l].discard(t);
+    if (t % kPageSize == 0)
+      setHead(l, t / kPageSize, false);
+    --pagePresent[t / kPageSize];
+  }
+  /// Entries of page `page` (all layers) in HBM.
+  uint32_t presentInPage(uint32_t page) const {
+    return page < pagePresent.size() ? pagePresent[page] : 0;
+  }
+  /// The lowest page below `limit` whose first token is in HBM on layer l,
+  /// or -1 (PageMigration's eviction scan).
+  int64_t lowestHead(uint32_t l, uint32_t limit) const {
+    const std::vector<uint64_t> &b = heads[l];
+    for (size_t w = 0; w < b.size() && uint64_t(w) * 64 < limit; ++w)
+      if (b[w]) {
+        uint32_t p = uint32_t(w * 64 + __builtin_ctzll(b[w]));
+        return p < limit ? int64_t(p) : -1;
+      }
+    return -1;
   }
   int64_t remaining() const { return maxKv - count; }
   const PySetOrder &order(uint32_t l) const { return sets[l]; }
 
+  void setHead(uint32_t l, uint32_t page, bool on) {
+    std::vector<uint64_t> &b = heads[l];
+    if (page / 64 >= b.size())
+      b.resize(page / 64 + 1, 0);
+    if (on)
+      b[page / 64] |= uint64_t(1) << (page % 64);
+    else
+      b[page / 64] &= ~(uint64_t(1) << (page % 64));
+  }
+
   std::vector<std::vector<uint8_t>> in;
+  std::vector<std::vector<uint64_t>> heads;
+  std::vector<uint32_t> pagePresent;
   std::vector<PySetOrder> sets;
   int64_t maxKv;
   int64_t count = 0;
   uint64_t evictions = 0;
 };
-
-constexpr uint32_t kPageSize = 16;
 
 class Engine {
 public:
@@ -460,6 +496,19 @@ private:
     int64_t need = int64_t(kPageSize) * (l1 - l0);
     while (true) {
       if (hbm.remaining() >= need) {
+        // The adds fail only when every entry of the page is missing and
+        // exactly `need` remain (the max_KV_num - 1 limit bites on the last
+        // one); the rollback then restores the state exactly, so skip the
+        // 2 x need operations it would take.
+        uint32_t present = 0;
+        if (allLayers) {
+          present = hbm.presentInPage(start / kPageSize);
+        } else {
+          for (uint32_t t = start; t < start + kPageSize; ++t)
+            present += hbm.has(t, l);
+        }
+        if (present == 0 && hbm.remaining() == need)
+          return false;
         added.clear();
         for (uint32_t t = start; t < start + kPageSize; ++t)
           for (uint32_t layer = l0; layer < l1; ++layer) {
@@ -474,21 +523,16 @@ private:
           }
         return true;
       }
-      bool evicted = false;
-      uint32_t check = allLayers ? 0 : l;
-      for (uint32_t old = 0; old < token / kPageSize; ++old) {
-        uint32_t os = old * kPageSize;
-        if (!hbm.has(os, check))
-          continue;
-        for (uint32_t t = os; t < os + kPageSize; ++t)
-          for (uint32_t layer = l0; layer < l1; ++layer)
-            if (hbm.has(t, layer))
-              hbm.remove(t, layer);
-        evicted = true;
-        break;
-      }
-      if (!evicted)
+      // The lowest page below the token's whose first token is in HBM on
+      // layer 0 (per-layer geometry: on layer l).
+      int64_t old = hbm.lowestHead(allLayers ? 0 : l, token / kPageSize);
+      if (old < 0)
         return false;
+      uint32_t os = uint32_t(old) * kPageSize;
+      for (uint32_t t = os; t < os + kPageSize; ++t)
+        for (uint32_t layer = l0; layer < l1; ++layer)
+          if (hbm.has(t, layer))
+            hbm.remove(t, layer);
     }
   }
 
