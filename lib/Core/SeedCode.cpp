@@ -308,8 +308,10 @@ public:
           hits += hbm.has(t, l);
         double dR = Wt + double(read.size()) * E;
         double dW = E;
-        double maxAlpha = std::max(0.0, std::min((Wt + double(hits) * E) / dR,
-                                                 1.0));
+        // max_alpha: 0 when nothing is read (only possible with no weights).
+        double maxAlpha =
+            dR > 0 ? std::max(0.0, std::min((Wt + double(hits) * E) / dR, 1.0))
+                   : 0.0;
         double alpha = std::min(bestAlpha, maxAlpha);
         auto beta = placement(step, n, l);
         if (!beta)
