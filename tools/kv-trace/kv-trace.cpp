@@ -401,6 +401,13 @@ int simulateAll() {
       auto r = annealLookahead(**src, *problem, ap);
       if (!r)
         return fail(r.takeError());
+      for (size_t i = 0; i < r->history.size(); ++i)
+        llvm::outs() << llvm::formatv("  sa {0,2}: W={1} R={2:f2} {3:f6} s{4}\n",
+                                      i, r->history[i].window,
+                                      r->history[i].fraction,
+                                      r->history[i].seconds,
+                                      r->history[i].accepted ? " accepted"
+                                                             : "");
       policy = createLookaheadPolicy(r->bestWindow, r->bestFraction);
     } else {
       auto p = createPolicyByName(name, laWindow, laFraction);
