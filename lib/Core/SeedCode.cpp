@@ -180,7 +180,8 @@ constexpr uint32_t kPageSize = 16;
 class HbmState {
 public:
   HbmState(uint32_t layers, uint64_t tokens, int64_t maxKv, bool order)
-      : in(layers, std::vector<uint8_t>(tokens, 0)), heads(layers),
+      : in(layers, std::vector<uint8_t>(tokens, 0)), bits(layers),
+        heads(layers),
         maxKv(maxKv) {
     if (order)
       sets.resize(layers);
@@ -197,6 +198,7 @@ public:
     if (t >= in[l].size())
       in[l].resize(size_t(t) + 64, 0);
     in[l][t] = 1;
+    setBit(l, t, true);
     ++count;
     if (!sets.empty())
       sets[l].add(t);
@@ -210,6 +212,7 @@ public:
   /// remove_token_from_hbm (callers check membership first, as theirs do).
   void remove(uint32_t t, uint32_t l) {
     in[l][t] = 0;
+    setBit(l, t, false);
     --count;
     ++evictions;
     if (!sets.empty())
@@ -236,6 +239,32 @@ public:
   int64_t remaining() const { return maxKv - count; }
   const PySetOrder &order(uint32_t l) const { return sets[l]; }
 
+  /// Visit the layer's HBM tokens below `limit` in ascending order (their
+  /// `for old_token in range(n): if is_token_in_hbm(old_token, l)`) until
+  /// `fn` returns false. `fn` may remove the visited token.
+  template <typename Fn> void forEachBelow(uint32_t l, uint32_t limit, Fn fn) {
+    std::vector<uint64_t> &b = bits[l];
+    for (size_t w = 0; w < b.size() && uint64_t(w) * 64 < limit; ++w) {
+      uint64_t word = b[w];
+      while (word) {
+        uint32_t t = uint32_t(w * 64 + __builtin_ctzll(word));
+        word &= word - 1;
+        if (t >= limit)
+          return;
+        if (!fn(t))
+          return;
+      }
+    }
+  }
+  void setBit(uint32_t l, uint32_t t, bool on) {
+    std::vector<uint64_t> &b = bits[l];
+    if (t / 64 >= b.size())
+      b.resize(t / 64 + 1, 0);
+    if (on)
+      b[t / 64] |= uint64_t(1) << (t % 64);
+    else
+      b[t / 64] &= ~(uint64_t(1) << (t % 64));
+  }
   void setHead(uint32_t l, uint32_t page, bool on) {
     std::vector<uint64_t> &b = heads[l];
     if (page / 64 >= b.size())
@@ -247,6 +276,7 @@ public:
   }
 
   std::vector<std::vector<uint8_t>> in;
+  std::vector<std::vector<uint64_t>> bits;
   std::vector<std::vector<uint64_t>> heads;
   std::vector<uint32_t> pagePresent;
   std::vector<PySetOrder> sets;
@@ -427,14 +457,15 @@ private:
         return 0.0;
       if (hbm.add(n, l))
         return 1.0;
-      for (uint32_t old = 0; old < n; ++old)
-        if (hbm.has(old, l) &&
-            !std::binary_search(next.begin(), next.end(), old)) {
-          hbm.remove(old, l);
-          if (hbm.add(n, l))
-            return 1.0;
-        }
-      return 0.0;
+      bool placed = false;
+      hbm.forEachBelow(l, n, [&](uint32_t old) {
+        if (std::binary_search(next.begin(), next.end(), old))
+          return true;
+        hbm.remove(old, l);
+        placed = hbm.add(n, l);
+        return !placed;
+      });
+      return placed ? 1.0 : 0.0;
     }
     }
     return 0.0;
@@ -467,13 +498,11 @@ private:
     for (uint32_t t : toAdd) {
       while (!hbm.add(t, l)) {
         bool removed = false;
-        for (uint32_t old = 0; old < n; ++old)
-          if (hbm.has(old, l)) {
-            hbm.remove(old, l);
-            removed = true;
-            if (!cfg.quirks.wholeLayerEviction)
-              break;
-          }
+        hbm.forEachBelow(l, n, [&](uint32_t old) {
+          hbm.remove(old, l);
+          removed = true;
+          return cfg.quirks.wholeLayerEviction;
+        });
         if (!removed)
           return makeFieldError(
               "seed-code reactive", "step",
@@ -601,17 +630,30 @@ private:
     uint64_t topK = uint64_t(std::ceil(cfg.topk * double(cands.size())));
     uint64_t migrated = 0;
     size_t q = 0;
+    // The victim is the first key of the layer's Python set (in CPython's
+    // iteration order) not read within the window. Within this call every
+    // key added is a candidate (read within the window) and a victim's slot
+    // becomes a dummy, so slots before the last victim stay non-victims and
+    // the scan resumes there unless the table was resized.
+    size_t cursor = 0;
+    uint64_t generation = hbm.order(l).generation();
+    auto notSoon = [&](int64_t v) { return futureMark[size_t(v)] != stamp; };
     while (q < cands.size() && migrated < topK) {
       uint32_t t = cands[q++];
       bool ok = true;
       while (!hbm.add(t, l)) {
-        int64_t victim = hbm.order(l).firstWhere(
-            [&](int64_t v) { return futureMark[size_t(v)] != stamp; });
-        if (victim < 0) {
+        const PySetOrder &set = hbm.order(l);
+        if (set.generation() != generation) {
+          generation = set.generation();
+          cursor = 0;
+        }
+        int64_t slot = set.firstSlotFrom(cursor, notSoon);
+        if (slot < 0) {
           ok = false;
           break;
         }
-        hbm.remove(uint32_t(victim), l);
+        cursor = size_t(slot);
+        hbm.remove(uint32_t(set.keyAt(size_t(slot))), l);
       }
       if (ok) {
         mw += E;

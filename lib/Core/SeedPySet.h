@@ -95,6 +95,19 @@ public:
     return -1;
   }
 
+  /// The first slot at or after `from` holding a key for which `pred`
+  /// holds, or -1. Scanning resumes where an earlier scan stopped when the
+  /// caller knows the skipped slots still fail `pred`.
+  template <typename Pred> int64_t firstSlotFrom(size_t from, Pred pred) const {
+    for (size_t i = from; i < table.size(); ++i)
+      if (table[i] >= 0 && pred(table[i]))
+        return int64_t(i);
+    return -1;
+  }
+  int64_t keyAt(size_t slot) const { return table[slot]; }
+  /// Bumped by every resize (slot positions change).
+  uint64_t generation() const { return resizes; }
+
   /// The keys in iteration order (tests).
   std::vector<int64_t> order() const {
     std::vector<int64_t> out;
@@ -140,10 +153,12 @@ private:
       }
     }
     fill = used;
+    ++resizes;
   }
 
   std::vector<int64_t> table;
   size_t fill = 0, used = 0;
+  uint64_t resizes = 0;
 };
 
 } // namespace kvopt
