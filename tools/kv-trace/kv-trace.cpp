@@ -290,8 +290,19 @@ int simulateSeedCodeAll(TraceSource &src, const Problem &problem) {
             "  sa {0,2}: W={1} R={2:f4} {3:f2} ns{4}\n", i,
             a->history[i].window, a->history[i].topk, a->history[i].totalNs,
             a->history[i].accepted ? " accepted" : "");
-      r.totalNs = a->bestNs;
-      r.meanAlpha = a->bestMeanAlpha;
+      // The row shows the best point's own run (with --sa-splits > 1 the
+      // search's total is the sum over the parts instead).
+      SeedCodeConfig best;
+      best.policy = SeedPolicy::Lookahead;
+      best.window = a->bestWindow;
+      best.topk = a->bestTopk;
+      best.quirks = *quirks;
+      auto m = simulateSeedCode(src, problem, best);
+      if (!m)
+        return fail(m.takeError());
+      r = *m;
+      if (saSplits <= 1)
+        r.totalNs = a->bestNs;
       label = llvm::formatv("sa best (W={0}, R={1:f2})", a->bestWindow,
                             a->bestTopk)
                   .str();
