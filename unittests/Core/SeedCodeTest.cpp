@@ -233,6 +233,30 @@ TEST(SeedCode, LookaheadPromotionPricing) {
               1e-9);
 }
 
+// Their parallel SA evaluates a point as the sum over contiguous parts,
+// each a fresh simulation starting at its first step (N_pre = its first n).
+TEST(SeedCode, AnnealSplitsSumFreshParts) {
+  auto t = trace(1, 4, {{{0, 1}}, {{0, 2}}, {{0, 2}}, {{1, 2, 3}}});
+  Problem p = seedProblem(1, 4, 4, 3);
+  SeedAnnealParams ap;
+  ap.iterations = 0;
+  ap.splits = 2;
+  SeedAnnealResult a = unwrap(annealSeedCode(*t, p, ap));
+  SeedCodeConfig c;
+  c.policy = SeedPolicy::Lookahead;
+  c.firstStep = 0;
+  c.lastStep = 1;
+  double first = unwrap(simulateSeedCode(*t, p, c)).totalNs;
+  c.firstStep = 2;
+  c.lastStep = 3;
+  SeedCodeResult second = unwrap(simulateSeedCode(*t, p, c));
+  EXPECT_EQ(second.steps, 2u);
+  EXPECT_DOUBLE_EQ(a.bestNs, first + second.totalNs);
+  // The second part starts afresh: its initial placement holds the tokens
+  // <= 6 that steps 6 and 7 read (1, 2, 3 do not all fit: 2 usable).
+  EXPECT_EQ(a.history.size(), 1u);
+}
+
 TEST(SeedCode, ReactiveInfiniteLoopIsAnError) {
   // Two layers, max_KV_num 3: the init fills HBM with layer 0's entries;
   // layer 1 then misses with nothing of its own to evict, where their
