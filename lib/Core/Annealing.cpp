@@ -28,8 +28,7 @@ kvopt::annealLookahead(const LookaheadEvaluator &eval, const AnnealParams &p) {
                           "must be in 1..max_window");
   if (!(p.startFraction > 0 && p.startFraction <= 1))
     return makeFieldError("annealing", "start_fraction", "must be in (0, 1]");
-  if (!(p.fractionStep > 0) || p.maxWindowStep == 0 ||
-      p.maxFractionSteps == 0)
+  if (!(p.fractionStep > 0) || p.maxWindowStep == 0 || p.maxFractionSteps == 0)
     return makeFieldError("annealing", "neighbourhood",
                           "steps must be positive");
   Rng rng(p.seed);

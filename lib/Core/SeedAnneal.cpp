@@ -37,8 +37,8 @@ PyRandom::PyRandom(uint64_t seed) {
       j = 0;
   }
   for (int k = 623; k; --k) {
-    mt[i] = (mt[i] ^ ((mt[i - 1] ^ (mt[i - 1] >> 30)) * 1566083941u)) -
-            uint32_t(i);
+    mt[i] =
+        (mt[i] ^ ((mt[i - 1] ^ (mt[i - 1] >> 30)) * 1566083941u)) - uint32_t(i);
     ++i;
     if (i >= 624) {
       mt[0] = mt[623];
@@ -97,8 +97,8 @@ namespace {
 /// evaluate_latency / evaluate_latency_parallel: one full simulation, or the
 /// sum over `splits` contiguous parts each starting afresh.
 llvm::Expected<SeedCodeResult> evaluate(const TraceSource &trace,
-                                        const Problem &problem,
-                                        uint32_t window, double topk,
+                                        const Problem &problem, uint32_t window,
+                                        double topk,
                                         const SeedAnnealParams &p) {
   SeedCodeConfig c;
   c.policy = SeedPolicy::Lookahead;

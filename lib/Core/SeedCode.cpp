@@ -181,8 +181,7 @@ class HbmState {
 public:
   HbmState(uint32_t layers, uint64_t tokens, int64_t maxKv, bool order)
       : in(layers, std::vector<uint8_t>(tokens, 0)), bits(layers),
-        heads(layers),
-        maxKv(maxKv) {
+        heads(layers), maxKv(maxKv) {
     if (order)
       sets.resize(layers);
   }
@@ -292,22 +291,20 @@ public:
       : cfg(c), h(h), L(h.layers), firstStep(firstStep), lastStep(lastStep),
         nPre(h.promptLen + firstStep),
         nEnd(uint64_t(h.promptLen) + lastStep + 1),
-        E(p.model.params().entryBytes),
-        Wt(p.model.params().weightBytesPerStep),
+        E(p.model.params().entryBytes), Wt(p.model.params().weightBytesPerStep),
         bHbm(p.model.params().hbmRead / 1e9), bR(p.model.params().h2d / 1e9),
         bW(p.model.params().d2h / 1e9),
         bInt(p.model.params().paperExtInternal / 1e9),
         bestAlpha(bHbm / (bHbm + std::min(bR, bInt))),
-        hbm(h.layers,
-            uint64_t(h.promptLen) + h.decodeSteps + 2 * kPageSize,
+        hbm(h.layers, uint64_t(h.promptLen) + h.decodeSteps + 2 * kPageSize,
             maxKvFor(p, c.policy), c.policy == SeedPolicy::Lookahead) {}
 
   static int64_t maxKvFor(const Problem &p, SeedPolicy policy) {
     if (policy == SeedPolicy::Unlimited)
       // Their Unlimited run: C_HBM_max = 1000 (GiB) with the same weights.
-      return int64_t(std::floor(
-          (1000.0 * 1073741824.0 - p.work.residentWeightBytes()) /
-          p.model.params().entryBytes));
+      return int64_t(
+          std::floor((1000.0 * 1073741824.0 - p.work.residentWeightBytes()) /
+                     p.model.params().entryBytes));
     return int64_t(p.capacityBlocks) + 1;
   }
 

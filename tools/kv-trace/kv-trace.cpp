@@ -303,9 +303,9 @@ int simulateSeedCodeAll(TraceSource &src, const Problem &problem) {
       r = *m;
       if (saSplits <= 1)
         r.totalNs = a->bestNs;
-      label = llvm::formatv("sa best (W={0}, R={1:f2})", a->bestWindow,
-                            a->bestTopk)
-                  .str();
+      label =
+          llvm::formatv("sa best (W={0}, R={1:f2})", a->bestWindow, a->bestTopk)
+              .str();
     } else {
       auto p = parseSeedPolicy(name);
       if (!p)
@@ -413,12 +413,10 @@ int simulateAll() {
       if (!r)
         return fail(r.takeError());
       for (size_t i = 0; i < r->history.size(); ++i)
-        llvm::outs() << llvm::formatv("  sa {0,2}: W={1} R={2:f2} {3:f6} s{4}\n",
-                                      i, r->history[i].window,
-                                      r->history[i].fraction,
-                                      r->history[i].seconds,
-                                      r->history[i].accepted ? " accepted"
-                                                             : "");
+        llvm::outs() << llvm::formatv(
+            "  sa {0,2}: W={1} R={2:f2} {3:f6} s{4}\n", i, r->history[i].window,
+            r->history[i].fraction, r->history[i].seconds,
+            r->history[i].accepted ? " accepted" : "");
       policy = createLookaheadPolicy(r->bestWindow, r->bestFraction);
     } else {
       auto p = createPolicyByName(name, laWindow, laFraction);

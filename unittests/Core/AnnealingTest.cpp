@@ -24,8 +24,8 @@ LookaheadEvaluator landscape(unsigned &calls) {
   return [&calls](uint32_t w, double f) -> llvm::Expected<SimMetrics> {
     ++calls;
     SimMetrics m;
-    m.totalSeconds = 0.118 * (1 + 0.185 * (f - 0.1) / 0.4 +
-                              0.015 * std::abs(int(w) - 5));
+    m.totalSeconds =
+        0.118 * (1 + 0.185 * (f - 0.1) / 0.4 + 0.015 * std::abs(int(w) - 5));
     return m;
   };
 }
@@ -60,8 +60,9 @@ TEST(Annealing, RejectsBadNeighbourhoods) {
   unsigned calls = 0;
   AnnealParams ap;
   ap.fractionStep = 0;
-  EXPECT_NE(errorOf(annealLookahead(landscape(calls), ap)).find("neighbourhood"),
-            std::string::npos);
+  EXPECT_NE(
+      errorOf(annealLookahead(landscape(calls), ap)).find("neighbourhood"),
+      std::string::npos);
 }
 
 } // namespace

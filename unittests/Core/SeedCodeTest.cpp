@@ -312,10 +312,9 @@ TEST(SeedCode, PySetOrderMatchesCPython) {
   for (int k : {100, 64, 1000, 129, 3, 6})
     s.add(k);
   EXPECT_EQ(s.order(),
-            (std::vector<int64_t>{1,  2,  4,  5,  7,  8,   10,  11,
-                                  13, 14, 16, 17, 129, 19, 20,  22,
-                                  23, 3,  25, 26, 28,  29, 31,  32,
-                                  34, 35, 37, 38, 6,   64, 100, 1000}));
+            (std::vector<int64_t>{1,  2,   4,  5,  7,  8,  10, 11, 13,  14,  16,
+                                  17, 129, 19, 20, 22, 23, 3,  25, 26,  28,  29,
+                                  31, 32,  34, 35, 37, 38, 6,  64, 100, 1000}));
 }
 
 // The shared trace against the authors' simulator (their README's table).
@@ -328,9 +327,8 @@ TEST(SeedCode, SharedTraceMatchesTheAuthors) {
     GTEST_SKIP() << "no xz";
   llvm::SmallString<128> csv;
   ASSERT_FALSE(llvm::sys::fs::createTemporaryFile("seed", "csv", csv));
-  std::optional<llvm::StringRef> redirects[] = {std::nullopt,
-                                                llvm::StringRef(csv),
-                                                std::nullopt};
+  std::optional<llvm::StringRef> redirects[] = {
+      std::nullopt, llvm::StringRef(csv), std::nullopt};
   ASSERT_EQ(llvm::sys::ExecuteAndWait(*xzTool, {"xz", "-dc", xz}, std::nullopt,
                                       redirects),
             0);

@@ -1,4 +1,5 @@
-//===- SeedCode.h - The seed authors' simulator code, quirks included -*- C++ -*-===//
+//===- SeedCode.h - The seed authors' simulator code, quirks included -*- C++
+//-*-===//
 //
 // kv-opt's paper mode (TimeModelMode::Paper) applies the seed's step-time
 // equations as written to kv-opt's own policies. This is the other half of
