@@ -1,5 +1,4 @@
-//===- SeedCode.h - The seed authors' simulator code, quirks included -*- C++
-//-*-===//
+//===- SeedCode.h - The seed authors' simulator code ---------*- C++ -*-===//
 //
 // kv-opt's paper mode (TimeModelMode::Paper) applies the seed's step-time
 // equations as written to kv-opt's own policies. This is the other half of
