@@ -1,4 +1,4 @@
-//===- SeedPySet.h - CPython's set order for small ints --------*- C++ -*-===//
+//===- SeedPySet.h - CPython's set order for small ints ---------*- C++ -*-===//
 //
 // SAMigration evicts "the first entry of hbm_tokens[l] not read soon", where
 // hbm_tokens[l] is a Python set of ints: the victim is whatever CPython's

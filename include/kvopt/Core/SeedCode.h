@@ -1,4 +1,4 @@
-//===- SeedCode.h - The seed authors' simulator code ---------*- C++ -*-===//
+//===- SeedCode.h - The seed authors' simulator code ------------*- C++ -*-===//
 //
 // kv-opt's paper mode (TimeModelMode::Paper) applies the seed's step-time
 // equations as written to kv-opt's own policies. This is the other half of
