@@ -7,11 +7,14 @@
 //
 //===----------------------------------------------------------------------===//
 #include "kvopt/Core/Policies.h"
+#include "kvopt/Core/SeedCode.h"
 #include "kvopt/Core/Simulator.h"
 #include "kvopt/Core/TraceGenerators.h"
 #include "kvopt/Core/TraceIO.h"
 
 #include "benchmark/benchmark.h"
+
+#include "llvm/Support/FileSystem.h"
 
 #include <cstdio>
 #include <cstdlib>
@@ -116,6 +119,56 @@ void BM_StepTime(benchmark::State &state) {
   benchmark::DoNotOptimize(sum);
 }
 BENCHMARK(BM_StepTime);
+
+/// The seed-code mode end to end: parse the seed's CSV and replay their
+/// simulator (args: policy as SeedPolicy, prompt, decode steps). The trace
+/// is the seed-like generator's, written once as CSV; the KV budget is 40%
+/// of the final KV (as the shared reference run). Items = token accesses;
+/// Reactive and SA-guided parse the CSV twice (their initial placement reads
+/// the future).
+void BM_SeedCodeCsv(benchmark::State &state) {
+  auto policy = SeedPolicy(state.range(0));
+  uint32_t prompt = uint32_t(state.range(1)), decode = uint32_t(state.range(2));
+  GeneratorParams g = seedParams(decode);
+  g.promptLen = prompt;
+  llvm::SmallString<128> csv;
+  if (llvm::sys::fs::createTemporaryFile("kvcore-seed", "csv", csv)) {
+    state.SkipWithError("no temporary file");
+    return;
+  }
+  {
+    auto gen = cantFail(makeGenerator(g));
+    cantFail(writeSeedCsvTrace(*gen, std::string(csv)));
+  }
+  Workload w = makePaperWorkload(prompt, decode);
+  MemorySystem m = cantFail(getHardwarePreset("paper"));
+  Problem p = cantFail(
+      Problem::create(m, w, TimeModelMode::Paper, Hierarchy::Inclusive));
+  p = p.withCapacityBlocks(uint64_t(0.4 * 32 * (prompt + decode)) - 1);
+  SeedCodeConfig c;
+  c.policy = policy;
+  uint64_t accesses = 0;
+  double ns = 0;
+  for (auto _ : state) {
+    auto src = cantFail(openTrace(std::string(csv)));
+    SeedCodeResult r = cantFail(simulateSeedCode(*src, p, c));
+    accesses += r.accesses;
+    ns = r.totalNs;
+  }
+  llvm::sys::fs::remove(csv);
+  state.SetItemsProcessed(int64_t(accesses));
+  state.counters["sim_ns"] = ns;
+  state.SetLabel(seedPolicyName(policy));
+}
+BENCHMARK(BM_SeedCodeCsv)
+    ->Apply([](benchmark::internal::Benchmark *b) {
+      for (SeedPolicy p : {SeedPolicy::Static, SeedPolicy::Reactive,
+                           SeedPolicy::Page, SeedPolicy::Lookahead}) {
+        b->Args({int64_t(p), 1024, 256});
+        b->Args({int64_t(p), 16384, 64});
+      }
+    })
+    ->Unit(benchmark::kMillisecond);
 
 void BM_SimulateFullScale(benchmark::State &s) {
   simulatePolicy(s, "static", 1);

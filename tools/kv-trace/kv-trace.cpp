@@ -13,6 +13,7 @@
 #include "kvopt/Core/Error.h"
 #include "kvopt/Core/Limits.h"
 #include "kvopt/Core/Policies.h"
+#include "kvopt/Core/SeedCode.h"
 #include "kvopt/Core/Simulator.h"
 #include "kvopt/Core/ToolHandlers.h"
 #include "kvopt/Core/TraceGenerators.h"
@@ -112,6 +113,30 @@ static cl::opt<unsigned>
 static cl::opt<double> fixedStep("fixed-step-us",
                                  cl::desc("fixed time per step (us)"),
                                  cl::init(0), cl::sub(simulateCmd));
+
+// The seed authors' code (SeedCode.h): their simulator loop, quirks included.
+static cl::opt<bool> seedCode(
+    "seed-code",
+    cl::desc("reproduce the seed authors' simulator code, quirks included "
+             "(implies --paper, --block=1); policies: static, unlimited, "
+             "reactive, page, lookahead, sa"),
+    cl::init(false), cl::sub(simulateCmd));
+static cl::opt<std::string> withoutQuirks(
+    "without-quirks",
+    cl::desc("--seed-code: comma list of quirks to switch off "
+             "(promotion-pricing, whole-layer-eviction, page-geometry, "
+             "conditional-charges, all)"),
+    cl::init(""), cl::sub(simulateCmd));
+static cl::opt<uint64_t>
+    saSeed("sa-seed",
+           cl::desc("--seed-code sa: the seed of Python's random (as "
+                    "random.seed(N))"),
+           cl::init(1), cl::sub(simulateCmd));
+static cl::opt<unsigned> saSplits(
+    "sa-splits",
+    cl::desc("--seed-code sa: contiguous parts per evaluation, as their "
+             "parallel SA (1 = their serial evaluate_latency)"),
+    cl::init(1), cl::sub(simulateCmd));
 
 namespace {
 
@@ -255,6 +280,88 @@ llvm::Expected<MemorySystem> loadHardware() {
   return getHardwarePreset(hardware);
 }
 
+int simulateSeedCodeAll(TraceSource &src, const Problem &problem) {
+  auto quirks = SeedQuirks::withoutList(withoutQuirks);
+  if (!quirks)
+    return fail(quirks.takeError());
+  std::vector<std::string> names;
+  if (policies == "all") {
+    names = {"static", "unlimited", "reactive", "page", "lookahead"};
+  } else {
+    llvm::SmallVector<llvm::StringRef> parts;
+    llvm::StringRef(policies).split(parts, ',', -1, false);
+    for (auto p : parts)
+      names.push_back(p.str());
+  }
+  llvm::outs() << "seed code (" << quirks->describe() << "), max_KV_num "
+               << problem.capacityBlocks + 1 << "\n\n";
+  llvm::outs() << llvm::formatv("{0,-24} {1,22} {2,10} {3,8} {4,12} {5,8}\n",
+                                "policy", "total (ns)", "alpha", "KV hit",
+                                "promoted", "wall s");
+  for (const std::string &name : names) {
+    auto t0 = std::chrono::steady_clock::now();
+    SeedCodeResult r;
+    std::string label = name;
+    if (name == "sa") {
+      SeedAnnealParams ap;
+      ap.iterations = anneal > 0 ? unsigned(anneal) : 40u;
+      ap.seed = saSeed;
+      ap.splits = saSplits;
+      ap.quirks = *quirks;
+      auto a = annealSeedCode(src, problem, ap);
+      if (!a)
+        return fail(a.takeError());
+      for (size_t i = 0; i < a->history.size(); ++i)
+        llvm::outs() << llvm::formatv(
+            "  sa {0,2}: W={1} R={2:f4} {3:f2} ns{4}\n", i,
+            a->history[i].window, a->history[i].topk, a->history[i].totalNs,
+            a->history[i].accepted ? " accepted" : "");
+      // The row shows the best point's own run (with --sa-splits > 1 the
+      // search's total is the sum over the parts instead).
+      SeedCodeConfig best;
+      best.policy = SeedPolicy::Lookahead;
+      best.window = a->bestWindow;
+      best.topk = a->bestTopk;
+      best.quirks = *quirks;
+      auto m = simulateSeedCode(src, problem, best);
+      if (!m)
+        return fail(m.takeError());
+      r = *m;
+      if (saSplits <= 1)
+        r.totalNs = a->bestNs;
+      label =
+          llvm::formatv("sa best (W={0}, R={1:f2})", a->bestWindow, a->bestTopk)
+              .str();
+    } else {
+      auto p = parseSeedPolicy(name);
+      if (!p)
+        return fail(p.takeError());
+      SeedCodeConfig c;
+      c.policy = *p;
+      c.window = laWindow;
+      c.topk = laFraction;
+      c.quirks = *quirks;
+      auto m = simulateSeedCode(src, problem, c);
+      if (!m)
+        return fail(m.takeError());
+      r = *m;
+      if (*p == SeedPolicy::Lookahead)
+        label = llvm::formatv("lookahead(W={0},R={1})", unsigned(laWindow),
+                              double(laFraction))
+                    .str();
+    }
+    double wall =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+            .count();
+    llvm::outs() << llvm::formatv(
+        "{0,-24} {1,22:f2} {2,9:f4}% {3,7:f1}% {4,12} {5,8:f2}\n", label,
+        r.totalNs, 100 * r.meanAlpha,
+        r.accesses ? 100.0 * double(r.hits) / double(r.accesses) : 0.0,
+        r.promotions, wall);
+  }
+  return 0;
+}
+
 int simulateAll() {
   if (anneal > kMaxAnnealIterations)
     return fail(makeFieldError("kv-trace simulate", "anneal",
@@ -291,7 +398,14 @@ int simulateAll() {
     }
   }
   w.batch = h.batch;
-  w.tokensPerBlock = block;
+  w.tokensPerBlock = seedCode ? 1 : unsigned(block);
+  if (seedCode && !paperMode && !model.empty()) {
+    w.entryBytesOverride = kPaperEntryBytes;
+    w.weightBytesPerLayerStepOverride = kPaperWeightBytesPerLayerStep;
+    w.residentWeightBytesOverride = kPaperResidentWeightBytes;
+  }
+  if (seedCode)
+    paperMode = true;
   TimeModelMode mode =
       paperMode ? TimeModelMode::Paper : TimeModelMode::Standard;
   Hierarchy hier =
@@ -299,6 +413,8 @@ int simulateAll() {
   auto problem = Problem::create(*mem, w, mode, hier, fixedStep * 1e-6);
   if (!problem)
     return fail(problem.takeError());
+  if (seedCode)
+    return simulateSeedCodeAll(**src, *problem);
   std::vector<std::string> names;
   if (policies == "all") {
     names = listPolicyNames();
@@ -331,6 +447,11 @@ int simulateAll() {
       auto r = annealLookahead(**src, *problem, ap);
       if (!r)
         return fail(r.takeError());
+      for (size_t i = 0; i < r->history.size(); ++i)
+        llvm::outs() << llvm::formatv(
+            "  sa {0,2}: W={1} R={2:f2} {3:f6} s{4}\n", i, r->history[i].window,
+            r->history[i].fraction, r->history[i].seconds,
+            r->history[i].accepted ? " accepted" : "");
       policy = createLookaheadPolicy(r->bestWindow, r->bestFraction);
     } else {
       auto p = createPolicyByName(name, laWindow, laFraction);

@@ -27,9 +27,19 @@ struct AnnealParams {
   double startFraction = 0.5;
   uint32_t maxWindow = 64;
   /// Initial temperature as a fraction of the first evaluation's time, and
-  /// the geometric cooling factor per iteration.
-  double initialTemperature = 0.05;
-  double cooling = 0.9;
+  /// the geometric cooling factor per iteration. A worse point is accepted
+  /// with probability exp(-(t - t_cur) / T): with T = 0.5% of the time a 1%
+  /// worse point passes about once in 7 at the start.
+  double initialTemperature = 0.005;
+  double cooling = 0.85;
+  /// Neighbourhood: window +- 1..maxWindowStep, fraction +- multiples of
+  /// fractionStep up to maxFractionSteps (the seed's W +- 3, R +- 0.3).
+  uint32_t maxWindowStep = 3;
+  double fractionStep = 0.05;
+  uint32_t maxFractionSteps = 6;
+  /// Go back to the best point after this many iterations without a new
+  /// best (0: never).
+  uint32_t restartAfter = 6;
   uint64_t seed = 1;
 };
 
