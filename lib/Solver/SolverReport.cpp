@@ -100,11 +100,13 @@ void kvopt::solver::printText(llvm::raw_ostream &os, const Problem &problem,
      << " token(s)/block, HBM capacity " << problem.capacityBlocks
      << " blocks\n";
   os << "trace: " << trace.describe() << "\n";
-  os << "status: " << solveStatusName(r.status) << "\n";
+  os << "status: " << planStatusName(r.status) << "\n";
   os << "bound: " << secs(r.boundSeconds) << " s (" << r.boundMethod << ")\n";
   if (r.lagrangianBound >= 0)
     os << "  lagrangian bound: " << secs(r.lagrangianBound) << " s ("
        << r.dualIterations << " dual iterations)\n";
+  if (r.capacityBound >= 0)
+    os << "  capacity bound: " << secs(r.capacityBound) << " s\n";
   if (r.lpBound >= 0)
     os << "  z3 LP relaxation: " << secs(r.lpBound) << " s\n";
   if (r.exactOptimum >= 0)
@@ -158,7 +160,7 @@ void kvopt::solver::printJson(llvm::raw_ostream &os, const Problem &problem,
       {"tokens_per_block", int64_t(problem.work.tokensPerBlock)},
       {"capacity_blocks", int64_t(problem.capacityBlocks)},
       {"trace", trace.describe()},
-      {"status", solveStatusName(r.status)},
+      {"status", planStatusName(r.status)},
       {"bound_seconds", r.boundSeconds},
       {"bound_method", r.boundMethod},
       {"schedule_seconds", r.scheduleSeconds},
@@ -174,6 +176,8 @@ void kvopt::solver::printJson(llvm::raw_ostream &os, const Problem &problem,
       {"baselines", std::move(base)}};
   if (r.lagrangianBound >= 0)
     o["lagrangian_bound_seconds"] = r.lagrangianBound;
+  if (r.capacityBound >= 0)
+    o["capacity_bound_seconds"] = r.capacityBound;
   if (r.lpBound >= 0)
     o["lp_bound_seconds"] = r.lpBound;
   if (r.exactOptimum >= 0) {

@@ -49,6 +49,21 @@ private:
 
 /// Applies the `block` option: re-types every cache with the new block size
 /// (all users see the new type through the SSA value).
+/// The attribute's status for the planner's (the same cases).
+static kvtier::PlanStatus toAttrStatus(kvopt::PlanStatus status) {
+  switch (status) {
+  case kvopt::PlanStatus::Optimal:
+    return kvtier::PlanStatus::optimal;
+  case kvopt::PlanStatus::GapClosed:
+    return kvtier::PlanStatus::gap_closed;
+  case kvopt::PlanStatus::GapOpen:
+    return kvtier::PlanStatus::gap_open;
+  case kvopt::PlanStatus::TimeLimit:
+    return kvtier::PlanStatus::time_limit;
+  }
+  return kvtier::PlanStatus::gap_open;
+}
+
 LogicalResult PlanKvTiersPass::reblock(KvCacheAnalysis &analysis) {
   if (blockTokens == 0)
     return success();
@@ -90,8 +105,8 @@ void PlanKvTiersPass::annotate(const PlanningInput &input,
   const kvopt::PolicyRun &plan = result.plan;
   double balanced = input.problem.model.bandwidthBalancedFraction();
   MutableArrayRef<CacheInfo> caches = analysis.getCaches();
-  for (auto [index, info] : llvm::enumerate(caches)) {
-    unsigned offset = input.layerOffset[index];
+  for (CacheInfo &info : caches) {
+    unsigned offset = info.layerBase;
     int64_t layers = info.type.getLayers();
     int64_t initial = 0, peak = 0, promotions = 0, demotions = 0;
     for (int64_t l = 0; l < layers; ++l) {
@@ -122,7 +137,7 @@ void PlanKvTiersPass::annotate(const PlanningInput &input,
   // the schedule, say) is reported, never written.
   PlanAttr planAttr = PlanAttr::getChecked(
       [&]() { return module.emitError(); }, ctx, StringRef(result.planner),
-      StringRef(result.status), llvm::APFloat(result.boundSeconds),
+      toAttrStatus(result.status), llvm::APFloat(result.boundSeconds),
       llvm::APFloat(result.scheduleSeconds), llvm::APFloat(result.gap),
       scheduleFile, int64_t(result.schedule.totalMoves()));
   if (!planAttr)
@@ -221,6 +236,7 @@ void PlanKvTiersPass::runOnOperation() {
   kvopt::PlanOptions planOptions;
   planOptions.solver = solver;
   planOptions.timeLimitSeconds = timeLimit;
+  planOptions.threads = threads;
   planOptions.baselines = baselines;
   planOptions.progress = [](const std::string &line) {
     llvm::errs() << "kv-opt: " << line << "\n";

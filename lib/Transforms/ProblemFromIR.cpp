@@ -9,6 +9,7 @@
 #include "kvopt/Transforms/ProblemFromIR.h"
 
 #include "kvopt/Core/Hardware.h"
+#include "kvopt/Core/Limits.h"
 #include "kvopt/Core/Simulator.h"
 #include "kvopt/Core/TraceIO.h"
 #include "kvopt/Transforms/MemorySystemConversion.h"
@@ -33,12 +34,8 @@ resolveMemorySystem(ModuleOp module, const ProblemOptions &options,
     return toCoreMemorySystem(attr, emit);
   fromOptions = true;
   if (!options.hardwareFile.empty()) {
-    auto buffer = llvm::MemoryBuffer::getFile(options.hardwareFile);
-    if (!buffer)
-      return module.emitError("cannot read hardware file '")
-             << options.hardwareFile << "': " << buffer.getError().message();
-    llvm::Expected<kvopt::MemorySystem> mem = kvopt::parseMemorySystemJSON(
-        (*buffer)->getBuffer().str(), options.hardwareFile);
+    llvm::Expected<kvopt::MemorySystem> mem =
+        kvopt::loadMemorySystemJSON(options.hardwareFile);
     if (!mem)
       return module.emitError() << llvm::toString(mem.takeError());
     return *mem;
@@ -74,6 +71,9 @@ static FailureOr<kvopt::ModelConfig> modelFromCaches(ModuleOp module,
     model.kvLoraRank = unsigned(mla.getLatent());
     model.qkRopeHeadDim = unsigned(mla.getRope());
   }
+  if (analysis.getNumRuntimeLayers() > uint64_t(kvopt::kMaxLayers))
+    return first.op.emitError("the caches planned together have more than ")
+           << kvopt::kMaxLayers << " layers";
   model.layers = analysis.getNumRuntimeLayers();
   return model;
 }

@@ -7,7 +7,9 @@
 // RUN: not kv-opt %S/Inputs/tiny-planned-free.mlir --kvtier-plan-kv-tiers="report= prompt=48 decode=16 variation=extreme" 2>&1 | FileCheck %s --check-prefix=VARIATION
 // RUN: not kv-opt %S/Inputs/tiny-planned-free.mlir --kvtier-plan-kv-tiers="report= prompt=48 decode=16 solver=magic" 2>&1 | FileCheck %s --check-prefix=SOLVER
 // RUN: not kv-opt %S/Inputs/tiny-planned-free.mlir --kvtier-plan-kv-tiers="report=/nonexistent-dir/r.txt prompt=48 decode=16" 2>&1 | FileCheck %s --check-prefix=REPORT
+// RUN: not kv-opt %S/Inputs/tiny-planned-free.mlir --kvtier-plan-kv-tiers="report= prompt=48 decode=16 time-limit=-2" 2>&1 | FileCheck %s --check-prefix=TIMELIMIT
 
+// TIMELIMIT: error: time-limit option must be a finite number of seconds >= 0 (0: none), got -2
 // PRESET: error: {{.*}}no-such-gpu
 // TRACE: error: cannot use trace: {{.*}}missing
 // HWFILE: error: {{.*}}missing: field 'hardware file': cannot open
