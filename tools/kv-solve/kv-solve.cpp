@@ -409,6 +409,9 @@ int main(int argc, char **argv) {
   if (!emitSmtlibPath.empty())
     if (auto e = outputs.declare(emitSmtlibPath, "emit-smtlib"))
       return fail(std::move(e));
+  if (!writeSchedulePath.empty())
+    if (auto e = outputs.declare(writeSchedulePath, "write-schedule"))
+      return fail(std::move(e));
   auto problem = makeProblem();
   if (!problem)
     return fail(problem.takeError());
@@ -469,17 +472,16 @@ int main(int argc, char **argv) {
     if (auto e = checkBruteForce(*problem, **trace, *r))
       return fail(std::move(e));
   if (!writeSchedulePath.empty()) {
-    std::error_code ec;
-    ToolOutputFile out(writeSchedulePath, ec, sys::fs::OF_Text);
-    if (ec)
-      return fail(makeFieldError(writeSchedulePath, "file", ec.message()));
-    solver::writeScheduleText(out.os(), solver::ScheduleShape::of(problem->work),
-                              r->schedule);
-    out.os().flush();
-    if (out.os().has_error())
-      return fail(makeFieldError(writeSchedulePath, "file",
-                                 out.os().error().message()));
-    out.keep();
+    if (auto e = outputs.write(
+            writeSchedulePath,
+            [&](raw_ostream &os) {
+              solver::writeScheduleText(
+                  os, solver::ScheduleShape::of(problem->work), r->schedule);
+            },
+            "write-schedule"))
+      return fail(std::move(e));
   }
+  if (auto e = outputs.commit())
+    return fail(std::move(e));
   return 0;
 }
