@@ -335,6 +335,21 @@ void checkInstance(const Drawn &d,
         << "program price of random schedule " << k;
   }
 
+  // The scalable driver's schedule replays to its reported time, within
+  // the capacity, and is no faster than the optimum.
+  {
+    SolveOptions o;
+    o.method = SolveMethod::Lagrangian;
+    o.lagrangian.maxIterations = 25;
+    auto r = solvePlacement(in.problem, *in.trace, o);
+    ASSERT_TRUE(bool(r)) << errorToString(r.takeError());
+    auto rm = replay(in, r->schedule);
+    ASSERT_TRUE(bool(rm)) << errorToString(rm.takeError());
+    EXPECT_EQ(rm->totalSeconds, r->scheduleSeconds) << r->schedulePolicy;
+    EXPECT_LE(rm->peakHbmBlocks, cap);
+    EXPECT_GE(r->scheduleSeconds, truth * (1 - kTol)) << r->schedulePolicy;
+  }
+
   BoundInput x{in, *prog};
   for (const BoundUnderTest &b : bounds) {
     std::optional<double> v = b.compute(x);
