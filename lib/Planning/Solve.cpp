@@ -33,8 +33,9 @@ kvopt::solveBoundAndSchedule(const Problem &problem, const TraceFactory &trace,
   so.lagrangian.threads = std::max(
       1u, options.threads ? options.threads : std::thread::hardware_concurrency());
   if (options.progress) {
-    // Quiet for the first second, then at most one line per second and
-    // phase change.
+    // Quiet for the first second, then a line at every phase change and
+    // every 5 s within a phase (the solver repeats its phase every second
+    // while busy, so a run is never silent for long).
     auto start = std::chrono::steady_clock::now();
     auto last = std::make_shared<std::pair<double, std::string>>(0.0, "");
     // When the current phase began, for the estimate of what is left.
@@ -46,7 +47,7 @@ kvopt::solveBoundAndSchedule(const Problem &problem, const TraceFactory &trace,
                        .count();
       if (phase != phaseStart->second)
         *phaseStart = {now, phase};
-      if (now < 1.0 || (now - last->first < 1.0 && phase == last->second))
+      if (now < 1.0 || (now - last->first < 5.0 && phase == last->second))
         return;
       *last = {now, phase};
       char pct[64];

@@ -570,8 +570,18 @@ DualValue LagrangianBound::evaluate(const DualPrices &prices, bool gradient,
   return out;
 }
 
-LagrangianResult LagrangianBound::optimize(const LagrangianOptions &o,
+uint32_t LagrangianBound::defaultIterations(uint32_t windows) const {
+  double work = double(acc.totalEvents()) +
+                double(acc.totalBlocks()) * std::max<uint32_t>(1, windows);
+  double n = 3e8 / std::max(1.0, work);
+  return uint32_t(std::clamp(n, 8.0, 60.0));
+}
+
+LagrangianResult LagrangianBound::optimize(const LagrangianOptions &options,
                                            BlockPlan *plan) const {
+  LagrangianOptions o = options;
+  if (o.maxIterations == 0)
+    o.maxIterations = defaultIterations(o.windows);
   using Clock = std::chrono::steady_clock;
   auto t0 = Clock::now();
   auto elapsed = [&] {

@@ -265,7 +265,9 @@ kvopt::solver::solvePlacement(const Problem &problem, const TraceSource &trace,
     res.stoppedByTimeLimit = true;
     res.message = "the time limit stopped the dual ascent after " +
                   std::to_string(lr.iterations) + " of " +
-                  std::to_string(lo.maxIterations) +
+                  std::to_string(lo.maxIterations
+                                     ? lo.maxIterations
+                                     : lb.defaultIterations(lo.windows)) +
                   " iterations; the bound is valid but the result depends "
                   "on the machine's speed";
   }

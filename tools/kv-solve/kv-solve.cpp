@@ -105,8 +105,9 @@ static cl::opt<unsigned> windows("windows",
                                  cl::desc("multiplier windows"),
                                  cl::init(32), cl::cat(cat));
 static cl::opt<unsigned> iterations("iterations",
-                                    cl::desc("dual ascent iterations"),
-                                    cl::init(60), cl::cat(cat));
+                                    cl::desc("dual ascent iterations (0: by "
+                                             "problem size, 8-60)"),
+                                    cl::init(0), cl::cat(cat));
 static cl::opt<unsigned> sampleStride(
     "sample-stride", cl::desc("optimise multipliers on every n-th block"),
     cl::init(1), cl::cat(cat));

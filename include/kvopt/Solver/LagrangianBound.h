@@ -70,8 +70,9 @@ struct LagrangianOptions {
   /// load). Evaluations in flight finish; the final full evaluation is
   /// always done.
   double timeLimitSeconds = 0;
-  /// Maximum subgradient iterations.
-  uint32_t maxIterations = 60;
+  /// Maximum subgradient iterations; 0 = by problem size
+  /// (LagrangianBound::defaultIterations), the same on every machine.
+  uint32_t maxIterations = 0;
   /// Optimise on every `sampleStride`-th block with the capacity scaled by
   /// the same factor, then evaluate the full problem once (1 = no
   /// sampling). Every evaluation on the full problem is a valid bound;
@@ -115,6 +116,11 @@ public:
   DualValue evaluate(const DualPrices &prices, bool gradient,
                      BlockPlan *plan = nullptr, uint32_t stride = 1,
                      unsigned threads = 1) const;
+
+  /// The iteration budget when none is given: 60 on small problems, fewer
+  /// (down to 8) as one evaluation's work (events + blocks x windows)
+  /// grows past 5e6, so the ascent costs about 3e8 units of work.
+  uint32_t defaultIterations(uint32_t windows) const;
 
   /// Subgradient ascent within the limits; returns the best full-problem
   /// bound and its multipliers, and writes the relaxed solution's plan at
