@@ -154,8 +154,8 @@ describeLoopSoftmax(Operation *exp, StringRef why) {
     what += ", a rescale by exp(m_old - m_new)";
   what += ")";
   if (running)
-    what += "; its running max and sum are kept in memory, not carried by "
-            "the loop (an online, flash-style softmax)";
+    what += "; its running max is kept in memory, not carried by the "
+            "loop (an online, flash-style softmax)";
   what += "; not raised: ";
   what += why;
   return std::make_pair(outer, what);
