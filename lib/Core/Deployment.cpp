@@ -77,7 +77,8 @@ std::string Shard::describe() const {
   std::string s = stages.size() == 1 ? "stage " : "stages ";
   for (size_t i = 0; i < stages.size(); ++i)
     s += (i ? "," : "") + std::to_string(stages[i]);
-  s += " (" + std::to_string(layers) + " layers from " +
+  s += " (" + std::to_string(layers) + (layers == 1 ? " layer" : " layers") +
+       " from " +
        std::to_string(firstLayer) + "), kv heads " + std::to_string(kvHeads);
   if (kvReplicas > 1)
     s += " (x" + std::to_string(kvReplicas) + " replicas)";

@@ -156,6 +156,12 @@ void PlanDeploymentPass::runOnOperation() {
         return signalPassFailure();
       }
       model = std::move(*parsed);
+      // The config carries no name; the module's model has it.
+      if (auto named = module->getAttrOfType<ModelAttr>(
+              KvTierDialect::getModelAttrName()))
+        model->name = named.getName().str();
+      else if (module.getName())
+        model->name = module.getName()->str();
     }
   }
   if (tp)
