@@ -32,15 +32,10 @@ llvm::Error kvopt::planDeployment(DeploymentPlan &plan,
   size_t n = plan.shards.size();
   if (n == 0)
     return llvm::createStringError("deployment has no shard to plan");
-  // Distinct shards run side by side, each on its share of the cores; one
-  // shard keeps the options as given (the single-GPU plan, unchanged).
-  PlanOptions each = options;
-  if (n > 1) {
-    unsigned cores = options.threads ? options.threads
-                                     : std::max(1u, std::thread::
-                                                        hardware_concurrency());
-    each.threads = std::max<unsigned>(1, cores / unsigned(n));
-  }
+  // Distinct shards run side by side. Each keeps the options as given (its
+  // thread count too): the solver's bound may differ in its last bits with
+  // the thread count, and a shard must get the plan it gets alone.
+  const PlanOptions &each = options;
   std::mutex progressLock;
   std::vector<std::string> errors(n);
   auto run = [&](size_t i) {

@@ -68,8 +68,9 @@ struct DeploymentPlan {
   std::optional<DeploymentSearch> search;
 };
 
-/// Plans every shard of `plan` (distinct shards in parallel, each with its
-/// share of the cores) and fills the combined fields. Errors: a shard's
+/// Plans every shard of `plan` (distinct shards in parallel threads, each
+/// planned with `options` as if alone, so its result does not depend on the
+/// other shards) and fills the combined fields. Errors: a shard's
 /// planning failure, naming the shard.
 llvm::Error planDeployment(DeploymentPlan &plan, const PlanOptions &options);
 

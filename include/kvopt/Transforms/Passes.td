@@ -152,7 +152,7 @@ def PlanDeployment : Pass<"kvtier-plan-deployment", "::mlir::ModuleOp"> {
     (`#kvtier.deployment`, or the `tp`/`pp`/`dp` options): each GPU holds
     its share of the KV heads (TP), of the layers (PP) and of the weights;
     identical shards are planned once and reported with their multiplicity,
-    different shards (uneven PP stages) in parallel. On multi-GPU presets
+    different shards (uneven PP stages) in parallel, each with the configured threads. On multi-GPU presets
     (`h100-pcie-x8`, `h200-pcie-x8`, `gh200-nvl2`, `gb200-nvl72`) GPUs that
     share a slow tier divide its capacity and bandwidth. The deployment's
     time is the pipeline of its stages (docs/model.md); the report gives
