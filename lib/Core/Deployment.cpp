@@ -124,28 +124,37 @@ double attentionParams(const ModelConfig &m, unsigned tp) {
 } // namespace
 
 LayerWeights kvopt::shardLayerWeights(const ModelConfig &m, unsigned tp,
-                                      unsigned firstLayer, unsigned layers) {
+                                      unsigned firstLayer, unsigned layers,
+                                      unsigned batch) {
+  // The formulas of ModelConfig::weightBytes / activeWeightBytesPerLayerStep
+  // with every split matrix divided by tp.
   double h = m.hiddenSize;
-  double attn = attentionParams(m, tp);
+  double attn = attentionParams(m, tp) * m.weightDtypeBytes;
+  double expertBytes = m.expertWeightDtypeBytes > 0 ? m.expertWeightDtypeBytes
+                                                    : m.weightDtypeBytes;
+  double shared = m.sharedExpertIntermediateSize
+                      ? double(m.sharedExpertIntermediateSize)
+                      : double(m.sharedExperts) * m.moeIntermediateSize;
+  // Routed and shared experts split by TP (engines' default without expert
+  // parallelism); the router is replicated.
+  auto moe = [&](double routed) {
+    return 3.0 * h * double(m.moeIntermediateSize) * routed * expertBytes /
+               tp +
+           (3.0 * h * shared / tp + h * m.experts) * m.weightDtypeBytes;
+  };
+  double touched = m.expectedExpertsTouched(batch);
   LayerWeights w;
   for (unsigned l = firstLayer; l < firstLayer + layers; ++l) {
-    w.resident += attn;
-    w.active += attn;
-    if (m.experts && l >= m.denseLeadingLayers) {
-      // Experts split by TP (engines' default without expert parallelism);
-      // the router is replicated.
-      double expert = 3.0 * h * m.moeIntermediateSize / tp;
-      w.resident += expert * (double(m.experts) + m.sharedExperts) +
-                    h * m.experts;
-      w.active += expert * (double(m.expertsPerToken) + m.sharedExperts) +
-                  h * m.experts;
+    if (m.isMoeLayer(l)) {
+      w.resident += attn + moe(m.experts);
+      w.active += attn + moe(touched);
     } else {
-      w.resident += 3.0 * h * m.intermediateSize / tp;
-      w.active += 3.0 * h * m.intermediateSize / tp;
+      double dense =
+          3.0 * h * m.intermediateSize / tp * m.weightDtypeBytes;
+      w.resident += attn + dense;
+      w.active += attn + dense;
     }
   }
-  w.resident *= m.weightDtypeBytes;
-  w.active *= m.weightDtypeBytes;
   return w;
 }
 
@@ -154,7 +163,8 @@ double kvopt::shardVocabWeightBytes(const ModelConfig &m, unsigned tp) {
 }
 
 llvm::Expected<std::vector<Shard>>
-kvopt::shardModel(const ModelConfig &m, const Deployment &d) {
+kvopt::shardModel(const ModelConfig &m, const Deployment &d,
+                  unsigned batch) {
   if (llvm::Error err = d.validate(m))
     return std::move(err);
   std::vector<unsigned> counts = stageLayerCounts(m.layers, d.pp);
@@ -179,7 +189,7 @@ kvopt::shardModel(const ModelConfig &m, const Deployment &d) {
                                                             : 0);
     sh.embedding = s == 0;
     sh.lmHead = s + 1 == d.pp;
-    LayerWeights w = shardLayerWeights(m, d.tp, first, counts[s]);
+    LayerWeights w = shardLayerWeights(m, d.tp, first, counts[s], batch);
     // The first stage holds the embedding, the last the LM head; tied
     // embeddings are one tensor when both are on one stage, a copy on each
     // end otherwise.

@@ -98,7 +98,7 @@ llvm::Expected<double> PlanDeploymentPass::evaluate(
     const kvopt::Workload &whole, const kvopt::SharedTierSystem &system,
     const kvopt::GeneratorParams &trace) {
   llvm::Expected<std::vector<kvopt::Shard>> shards =
-      kvopt::shardModel(model, d);
+      kvopt::shardModel(model, d, whole.batch);
   if (!shards)
     return shards.takeError();
   llvm::Expected<kvopt::MemorySystem> mem = kvopt::perGpuMemorySystem(
@@ -223,7 +223,13 @@ void PlanDeploymentPass::runOnOperation() {
   // The distinct shards; a single GPU without a config is the module as is.
   std::vector<kvopt::Shard> shards;
   if (model) {
-    llvm::Expected<std::vector<kvopt::Shard>> s = kvopt::shardModel(*model, d);
+    // The weights read per step depend on the batch (MoE experts touched).
+    unsigned batch =
+        analysis.getCaches().empty()
+            ? 1
+            : unsigned(analysis.getCaches().front().type.getBatch());
+    llvm::Expected<std::vector<kvopt::Shard>> s =
+        kvopt::shardModel(*model, d, batch);
     if (!s) {
       module.emitError() << llvm::toString(s.takeError());
       return signalPassFailure();

@@ -59,6 +59,10 @@ TEST(Deployment, SingleGpuMatchesTheModelsOwnWeights) {
     EXPECT_DOUBLE_EQ(s[0].residentWeightBytes, m.weightBytes());
     EXPECT_DOUBLE_EQ(s[0].weightBytesPerLayerStep,
                      m.activeWeightBytesPerLayerStep());
+    // A batch touches more routed experts; the shard follows the model.
+    std::vector<Shard> b8 = unwrap(shardModel(m, {}, 8));
+    EXPECT_DOUBLE_EQ(b8[0].weightBytesPerLayerStep,
+                     m.activeWeightBytesPerLayerStep(8));
   }
 }
 

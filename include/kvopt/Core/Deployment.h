@@ -83,22 +83,26 @@ struct Shard {
   std::string describe() const;
 };
 
-/// Per-GPU weight bytes of a set of consecutive layers under TP (resident
-/// and read per decode token), excluding embedding and LM head.
+/// Per-GPU weight bytes of a set of consecutive layers under TP (resident,
+/// and read per decode step of `batch` sequences: the routed experts the
+/// batch is expected to touch), excluding embedding and LM head.
 struct LayerWeights {
   double resident = 0;
   double active = 0;
 };
 LayerWeights shardLayerWeights(const ModelConfig &model, unsigned tp,
-                               unsigned firstLayer, unsigned layers);
+                               unsigned firstLayer, unsigned layers,
+                               unsigned batch = 1);
 /// Bytes of the input embedding or of the LM head on one GPU (vocab x
 /// hidden / tp: vocabulary-parallel, as engines shard both).
 double shardVocabWeightBytes(const ModelConfig &model, unsigned tp);
 
-/// The distinct shards of `deployment`, in stage order of their first stage.
+/// The distinct shards of `deployment`, in stage order of their first stage,
+/// with the weights read per step for `batch` sequences per replica.
 /// Errors: deployment.validate().
 llvm::Expected<std::vector<Shard>> shardModel(const ModelConfig &model,
-                                              const Deployment &deployment);
+                                              const Deployment &deployment,
+                                              unsigned batch = 1);
 
 /// The time of one decode run of a pipeline, from per-stage times.
 struct PipelineTime {
