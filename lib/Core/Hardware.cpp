@@ -6,6 +6,7 @@
 #include "kvopt/Core/Hardware.h"
 #include "kvopt/Core/Error.h"
 #include "kvopt/Core/InputLimits.h"
+#include "kvopt/Core/SharedTier.h"
 
 #include "llvm/Support/JSON.h"
 
@@ -216,11 +217,89 @@ MemorySystem h200() {
               false, 141, 4800, 512, 307.2, 64, 64, "hbm3e", "ddr5");
 }
 
+// Multi-GPU systems (include/kvopt/Core/SharedTier.h): one GPU's HBM, one
+// whole shared slow tier, one GPU's own link. Sources in docs/hardware.md.
+SharedTierSystem shared(const char *name, const char *desc, bool unverified,
+                        unsigned gpus, unsigned perTier, MemorySystem gpu,
+                        double groupH2D = 0, double groupD2H = 0) {
+  SharedTierSystem s;
+  s.name = name;
+  s.description = desc;
+  s.unverified = unverified;
+  s.gpus = gpus;
+  s.gpusPerSlowTier = perTier;
+  gpu.name = name;
+  gpu.description = desc;
+  gpu.unverified = unverified;
+  s.gpu = std::move(gpu);
+  s.groupLinkH2D = groupH2D * GB;
+  s.groupLinkD2H = groupD2H * GB;
+  return s;
+}
+SharedTierSystem h100x8() {
+  return shared("h100-pcie-x8",
+                "8 x H100 80 GB HBM3 3.35 TB/s (HGX/DGX H100), each on PCIe "
+                "Gen5 x16 64 GB/s per direction to a 2-socket x86 host; 4 GPUs "
+                "per socket share its 1 TB DDR5 at 307.2 GB/s (8 x DDR5-4800)",
+                false, 8, 4,
+                make("", "", false, 80, 3350, 1000, 307.2, 64, 64, "hbm3",
+                     "ddr5"));
+}
+SharedTierSystem h200x8() {
+  return shared("h200-pcie-x8",
+                "8 x H200 141 GB HBM3e 4.8 TB/s (HGX/DGX H200), each on PCIe "
+                "Gen5 x16 64 GB/s per direction to a 2-socket x86 host; 4 GPUs "
+                "per socket share its 1 TB DDR5 at 307.2 GB/s (8 x DDR5-4800)",
+                false, 8, 4,
+                make("", "", false, 141, 4800, 1000, 307.2, 64, 64, "hbm3e",
+                     "ddr5"));
+}
+SharedTierSystem gh200Nvl2() {
+  return shared("gh200-nvl2",
+                "GH200 NVL2: 2 x (144 GB HBM3e 4.9 TB/s + its own Grace, 480 "
+                "GB LPDDR5X 512 GB/s, NVLink-C2C 450 GB/s per direction)",
+                false, 2, 1,
+                make("", "", false, 144, 4900, 480, 512, 450, 450, "hbm3e",
+                     "lpddr5x"));
+}
+SharedTierSystem gb200Nvl72() {
+  return shared("gb200-nvl72",
+                "GB200 NVL72: 72 x B200 (186 GB HBM3e 8 TB/s); 36 Grace, each "
+                "480 GB LPDDR5X 512 GB/s shared by 2 B200s over one "
+                "NVLink-C2C of 450 GB/s per direction (per-GPU link split "
+                "unverified)",
+                true, 72, 2,
+                make("", "", true, 186, 8000, 480, 512, 450, 450, "hbm3e",
+                     "lpddr5x"),
+                450, 450);
+}
+
+struct SharedPresetEntry {
+  const char *name;
+  SharedTierSystem (*build)();
+};
+const SharedPresetEntry sharedPresets[] = {
+    {"h100-pcie-x8", h100x8},
+    {"h200-pcie-x8", h200x8},
+    {"gh200-nvl2", gh200Nvl2},
+    {"gb200-nvl72", gb200Nvl72},
+};
+
+/// The per-GPU view of a multi-GPU preset with every GPU busy.
+template <SharedTierSystem (*Build)()> MemorySystem allBusy() {
+  SharedTierSystem s = Build();
+  return llvm::cantFail(perGpuMemorySystem(s, s.gpusPerSlowTier));
+}
+
 const PresetEntry presets[] = {
     {"paper", paper},         {"gh200", gh200},
     {"gh200-144g", gh200Big}, {"gh200-measured", gh200Measured},
     {"gb200", gb200},         {"h100-pcie", h100},
     {"h200-pcie", h200},
+    {"h100-pcie-x8", allBusy<h100x8>},
+    {"h200-pcie-x8", allBusy<h200x8>},
+    {"gh200-nvl2", allBusy<gh200Nvl2>},
+    {"gb200-nvl72", allBusy<gb200Nvl72>},
 };
 } // namespace
 
@@ -240,6 +319,26 @@ llvm::Expected<MemorySystem> kvopt::getHardwarePreset(const std::string &name) {
     known += std::string(known.empty() ? "" : ", ") + p.name;
   return makeFieldError("hardware", "preset",
                         "unknown preset '" + name + "' (known: " + known + ")");
+}
+
+std::vector<std::string> kvopt::listSharedTierPresets() {
+  std::vector<std::string> names;
+  for (const SharedPresetEntry &p : sharedPresets)
+    names.push_back(p.name);
+  return names;
+}
+
+llvm::Expected<SharedTierSystem>
+kvopt::getSharedTierPreset(const std::string &name) {
+  for (const SharedPresetEntry &p : sharedPresets)
+    if (name == p.name)
+      return p.build();
+  std::string known;
+  for (const SharedPresetEntry &p : sharedPresets)
+    known += std::string(known.empty() ? "" : ", ") + p.name;
+  return makeFieldError("hardware", "preset",
+                        "'" + name + "' is not a multi-GPU preset (known: " +
+                            known + ")");
 }
 
 llvm::Expected<MemorySystem>

@@ -184,6 +184,9 @@ mlir::kvtier::buildPlanningInput(ModuleOp module, KvCacheAnalysis &analysis,
                       "weight traffic or resident weights");
   }
 
+  if (options.adjust)
+    if (llvm::Error err = options.adjust(*mem, work))
+      return module.emitError() << llvm::toString(std::move(err));
   llvm::Expected<kvopt::Problem> problem = kvopt::Problem::create(
       *mem, work,
       options.paperMode ? kvopt::TimeModelMode::Paper

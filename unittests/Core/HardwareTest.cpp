@@ -7,7 +7,7 @@ using namespace kvopt::test;
 
 TEST(Hardware, AllPresetsValidate) {
   std::vector<std::string> names = listHardwarePresets();
-  ASSERT_EQ(names.size(), 7u);
+  ASSERT_EQ(names.size(), 11u);
   for (const std::string &n : names) {
     MemorySystem m = unwrap(getHardwarePreset(n));
     EXPECT_FALSE(bool(m.validate())) << n;

@@ -33,6 +33,9 @@ struct ImportOptions {
   int64_t blockTokens = 16;
   /// Sparsity hint on every attention op (none when negative).
   double sparsity = 0.6;
+  /// Deployment (docs/deployment.md): tensor-parallel GPUs, pipeline
+  /// stages, replicas. Anything but 1/1/1 writes #kvtier.deployment.
+  unsigned tp = 1, pp = 1, dp = 1;
 };
 
 /// Imports the config.json held by the main buffer of `sourceMgr`. Errors

@@ -150,4 +150,72 @@ def TestKvCacheAnalysis : Pass<"kvtier-test-cache-analysis", "::mlir::ModuleOp">
   }];
 }
 
+def PlanDeployment : Pass<"kvtier-plan-deployment", "::mlir::ModuleOp"> {
+  let summary = "Plan KV placement for a tensor/pipeline/data-parallel deployment";
+  let description = [{
+    Plans one problem per distinct shard of the module's deployment
+    (`#kvtier.deployment`, or the `tp`/`pp`/`dp` options): each GPU holds
+    its share of the KV heads (TP), of the layers (PP) and of the weights;
+    identical shards are planned once and reported with their multiplicity,
+    different shards (uneven PP stages) in parallel, each with the configured threads. On multi-GPU presets
+    (`h100-pcie-x8`, `h200-pcie-x8`, `gh200-nvl2`, `gb200-nvl72`) GPUs that
+    share a slow tier divide its capacity and bandwidth. The deployment's
+    time is the pipeline of its stages (docs/model.md); the report gives
+    tokens/s, the HBM each GPU needs for a target context and, with
+    `target-tps`, the smallest deployment reaching that throughput. With
+    tp = pp = dp = 1 each shard report is the plan of
+    `--kvtier-plan-kv-tiers`. Writes `kvtier.deployment_plan` on the module.
+    See docs/deployment.md.
+  }];
+  let dependentDialects = ["::mlir::kvtier::KvTierDialect"];
+  let options = [
+    Option<"preset", "preset", "std::string", /*default=*/"\"gh200\"",
+           "Hardware preset: a multi-GPU one (h100-pcie-x8, h200-pcie-x8, "
+           "gh200-nvl2, gb200-nvl72) or a single-GPU one (each GPU its own)">,
+    Option<"hardwareFile", "hardware-file", "std::string", /*default=*/"\"\"",
+           "JSON memory system of one GPU (each GPU its own)">,
+    Option<"tp", "tp", "unsigned", /*default=*/"0",
+           "Tensor-parallel GPUs (0: from #kvtier.deployment, else 1)">,
+    Option<"pp", "pp", "unsigned", /*default=*/"0",
+           "Pipeline stages (0: from #kvtier.deployment, else 1)">,
+    Option<"dp", "dp", "unsigned", /*default=*/"0",
+           "Data-parallel replicas (0: from #kvtier.deployment, else 1)">,
+    Option<"traceFile", "trace", "std::string", /*default=*/"\"\"",
+           "Access trace (pp = 1 only: a stage has fewer layers)">,
+    Option<"generator", "generator", "std::string", /*default=*/"\"seed-like\"",
+           "Synthetic trace generator: seed-like, zipf, sliding-window, uniform">,
+    Option<"sparsity", "sparsity", "double", /*default=*/"0.6",
+           "Fraction of past tokens NOT read per step (synthetic traces)">,
+    Option<"variation", "variation", "std::string", /*default=*/"\"real\"",
+           "Step-to-step variation of the seed generator: low, real, high">,
+    Option<"seed", "seed", "uint64_t", /*default=*/"1",
+           "Random seed of the synthetic trace">,
+    Option<"promptLen", "prompt", "uint64_t", /*default=*/"0",
+           "Prompt tokens (0: derived from the cache length)">,
+    Option<"decodeSteps", "decode", "uint64_t", /*default=*/"0",
+           "Decode steps (0: derived from the cache length)">,
+    Option<"solver", "solver", "std::string", /*default=*/"\"auto\"",
+           "auto | lagrangian | z3">,
+    Option<"timeLimit", "time-limit", "double", /*default=*/"60.0",
+           "Solver time limit per shard in seconds">,
+    Option<"baselines", "baselines", "bool", /*default=*/"true",
+           "Simulate the baseline policies in the shard reports">,
+    Option<"targetTokens", "target-context", "uint64_t", /*default=*/"0",
+           "Context (tokens per sequence) for the per-GPU HBM need (0: the "
+           "cache's max_tokens)">,
+    Option<"targetTps", "target-tps", "double", /*default=*/"0",
+           "Find the smallest deployment reaching this many decode tokens/s "
+           "(0: no search)">,
+    Option<"maxGpus", "max-gpus", "unsigned", /*default=*/"0",
+           "Largest deployment the search tries (0: the machine's GPUs)">,
+    Option<"reportFile", "report", "std::string", /*default=*/"\"-\"",
+           "Deployment report destination ('-' = stderr, '' = none)">,
+    Option<"jsonFile", "json", "std::string", /*default=*/"\"\"",
+           "Write the deployment report as JSON here">,
+    Option<"shardReport", "shard-report", "std::string", /*default=*/"\"\"",
+           "Write each distinct shard's plan report (the single-GPU text "
+           "report) here; PATH.N for shard N when there are several">,
+  ];
+}
+
 #endif // KVOPT_TRANSFORMS_PASSES_TD

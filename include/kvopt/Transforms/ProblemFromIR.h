@@ -15,6 +15,7 @@
 
 #include "mlir/IR/BuiltinOps.h"
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,10 @@ struct ProblemOptions {
   uint64_t seed = 1;
   uint64_t promptLen = 0, decodeSteps = 0;
   bool paperMode = false;
+  /// When set, applied to the memory system and the workload just before
+  /// the problem is built (a deployment's shard: one GPU's share); its error
+  /// is reported on the module.
+  std::function<llvm::Error(kvopt::MemorySystem &, kvopt::Workload &)> adjust;
 };
 
 /// A problem with its trace and the mapping of cache layers onto the

@@ -6,6 +6,7 @@
 
 #include "kvopt/Target/ImportHFConfig.h"
 
+#include "kvopt/Core/Deployment.h"
 #include "kvopt/Core/ModelConfig.h"
 #include "kvopt/Dialect/KvTier/IR/KvTierOps.h"
 
@@ -16,6 +17,7 @@
 #include "mlir/Tools/mlir-translate/Translation.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
 
@@ -172,6 +174,20 @@ mlir::kvtier::importHFConfig(llvm::SourceMgr &sourceMgr, MLIRContext *ctx,
                      int64_t(std::llround(model.weightBytes())),
                      int64_t(std::llround(model.activeWeightBytesPerLayerStep(
                          unsigned(options.batch))))));
+  kvopt::Deployment deployment{options.tp, options.pp, options.dp};
+  if (!deployment.isSingleGpu()) {
+    // The planner re-derives each GPU's share from the config itself.
+    if (llvm::Error err = deployment.validate(model)) {
+      emitError(loc) << llvm::toString(std::move(err));
+      return {};
+    }
+    std::string config = llvm::formatv(
+        "{0}", llvm::cantFail(llvm::json::parse(buffer->getBuffer())));
+    (*module)->setAttr(DeploymentAttr::getAttrName(),
+                       DeploymentAttr::get(ctx, options.tp, options.pp,
+                                           options.dp,
+                                           b.getStringAttr(config)));
+  }
   b.setInsertionPointToEnd(module->getBody());
   auto func = func::FuncOp::create(b, loc, "decode_step",
                                    b.getFunctionType({b.getIndexType()}, {}));
@@ -229,6 +245,16 @@ void mlir::kvtier::registerImportHFConfigTranslation() {
       llvm::cl::desc("import-hf-config: sparsity hint on every attention "
                      "(negative: none)"),
       llvm::cl::init(0.6));
+  static llvm::cl::opt<unsigned> tp(
+      "tp", llvm::cl::desc("import-hf-config: tensor-parallel GPUs per "
+                           "stage (docs/deployment.md)"),
+      llvm::cl::init(1));
+  static llvm::cl::opt<unsigned> pp(
+      "pp", llvm::cl::desc("import-hf-config: pipeline stages"),
+      llvm::cl::init(1));
+  static llvm::cl::opt<unsigned> dp(
+      "dp", llvm::cl::desc("import-hf-config: data-parallel replicas"),
+      llvm::cl::init(1));
   TranslateToMLIRRegistration registration(
       "import-hf-config",
       "Import a Hugging Face config.json as a kvtier decode step",
@@ -238,6 +264,9 @@ void mlir::kvtier::registerImportHFConfigTranslation() {
         options.batch = batch;
         options.blockTokens = block;
         options.sparsity = sparsity;
+        options.tp = tp;
+        options.pp = pp;
+        options.dp = dp;
         return importHFConfig(sourceMgr, ctx, options);
       },
       [](DialectRegistry &registry) {

@@ -376,6 +376,18 @@ LogicalResult ModelAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   return success();
 }
 
+LogicalResult DeploymentAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                     int64_t tp, int64_t pp, int64_t dp,
+                                     StringAttr config) {
+  for (auto [name, v] : {std::pair<const char *, int64_t>{"tp", tp},
+                         {"pp", pp},
+                         {"dp", dp}})
+    if (v < 1 || v > 65536)
+      return emitError() << "deployment " << name
+                         << " must be in 1..65536, got " << v;
+  return success();
+}
+
 LogicalResult
 PlacementAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                       int64_t hbmBlocks, int64_t peakHbmBlocks,

@@ -214,4 +214,31 @@ def KvTier_PlanAttr : KvTier_Attr<"Plan", "plan"> {
   let genVerifyDecl = 1;
 }
 
+def KvTier_DeploymentAttr : KvTier_Attr<"Deployment", "deployment"> {
+  let summary = "how the model is spread over GPUs (tensor, pipeline, data parallel)";
+  let description = [{
+    The module's model runs on `tp * pp * dp` GPUs: `tp` GPUs split every
+    layer's heads (tensor parallel), `pp` stages split the layers (pipeline
+    parallel), `dp` independent replicas. `config` is the Hugging Face
+    config.json the module was imported from (compact JSON): the planner
+    derives each GPU's share of the KV cache and of the weights from it
+    (`--kvtier-plan-deployment`, docs/deployment.md). Written on the module
+    as `kvtier.deployment` by `kv-translate --import-hf-config --tp=...`.
+
+    ```mlir
+    #kvtier.deployment<tp = 8, pp = 1, dp = 1, config = "{\"hidden_size\":16384,...}">
+    ```
+  }];
+  let parameters = (ins "int64_t":$tp, "int64_t":$pp, "int64_t":$dp,
+                        OptionalParameter<"StringAttr", "config.json text">:$config);
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    /// Name of the module attribute holding the deployment.
+    static constexpr llvm::StringLiteral getAttrName() {
+      return llvm::StringLiteral("kvtier.deployment");
+    }
+  }];
+}
+
 #endif // KVOPT_DIALECT_KVTIER_IR_KVTIERATTRS_TD
