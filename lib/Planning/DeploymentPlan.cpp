@@ -138,7 +138,8 @@ void kvopt::writeDeploymentTextReport(llvm::raw_ostream &os,
        << num(mem.hostToDeviceBandwidth() / 1e9) << "/"
        << num(mem.deviceToHostBandwidth() / 1e9) << " GB/s; "
        << sp.problem.capacityBlocks << " HBM blocks for KV\n";
-    os << "  plan (" << sp.result.planner << ", " << sp.result.status
+    os << "  plan (" << sp.result.planner << ", "
+       << kvopt::planStatusName(sp.result.status)
        << "): bound " << num(sp.result.boundSeconds) << " s, schedule "
        << num(sp.result.scheduleSeconds) << " s, gap "
        << llvm::format("%.2f%%", 100 * sp.result.gap) << ", "
@@ -220,7 +221,7 @@ void kvopt::writeDeploymentJsonReport(llvm::raw_ostream &os,
           j.attribute("hbm_bytes_needed",
                       s.hbmBytesNeeded(p.targetTokens, p.batch));
           j.attribute("planner", sp.result.planner);
-          j.attribute("status", sp.result.status);
+          j.attribute("status", kvopt::planStatusName(sp.result.status));
           j.attribute("bound_seconds", sp.result.boundSeconds);
           j.attribute("schedule_seconds", sp.result.scheduleSeconds);
           j.attribute("gap", sp.result.gap);
