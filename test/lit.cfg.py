@@ -37,6 +37,9 @@ if config.kvopt_have_cuda and config.kvrt_cuda_lib:
 # (test/Conversion).
 config.substitutions.append(("%mlir_lib_dir", config.llvm_lib_dir))
 config.substitutions.append(("%kvrt_mlir_lib", config.kvrt_mlir_lib))
+config.substitutions.append(
+    ("%kvrt_replay", os.path.join(config.kvopt_obj_root, "runtime", "tools", "kvrt-replay"))
+)
 if config.kvrt_mlir_lib and os.path.exists(
     os.path.join(config.llvm_tools_dir, "mlir-runner")
 ) and os.path.exists(

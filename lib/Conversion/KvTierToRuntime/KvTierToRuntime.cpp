@@ -235,11 +235,16 @@ FailureOr<RuntimeAttention> matchRuntimeAttention(AttentionOp op,
     if (o != op && attentionId(o) == id)
       m.ops.push_back(o);
   });
-  m.pv = dyn_cast_or_null<linalg::LinalgOp>(op->getPrevNode());
+  Operation *prev = op->getPrevNode();
+  m.pv = dyn_cast_or_null<linalg::LinalgOp>(prev);
   if (!m.pv || attentionId(m.pv) != id ||
       !linalg::isaContractionOpInterface(m.pv) || m.pv->getNumResults() != 1)
-    return why = "the op before kvtier.attention is not a linalg contraction "
-                 "(tosa and fused-loop attention are not lowered yet)",
+    return why = "the op before kvtier.attention ('" +
+                 (prev ? prev->getName().getStringRef().str()
+                       : std::string("none")) +
+                 "') is not the linalg contraction of P and V (only the "
+                 "linalg-on-tensors form of docs/lowering.md is lowered; tosa "
+                 "and fused-loop attention are not)",
            failure();
   for (Operation *o : m.ops) {
     auto l = dyn_cast<linalg::LinalgOp>(o);
