@@ -41,7 +41,7 @@ kvopt::readBoundedFile(const std::string &path, uint64_t maxBytes,
   int fd = path == "-" ? 0 : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return makeFieldError(path, what,
-                          std::string("cannot open: ") + std::strerror(errno));
+                          std::string("cannot read: ") + std::strerror(errno));
   std::string data;
   char chunk[1 << 16];
   int err = 0;
