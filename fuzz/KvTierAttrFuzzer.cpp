@@ -38,8 +38,9 @@ template <typename T> static std::string print(T value) {
 /// LLVM's BumpPtrAllocator poisons the unused rest of a slab when inlined
 /// into this instrumented file, but libMLIR (not instrumented) hands out
 /// memory from the same slabs without unpoisoning it: every such report is
-/// a false positive, so manual poisoning is ignored here (found by the first
-/// run on `cache<... kv_headsQ= 1 ...>`; no crash without ASan).
+/// a false positive, so manual poisoning is ignored (found by the first
+/// run on `cache<... kv_headsQ= 1 ...>`; no crash without ASan). fuzz/run.sh
+/// and the smoke test also set ASAN_OPTIONS=allow_user_poisoning=0.
 extern "C" const char *__asan_default_options() {
   return "allow_user_poisoning=0";
 }
