@@ -14,17 +14,22 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <memory>
 #include <string>
 
 using namespace mlir;
 
+/// Attributes and types are uniqued in the context for its lifetime, so a
+/// fresh context every 20000 inputs keeps the fuzzer's memory bounded.
 static MLIRContext &context() {
-  static MLIRContext *ctx = [] {
-    auto *c = new MLIRContext(MLIRContext::Threading::DISABLED);
-    c->getOrLoadDialect<kvtier::KvTierDialect>();
-    c->getDiagEngine().registerHandler([](Diagnostic &) { return success(); });
-    return c;
-  }();
+  static std::unique_ptr<MLIRContext> ctx;
+  static unsigned uses = 0;
+  if (!ctx || ++uses % 20000 == 0) {
+    ctx = std::make_unique<MLIRContext>(MLIRContext::Threading::DISABLED);
+    ctx->getOrLoadDialect<kvtier::KvTierDialect>();
+    ctx->getDiagEngine().registerHandler(
+        [](Diagnostic &) { return success(); });
+  }
   return *ctx;
 }
 
