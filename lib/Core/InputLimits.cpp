@@ -102,6 +102,30 @@ llvm::Error kvopt::checkJsonDepth(llvm::StringRef text, const std::string &file,
   return llvm::Error::success();
 }
 
+llvm::Error kvopt::checkIRNesting(llvm::StringRef text, const std::string &file,
+                                  unsigned maxDepth) {
+  unsigned depth = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '"') { // a string: skip to its end
+      for (++i; i < text.size() && text[i] != '"'; ++i)
+        if (text[i] == '\\')
+          ++i;
+    } else if (c == '/' && i + 1 < text.size() && text[i + 1] == '/') {
+      while (i < text.size() && text[i] != '\n')
+        ++i;
+    } else if (c == '(' || c == '[' || c == '{' || c == '<') {
+      if (++depth > maxDepth)
+        return makeLocatedError(file, i, "input",
+                                "brackets nest deeper than " +
+                                    std::to_string(maxDepth) + " levels");
+    } else if ((c == ')' || c == ']' || c == '}' || c == '>') && depth > 0) {
+      --depth;
+    }
+  }
+  return llvm::Error::success();
+}
+
 llvm::Expected<llvm::json::Value>
 kvopt::parseJsonBounded(llvm::StringRef text, const std::string &file) {
   if (llvm::Error e = checkJsonDepth(text, file))
