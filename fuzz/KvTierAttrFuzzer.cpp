@@ -6,6 +6,7 @@
 // print and parse back to itself (round trip of the exact units).
 //
 //===----------------------------------------------------------------------===//
+#include "kvopt/Core/InputLimits.h"
 #include "kvopt/Dialect/KvTier/IR/KvTierDialect.h"
 
 #include "mlir/AsmParser/AsmParser.h"
@@ -53,6 +54,12 @@ extern "C" const char *__asan_default_options() {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   MLIRContext &ctx = context();
   std::string text = "#kvtier." + std::string(reinterpret_cast<const char *>(data), size);
+  // The tools refuse deeper nesting before parsing (MLIR's parser recurses
+  // per bracket); so does the harness.
+  if (llvm::Error e = kvopt::checkIRNesting(text, "fuzz")) {
+    llvm::consumeError(std::move(e));
+    return 0;
+  }
   size_t read = 0;
   if (Attribute a = parseAttribute(text, &ctx, Type(), &read)) {
     if (read != text.size())
