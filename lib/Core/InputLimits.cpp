@@ -41,7 +41,7 @@ kvopt::readBoundedFile(const std::string &path, uint64_t maxBytes,
   int fd = path == "-" ? 0 : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return makeFieldError(path, what,
-                          std::string("cannot open: ") + std::strerror(errno));
+                          std::string("cannot read: ") + std::strerror(errno));
   std::string data;
   char chunk[1 << 16];
   int err = 0;
@@ -98,6 +98,30 @@ llvm::Error kvopt::checkJsonDepth(llvm::StringRef text, const std::string &file,
                                     std::to_string(maxDepth) + " levels");
     } else if ((c == ']' || c == '}') && depth > 0)
       --depth;
+  }
+  return llvm::Error::success();
+}
+
+llvm::Error kvopt::checkIRNesting(llvm::StringRef text, const std::string &file,
+                                  unsigned maxDepth) {
+  unsigned depth = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '"') { // a string: skip to its end
+      for (++i; i < text.size() && text[i] != '"'; ++i)
+        if (text[i] == '\\')
+          ++i;
+    } else if (c == '/' && i + 1 < text.size() && text[i + 1] == '/') {
+      while (i < text.size() && text[i] != '\n')
+        ++i;
+    } else if (c == '(' || c == '[' || c == '{' || c == '<') {
+      if (++depth > maxDepth)
+        return makeLocatedError(file, i, "input",
+                                "brackets nest deeper than " +
+                                    std::to_string(maxDepth) + " levels");
+    } else if ((c == ')' || c == ']' || c == '}' || c == '>') && depth > 0) {
+      --depth;
+    }
   }
   return llvm::Error::success();
 }

@@ -12,7 +12,7 @@
 // TIMELIMIT: error: time-limit option must be a finite number of seconds >= 0 (0: none), got -2
 // PRESET: error: {{.*}}no-such-gpu
 // TRACE: error: cannot use trace: {{.*}}missing
-// HWFILE: error: {{.*}}missing: field 'hardware file': cannot open
+// HWFILE: error: {{.*}}missing: field 'hardware file': cannot read
 // SPARSITY: error: sparsity option must be in [0, 1), got 1.5
 // GENERATOR: error: {{.*}}fractal
 // VARIATION: error: {{.*}}extreme

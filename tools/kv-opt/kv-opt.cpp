@@ -69,6 +69,8 @@ int main(int argc, char **argv) {
       kvopt::readBoundedFile(inputFile, kvopt::kMaxIRFileBytes, "input");
   if (!input)
     return fail(input.takeError());
+  if (llvm::Error e = kvopt::checkIRNesting((*input)->getBuffer(), inputFile))
+    return fail(std::move(e));
   std::string text;
   {
     kvopt::OutputSet::Scope scope(outputs);

@@ -105,6 +105,16 @@ int main(int argc, char **argv) {
           (unsigned long long)kvopt::kMaxIRFileBytes));
   }
 
+  // MLIR's parser recurses per bracket: refuse absurd nesting first.
+  if (args.input != "-" && llvm::StringRef(args.input).ends_with(".mlir")) {
+    auto text = kvopt::readBoundedFile(args.input, kvopt::kMaxIRFileBytes,
+                                       "input");
+    if (!text)
+      return fail(text.takeError());
+    if (llvm::Error e =
+            kvopt::checkIRNesting((*text)->getBuffer(), args.input))
+      return fail(std::move(e));
+  }
   kvopt::OutputSet outputs;
   std::vector<char *> argvTemp(argv, argv + argc);
   std::string replaced;

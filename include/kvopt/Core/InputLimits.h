@@ -39,6 +39,15 @@ readBoundedFile(const std::string &path, uint64_t maxBytes,
 llvm::Error checkJsonDepth(llvm::StringRef text, const std::string &file,
                            unsigned maxDepth = kMaxJsonDepth);
 
+/// Deepest bracket nesting accepted in MLIR text: MLIR's recursive parser
+/// would overflow the stack on (((((... a hundred thousand deep.
+constexpr unsigned kMaxIRNesting = 1000;
+
+/// Fails when MLIR `text` nests (, [, { or < deeper than `maxDepth`
+/// (strings and // comments are skipped).
+llvm::Error checkIRNesting(llvm::StringRef text, const std::string &file,
+                           unsigned maxDepth = kMaxIRNesting);
+
 /// llvm::json::parse after checkJsonDepth; errors name `file` (include
 /// llvm/Support/JSON.h to use it).
 llvm::Expected<llvm::json::Value> parseJsonBounded(llvm::StringRef text,

@@ -78,9 +78,22 @@ static const UnitScale kByteUnits[] = {
 static ParseResult parseQuantity(AsmParser &parser, bool rate, int64_t &out,
                                  StringRef field) {
   SMLoc loc = parser.getCurrentLocation();
+  // Integers are kept exact (a double loses bytes above 2^53).
+  bool negative = succeeded(parser.parseOptionalMinus());
+  int64_t integer = 0;
+  bool isInteger = false;
   double value;
-  if (parseNumber(parser, value))
+  OptionalParseResult intResult = parser.parseOptionalInteger(integer);
+  if (intResult.has_value()) {
+    if (failed(*intResult))
+      return failure();
+    isInteger = true;
+    value = static_cast<double>(integer);
+  } else if (parser.parseFloat(value)) {
     return failure();
+  }
+  if (negative)
+    value = -value;
   StringRef unit;
   SMLoc unitLoc = parser.getCurrentLocation();
   if (parser.parseOptionalKeyword(&unit))
@@ -95,6 +108,7 @@ static ParseResult parseQuantity(AsmParser &parser, bool rate, int64_t &out,
       return parser.emitError(loc, "value out of range for '")
              << field << "': exponent '" << unit << "' is too large";
     value *= std::pow(10.0, double(exponent));
+    isInteger = false;
     unitLoc = parser.getCurrentLocation();
     if (parser.parseOptionalKeyword(&unit))
       return parser.emitError(unitLoc, "expected a unit (B, KB, MB, GB, TB, "
@@ -116,6 +130,15 @@ static ParseResult parseQuantity(AsmParser &parser, bool rate, int64_t &out,
     if (per != "s")
       return parser.emitError(unitLoc, "bandwidth must be given per second, "
                                        "e.g. 450 GB/s");
+  }
+  if (isInteger) {
+    __int128 exact = (__int128)integer * (__int128)found->scale;
+    if (exact > (__int128)9000000000000000000LL)
+      return parser.emitError(loc, "value out of range for '")
+             << field << "': " << fmt(value * found->scale)
+             << (rate ? " B/s" : " B") << " (at most 9e18)";
+    out = static_cast<int64_t>(negative ? -exact : exact);
+    return success();
   }
   double bytes = value * found->scale;
   if (!std::isfinite(bytes) || std::fabs(bytes) > 9.0e18)

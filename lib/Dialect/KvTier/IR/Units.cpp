@@ -60,17 +60,23 @@ static std::string formatMagnitude(uint64_t value, const char *suffix,
   // Prefer the largest decimal unit that needs at most three fraction digits
   // ("4.9 TB/s", "96 GB"), then an exact binary unit ("24 GiB"), then the
   // largest decimal unit with an exact fraction of any length.
+  // A fraction is read back through a double: exact only below 2^48 bytes
+  // (parse and scale err by at most 2^-4 B there); above, only whole units
+  // (read back exactly as integers) or plain bytes.
+  const bool fractionExact = value < (uint64_t(1) << 48);
   for (const Unit &u : decimal)
     if (value >= u.scale &&
-        value % (u.scale >= 1000000 ? u.scale / 1000 : u.scale) == 0)
+        value % (u.scale >= 1000000 ? u.scale / 1000 : u.scale) == 0 &&
+        (fractionExact || value % u.scale == 0))
       return exactDecimal(value, u.scale) + " " + u.name + suffix;
   if (allowBinary)
     for (const Unit &u : binary)
       if (value % u.scale == 0)
         return std::to_string(value / u.scale) + " " + u.name + suffix;
-  for (const Unit &u : decimal)
-    if (value >= u.scale)
-      return exactDecimal(value, u.scale) + " " + u.name + suffix;
+  if (fractionExact)
+    for (const Unit &u : decimal)
+      if (value >= u.scale)
+        return exactDecimal(value, u.scale) + " " + u.name + suffix;
   return std::to_string(value) + " B" + suffix;
 }
 
