@@ -16,6 +16,7 @@
 #include "kvopt/Core/Schedule.h"
 #include "kvopt/Core/Simulator.h"
 #include "kvopt/Solver/BruteForce.h"
+#include "kvopt/Solver/CapacityBound.h"
 #include "kvopt/Solver/LagrangianBound.h"
 #include "kvopt/Solver/PlacementProgram.h"
 #include "kvopt/Solver/ResourceCosts.h"
@@ -184,6 +185,22 @@ std::vector<BoundUnderTest> boundsUnderTest() {
                      lb.evaluate(lb.initialPrices(lo.windows), false).bound;
                  return std::optional<double>(
                      std::max(start, lb.optimize(lo).bound));
+               }});
+  b.push_back({"capacity-step", [](const BoundInput &x) {
+                 auto acc = BlockAccesses::build(*x.in.trace, x.in.problem.work);
+                 auto costs = ResourceCosts::fromModel(x.in.problem.model);
+                 EXPECT_TRUE(acc && costs);
+                 if (!acc || !costs) {
+                   if (!acc)
+                     llvm::consumeError(acc.takeError());
+                   if (!costs)
+                     llvm::consumeError(costs.takeError());
+                   return std::optional<double>();
+                 }
+                 return std::optional<double>(
+                     capacityStepBound(*acc, *costs,
+                                       x.in.problem.capacityBlocks)
+                         .bound);
                }});
   // Whatever the scalable driver reports as its best bound (every bound it
   // computes besides the exact model).
