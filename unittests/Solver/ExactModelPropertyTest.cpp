@@ -147,6 +147,23 @@ struct BoundUnderTest {
 unsigned timeoutBoundsTaken = 0;
 
 /// Every lower bound the product computes. A new bound gets one entry here.
+/// The block accesses and resource costs of an instance, for the bounds
+/// that work on them (a failure is a test failure).
+std::optional<std::pair<BlockAccesses, ResourceCosts>>
+accessesAndCosts(const BoundInput &x) {
+  auto acc = BlockAccesses::build(*x.in.trace, x.in.problem.work);
+  auto costs = ResourceCosts::fromModel(x.in.problem.model);
+  EXPECT_TRUE(acc && costs);
+  if (!acc || !costs) {
+    if (!acc)
+      llvm::consumeError(acc.takeError());
+    if (!costs)
+      llvm::consumeError(costs.takeError());
+    return std::nullopt;
+  }
+  return std::make_pair(std::move(*acc), std::move(*costs));
+}
+
 std::vector<BoundUnderTest> boundsUnderTest() {
   std::vector<BoundUnderTest> b;
   b.push_back({"z3-lp-relaxation", [](const BoundInput &x) {
@@ -167,17 +184,11 @@ std::vector<BoundUnderTest> boundsUnderTest() {
                  return std::optional<double>(x.program.toSeconds(r->lowerUnits));
                }});
   b.push_back({"lagrangian", [](const BoundInput &x) {
-                 auto acc = BlockAccesses::build(*x.in.trace, x.in.problem.work);
-                 auto costs = ResourceCosts::fromModel(x.in.problem.model);
-                 EXPECT_TRUE(acc && costs);
-                 if (!acc || !costs) {
-                   if (!acc)
-                     llvm::consumeError(acc.takeError());
-                   if (!costs)
-                     llvm::consumeError(costs.takeError());
+                 auto in = accessesAndCosts(x);
+                 if (!in)
                    return std::optional<double>();
-                 }
-                 LagrangianBound lb(*acc, *costs, x.in.problem.capacityBlocks);
+                 auto &[acc, costs] = *in;
+                 LagrangianBound lb(acc, costs, x.in.problem.capacityBlocks);
                  LagrangianOptions lo;
                  lo.windows = x.in.problem.work.decodeSteps;
                  lo.maxIterations = 25;
@@ -187,18 +198,12 @@ std::vector<BoundUnderTest> boundsUnderTest() {
                      std::max(start, lb.optimize(lo).bound));
                }});
   b.push_back({"capacity-step", [](const BoundInput &x) {
-                 auto acc = BlockAccesses::build(*x.in.trace, x.in.problem.work);
-                 auto costs = ResourceCosts::fromModel(x.in.problem.model);
-                 EXPECT_TRUE(acc && costs);
-                 if (!acc || !costs) {
-                   if (!acc)
-                     llvm::consumeError(acc.takeError());
-                   if (!costs)
-                     llvm::consumeError(costs.takeError());
+                 auto in = accessesAndCosts(x);
+                 if (!in)
                    return std::optional<double>();
-                 }
+                 auto &[acc, costs] = *in;
                  return std::optional<double>(
-                     capacityStepBound(*acc, *costs,
+                     capacityStepBound(acc, costs,
                                        x.in.problem.capacityBlocks)
                          .bound);
                }});
