@@ -15,6 +15,21 @@ ScheduleShape ScheduleShape::of(const Workload &w) {
           w.tokensPerBlock};
 }
 
+void kvopt::solver::writeMoveLists(llvm::raw_ostream &os,
+                                   llvm::ArrayRef<BlockId> demotions,
+                                   llvm::ArrayRef<BlockId> promotions) {
+  if (!demotions.empty()) {
+    os << " demote";
+    for (BlockId b : demotions)
+      os << " " << b;
+  }
+  if (!promotions.empty()) {
+    os << " promote";
+    for (BlockId b : promotions)
+      os << " " << b;
+  }
+}
+
 void kvopt::solver::writeScheduleText(llvm::raw_ostream &os,
                                       const ScheduleShape &s,
                                       const Schedule &schedule) {
@@ -34,16 +49,7 @@ void kvopt::solver::writeScheduleText(llvm::raw_ostream &os,
       continue;
     os << "step " << r / perStep << " layer " << r / s.sequences % s.layers
        << " seq " << r % s.sequences << ":";
-    if (!d.empty()) {
-      os << " demote";
-      for (BlockId b : d)
-        os << " " << b;
-    }
-    if (!p.empty()) {
-      os << " promote";
-      for (BlockId b : p)
-        os << " " << b;
-    }
+    writeMoveLists(os, d, p);
     if (n)
       os << " new-block-in-hbm";
     os << "\n";

@@ -3,6 +3,7 @@
 #include "kvopt/Core/Annealing.h"
 #include "kvopt/Core/Error.h"
 #include "kvopt/Core/Policies.h"
+#include "kvopt/Solver/ScheduleText.h"
 
 #include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -198,16 +199,7 @@ void kvopt::solver::printSchedule(llvm::raw_ostream &os, const Schedule &s) {
     if (d.empty() && p.empty() && !s.newBlockInHbm(r))
       continue;
     os << "  record " << r << ":";
-    if (!d.empty()) {
-      os << " demote";
-      for (BlockId b : d)
-        os << " " << b;
-    }
-    if (!p.empty()) {
-      os << " promote";
-      for (BlockId b : p)
-        os << " " << b;
-    }
+    writeMoveLists(os, d, p);
     if (s.newBlockInHbm(r))
       os << " new-block-in-HBM";
     os << "\n";

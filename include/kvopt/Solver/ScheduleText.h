@@ -44,6 +44,11 @@ struct ScheduleShape {
   static ScheduleShape of(const Workload &w);
 };
 
+/// Write one record's moves as " demote B..." and " promote B..." (each
+/// part only when non-empty), the form of schedule files and reports.
+void writeMoveLists(llvm::raw_ostream &os, llvm::ArrayRef<BlockId> demotions,
+                    llvm::ArrayRef<BlockId> promotions);
+
 /// Write `schedule` (one decision per record of `shape`) as text.
 void writeScheduleText(llvm::raw_ostream &os, const ScheduleShape &shape,
                        const Schedule &schedule);
