@@ -14,6 +14,7 @@
 #include "kvopt/Solver/PlacementProgram.h"
 #include "kvopt/Solver/PlanPolicy.h"
 #include "kvopt/Solver/ResourceCosts.h"
+#include "kvopt/Solver/WindowPlacement.h"
 #include "kvopt/Solver/Z3Backend.h"
 
 #include <algorithm>
@@ -280,6 +281,19 @@ kvopt::solver::solvePlacement(const Problem &problem, const TraceSource &trace,
     Schedule sched;
     if (opt.progress)
       opt.progress("schedule: simulating the balanced oracle", 0);
+    auto m = simulateRecorded(trace, problem, *policy, sched);
+    if (!m)
+      return m.takeError();
+    offer(res, std::move(*m), std::move(sched), policy->name());
+  }
+  // Per-window placement by read counts (WindowPlacement.h).
+  for (const WindowOptions &wo :
+       opt.windowSchedules ? windowCandidates() : std::vector<WindowOptions>()) {
+    auto policy = createWindowPlacementPolicy(*acc, *costs,
+                                              problem.capacityBlocks, wo);
+    Schedule sched;
+    if (opt.progress)
+      opt.progress("schedule: simulating " + policy->name(), 0);
     auto m = simulateRecorded(trace, problem, *policy, sched);
     if (!m)
       return m.takeError();

@@ -65,6 +65,9 @@ struct SolveOptions {
   LagrangianOptions lagrangian;
   /// The primary schedule: the balanced oracle (BalancedPolicy.h).
   BalancedOptions balanced;
+  /// Also simulate the per-window placement schedules (WindowPlacement.h,
+  /// one simulation per windowCandidates() entry) and keep the fastest.
+  bool windowSchedules = true;
   /// Also simulate the relaxed plan repaired to feasibility (PlanPolicy.h)
   /// and keep the faster schedule; costs one more simulation.
   bool planSchedule = true;
