@@ -8,11 +8,15 @@
 //    the link cost of one entry, in units of one missed read); blocks already
 //    in HBM keep their place while it is not needed (no demotion cost);
 //  * the C most valuable blocks with a positive value are chosen (the first
-//    placement, which costs no transfer, by read counts alone);
-//  * balance: the step time is a max over resources, so when the chosen
-//    blocks would serve more hits than the bandwidth-balanced share of the
-//    step's reads (HBM time = link time), the least valuable ones are left
-//    in DRAM until the hits are at that share; both tiers stay busy.
+//    placement, which costs no transfer, by read counts over its own
+//    horizon alone);
+//  * balance, per (step, layer) group: the step time is a max over
+//    resources, so where a layer's chosen blocks would serve more hits in
+//    the step than the bandwidth-balanced share of its reads (weights +
+//    hits on HBM = misses on the link), its promotions are cancelled and,
+//    beyond a small hysteresis, its resident blocks with the most reads
+//    demoted (fewest moved entries per read shifted) until the hits are at
+//    that share; both tiers stay busy.
 // The policy replays the plan in the simulator: a chain's moves for step s
 // are made at its own record of step s-1, demotions first, then the new
 // block, then promotions while the capacity allows; a promotion that does
@@ -49,8 +53,9 @@ struct WindowOptions {
   double promoteWeight = 1.0;
   /// Leave reads on DRAM to balance HBM against the link.
   bool balance = true;
-  /// A balancing cut is made only when the chosen hits exceed the balanced
-  /// share by more than this fraction (hysteresis against flip-flopping).
+  /// Resident blocks are demoted for balance only when the chosen hits
+  /// exceed the balanced share by more than this fraction (hysteresis
+  /// against flip-flopping); promotions are cancelled above the share.
   double balanceSlack = 0.02;
 };
 
