@@ -135,7 +135,9 @@ int main(int argc, char **argv) {
     }
     outs() << "| " << id << " | " << formatv("{0:F4}", r->boundSeconds) << " | "
            << formatv("{0:F4}", r->scheduleSeconds) << " | "
-           << formatv("{0:F2}%", r->gap * 100) << " |";
+           << formatv("{0:F2}%", (r->scheduleSeconds - r->boundSeconds) /
+                                     r->scheduleSeconds * 100)
+           << " |";
     for (const SimMetrics &m : bl)
       outs() << " " << formatv("{0:+F1}%", (m.totalSeconds / r->boundSeconds - 1) * 100)
              << " |";

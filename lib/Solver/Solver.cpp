@@ -3,7 +3,8 @@
 // Orchestration only: the Lagrangian bound and its plan schedule always
 // (they scale); the exact Z3 model and its LP relaxation when the program
 // is small enough; optional baseline candidates. Every schedule is run
-// through the core simulator, which is the only judge of its time.
+// through the core simulator, which is the only judge of its time. Gap and
+// status are computed by the Planning driver (planPlacement), not here.
 //
 //===----------------------------------------------------------------------===//
 #include "kvopt/Solver/Solver.h"
@@ -333,10 +334,6 @@ kvopt::solver::solvePlacement(const Problem &problem, const TraceSource &trace,
                                 " s, the recording run " +
                                 std::to_string(res.scheduleSeconds) + " s");
   }
-  res.gap = res.scheduleSeconds > 0
-                ? (res.scheduleSeconds - res.boundSeconds) / res.scheduleSeconds
-                : 0;
-  res.status = classifyPlan(res.gap, res.provedOptimal, res.stoppedByTimeLimit);
   if (res.message.empty())
     res.message = "valid bound (" + res.boundMethod + ") and a feasible "
                   "schedule (" + res.schedulePolicy + ")";
