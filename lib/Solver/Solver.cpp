@@ -248,9 +248,14 @@ kvopt::solver::solvePlacement(const Problem &problem, const TraceSource &trace,
   if (!lo.progress)
     lo.progress = opt.progress;
   BlockPlan plan;
-  LagrangianResult lr = lb.optimize(lo, opt.planSchedule ? &plan : nullptr);
+  bool planSchedule =
+      opt.planSchedule && (opt.planScheduleMaxEvents == 0 ||
+                           acc->totalEvents() <= opt.planScheduleMaxEvents);
+  res.planScheduleSkipped = opt.planSchedule && !planSchedule;
+  LagrangianResult lr = lb.optimize(lo, planSchedule ? &plan : nullptr);
   res.lagrangianBound = lr.bound;
   res.dualIterations = lr.iterations;
+  res.sampleStride = lr.sampleStride;
   res.boundSeconds = lr.bound;
   res.boundMethod = "lagrangian";
   // The per-step capacity bound (one pass over the trace's changes); the
@@ -268,7 +273,8 @@ kvopt::solver::solvePlacement(const Problem &problem, const TraceSource &trace,
                   std::to_string(lr.iterations) + " of " +
                   std::to_string(lo.maxIterations
                                      ? lo.maxIterations
-                                     : lb.defaultIterations(lo.windows)) +
+                                     : lb.defaultIterations(
+                                           lo.windows, lr.sampleStride)) +
                   " iterations; the bound is valid but the result depends "
                   "on the machine's speed";
   }
@@ -286,7 +292,7 @@ kvopt::solver::solvePlacement(const Problem &problem, const TraceSource &trace,
       return m.takeError();
     offer(res, std::move(*m), std::move(sched), policy->name());
   }
-  if (opt.planSchedule) {
+  if (planSchedule) {
     auto policy = createPlanPolicy(plan, *acc);
     Schedule sched;
     if (opt.progress)
@@ -337,6 +343,11 @@ kvopt::solver::solvePlacement(const Problem &problem, const TraceSource &trace,
   if (res.message.empty())
     res.message = "valid bound (" + res.boundMethod + ") and a feasible "
                   "schedule (" + res.schedulePolicy + ")";
+  if (res.planScheduleSkipped)
+    res.message += "; the relaxed plan was not simulated (" +
+                   std::to_string(acc->totalEvents()) +
+                   " trace events, above the size limit of " +
+                   std::to_string(opt.planScheduleMaxEvents) + ")";
   if (res.provedOptimal && !res.stoppedByTimeLimit)
     res.message = "the exact model was solved to optimality; the schedule "
                   "attains it";

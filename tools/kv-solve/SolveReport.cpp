@@ -44,7 +44,12 @@ void kvopt::printSolveText(llvm::raw_ostream &os, const Problem &problem,
   os << "bound: " << secs(r.boundSeconds) << " s (" << r.boundMethod << ")\n";
   if (s.lagrangianBound >= 0)
     os << "  lagrangian bound: " << secs(s.lagrangianBound) << " s ("
-       << s.dualIterations << " dual iterations)\n";
+       << s.dualIterations << " dual iterations"
+       << (s.sampleStride > 1 ? ", multipliers chosen on every " +
+                                    std::to_string(s.sampleStride) +
+                                    "th block"
+                              : std::string())
+       << ")\n";
   if (s.capacityBound >= 0)
     os << "  capacity bound: " << secs(s.capacityBound) << " s\n";
   if (s.lpBound >= 0)
@@ -120,6 +125,7 @@ void kvopt::printSolveJson(llvm::raw_ostream &os, const Problem &problem,
        r.boundSeconds > 0 ? r.scheduleSeconds / r.boundSeconds : 0.0},
       {"message", message(r)},
       {"dual_iterations", int64_t(s.dualIterations)},
+      {"sample_stride", int64_t(s.sampleStride)},
       {"wall_seconds", wallSeconds},
       {"baselines", std::move(base)}};
   if (s.lagrangianBound >= 0)

@@ -113,8 +113,10 @@ static cl::opt<unsigned> iterations("iterations",
                                              "problem size, 8-60)"),
                                     cl::init(0), cl::cat(cat));
 static cl::opt<unsigned> sampleStride(
-    "sample-stride", cl::desc("optimise multipliers on every n-th block"),
-    cl::init(1), cl::cat(cat));
+    "sample-stride",
+    cl::desc("optimise multipliers on every n-th block (0: by problem "
+             "size, 1 up to 5e7 trace events)"),
+    cl::init(0), cl::cat(cat));
 static cl::opt<unsigned> threads("solver-threads", cl::desc("threads for the bound"), cl::init(1),
                                  cl::cat(cat));
 static cl::opt<std::string> maxMemory(

@@ -72,8 +72,8 @@ struct PlanOptions {
 
   /// The solver's knobs (kv-solve's options; kv-opt keeps the defaults).
   /// Multiplier windows, dual-ascent iterations (0: by size), the block
-  /// stride of the ascent.
-  unsigned windows = 32, iterations = 0, sampleStride = 1;
+  /// stride of the ascent (0: by size).
+  unsigned windows = 32, iterations = 0, sampleStride = 0;
   /// Also simulate the relaxed plan as a candidate schedule.
   bool planSchedule = true;
   /// Extra candidate schedules (core policy names) for the solver.

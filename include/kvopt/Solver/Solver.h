@@ -70,8 +70,13 @@ struct SolveOptions {
   /// The primary schedule: the balanced oracle (BalancedPolicy.h).
   BalancedOptions balanced;
   /// Also simulate the relaxed plan repaired to feasibility (PlanPolicy.h)
-  /// and keep the faster schedule; costs one more simulation.
+  /// and keep the faster schedule; costs one more simulation and the
+  /// plan's memory (a few bytes per block and switch).
   bool planSchedule = true;
+  /// ... but only up to this many trace events (a size rule; at the seed's
+  /// full scale, 4.7e8 events, the balanced oracle was faster in every
+  /// measured case, docs/bound.md section 5); 0 = no limit.
+  uint64_t planScheduleMaxEvents = 100000000;
   /// Replay the recorded schedule through createSchedulePolicy and check
   /// that the simulator gives the same time (doubles the simulation time).
   bool verifyReplay = false;
@@ -103,6 +108,10 @@ struct SolveResult {
   /// Wall time of the phases, seconds.
   double indexSeconds = 0, boundWallSeconds = 0, scheduleWallSeconds = 0;
   uint32_t dualIterations = 0;
+  /// The dual ascent's sample stride (1 = every block).
+  uint32_t sampleStride = 1;
+  /// The relaxed plan was not simulated (planScheduleMaxEvents).
+  bool planScheduleSkipped = false;
 };
 
 /// Bounds + best candidate schedule for `problem` on `trace` (reopened as needed).
