@@ -591,8 +591,17 @@ LagrangianResult LagrangianBound::optimize(const LagrangianOptions &options,
   LagrangianOptions o = options;
   if (o.sampleStride == 0)
     o.sampleStride = defaultStride();
-  if (o.maxIterations == 0)
-    o.maxIterations = defaultIterations(o.windows, o.sampleStride);
+  if (o.maxIterations == 0) {
+    // By size: the extreme starts (5 evaluations, from a budget of 20) and
+    // the bisection rounds (a quarter of the budget, at most 8) come out of
+    // the same budget of evaluations, so the search costs what the plain
+    // ascent did.
+    uint32_t n = defaultIterations(o.windows, o.sampleStride);
+    if (n < 20)
+      o.extremeStarts = false;
+    o.bisectionRounds = std::min(o.bisectionRounds, n / 4);
+    o.maxIterations = n - o.bisectionRounds - (o.extremeStarts ? 5 : 0);
+  }
   using Clock = std::chrono::steady_clock;
   auto t0 = Clock::now();
   auto elapsed = [&] {

@@ -84,10 +84,13 @@ struct LagrangianOptions {
   /// the value of one fully read block per record.
   double muStep = 0.5, lambdaStep = 0.5;
   /// Before the ascent, also evaluate every window's mu at each vertex of
-  /// the simplex and start from the best start point.
+  /// the simplex and start from the best start point. With the budget by
+  /// size (maxIterations 0) only from a budget of 20 evaluations, taken
+  /// out of it.
   bool extremeStarts = true;
   /// After the ascent, rounds of a per-window bisection on the capacity
-  /// price at the best mu (0 = none).
+  /// price at the best mu (0 = none). With the budget by size, at most a
+  /// quarter of it, taken out of it.
   uint32_t bisectionRounds = 8;
   /// Threads for an evaluation (blocks are split in a fixed number of
   /// chunks reduced in order: the value does not depend on this).
