@@ -37,7 +37,7 @@ static cl::opt<double> timeLimit("time-limit", cl::init(60),
                                  cl::desc("seconds for each bound"));
 static cl::opt<unsigned> iterations("iterations", cl::init(40),
                                     cl::desc("dual ascent iterations"));
-static cl::opt<unsigned> sampleStride("sample-stride", cl::init(1),
+static cl::opt<unsigned> sampleStride("sample-stride", cl::init(0),
                                       cl::desc("dual ascent on every n-th block"));
 static cl::opt<std::string> only("only", cl::init(""),
                                  cl::desc("run one row, e.g. 60/real"));
@@ -135,7 +135,9 @@ int main(int argc, char **argv) {
     }
     outs() << "| " << id << " | " << formatv("{0:F4}", r->boundSeconds) << " | "
            << formatv("{0:F4}", r->scheduleSeconds) << " | "
-           << formatv("{0:F2}%", r->gap * 100) << " |";
+           << formatv("{0:F2}%", (r->scheduleSeconds - r->boundSeconds) /
+                                     r->scheduleSeconds * 100)
+           << " |";
     for (const SimMetrics &m : bl)
       outs() << " " << formatv("{0:+F1}%", (m.totalSeconds / r->boundSeconds - 1) * 100)
              << " |";

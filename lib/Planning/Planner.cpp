@@ -72,6 +72,7 @@ static llvm::Error adoptBaseline(const Problem &problem,
       "capacity-feasible schedule among the solver's candidates and the "
       "capacity-respecting baselines)");
   result.planner += ", schedule: " + name;
+  result.schedulePolicy = name;
   result.schedule = std::move(schedule);
   result.plan = std::move(*run);
   result.plan.metrics.policy = "plan";
@@ -103,18 +104,35 @@ llvm::Expected<PlanResult> kvopt::planPlacement(const Problem &problem,
   result.bounds = std::move(solved->bounds);
   result.notes = std::move(solved->notes);
   result.schedule = std::move(solved->schedule);
+  result.solver = std::move(solved->details);
+  result.schedulePolicy = result.solver.schedulePolicy;
   result.solveSeconds = elapsed();
 
-  // The schedule's time is what the simulator says, never the solver's
-  // own estimate; the two must agree.
-  std::unique_ptr<Policy> replay = createSchedulePolicy(result.schedule, "plan");
-  llvm::Expected<PolicyRun> run =
-      runPolicy(problem, trace, *replay, options.seriesPoints);
-  if (!run)
-    return run.takeError();
-  result.plan = std::move(*run);
-  result.plan.metrics.policy = "plan";
+  if (!options.replaySchedule) {
+    // The solver's recording run is the simulator's run of this schedule.
+    result.plan.metrics = result.solver.scheduleMetrics;
+    result.plan.metrics.policy = "plan";
+  } else {
+    // The schedule's time is what the simulator says on a replay, never
+    // the solver's own figure; the two must agree.
+    if (options.progress && elapsed() > 1.0)
+      options.progress("replaying the schedule");
+    std::unique_ptr<Policy> replay =
+        createSchedulePolicy(result.schedule, "plan");
+    llvm::Expected<PolicyRun> run =
+        runPolicy(problem, trace, *replay, options.seriesPoints);
+    if (!run)
+      return run.takeError();
+    result.plan = std::move(*run);
+    result.plan.metrics.policy = "plan";
+  }
   result.scheduleSeconds = result.plan.metrics.totalSeconds;
+  if (options.replaySchedule && options.strictReplay &&
+      solved->expectedScheduleSeconds != result.scheduleSeconds)
+    return llvm::createStringError(
+        "replaying the recorded schedule gave %.17g s, the recording run "
+        "%.17g s",
+        result.scheduleSeconds, solved->expectedScheduleSeconds);
   if (solved->expectedScheduleSeconds >= 0 &&
       std::fabs(solved->expectedScheduleSeconds - result.scheduleSeconds) >
           1e-9 * std::max(1.0, result.scheduleSeconds))
@@ -207,6 +225,7 @@ llvm::Expected<PlanResult> kvopt::planPlacement(const Problem &problem,
                                      names[i].c_str());
     result.notes.push_back("baseline '" + names[i] +
                            "' skipped: " + outcomes[i].error);
+    result.skippedBaselines.emplace_back(names[i], outcomes[i].error);
   }
   if (faster)
     if (auto e = finishStatus(result))

@@ -30,6 +30,11 @@ kvopt::solveBoundAndSchedule(const Problem &problem, const TraceFactory &trace,
     return parsed.takeError();
   so.method = *parsed;
   so.timeLimitSeconds = options.timeLimitSeconds;
+  so.lagrangian.windows = options.windows;
+  so.lagrangian.maxIterations = options.iterations;
+  so.lagrangian.sampleStride = options.sampleStride;
+  so.planSchedule = options.planSchedule;
+  so.candidatePolicies = options.candidates;
   so.lagrangian.threads = std::max(
       1u, options.threads ? options.threads : std::thread::hardware_concurrency());
   if (options.progress) {
@@ -88,5 +93,6 @@ kvopt::solveBoundAndSchedule(const Problem &problem, const TraceFactory &trace,
       out.bounds.emplace_back(name, value);
   if (!r->message.empty())
     out.notes.push_back(r->message);
+  out.details = std::move(*r);
   return out;
 }

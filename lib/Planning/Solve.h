@@ -27,6 +27,8 @@ struct SolveOutcome {
   std::vector<std::string> notes;
   /// Every valid bound computed (name, seconds); the best is boundSeconds.
   std::vector<std::pair<std::string, double>> bounds;
+  /// The solver's result as returned (its schedule moved to `schedule`).
+  solver::SolveResult details;
 };
 
 llvm::Expected<SolveOutcome> solveBoundAndSchedule(const Problem &problem,

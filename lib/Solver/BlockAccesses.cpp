@@ -96,9 +96,14 @@ BlockAccesses::buildOnePass(const TraceSource &trace, BlockAccesses a,
     buf[key].forEach([&](uint32_t v) { ++a.offsets[key * K + (v >> 16) + 1]; });
   for (uint64_t b = 0; b < keys * K; ++b)
     a.offsets[b + 1] += a.offsets[b];
-  a.events.resize(a.offsets[keys * K]);
+  // The rows of one (layer, seq) are contiguous: reserve the whole index
+  // (no page is touched yet) and grow it one (layer, seq) at a time while
+  // that key's buffers are freed, so the buffered events and the index
+  // are never both resident (peak about one copy, not two).
+  a.events.reserve(a.offsets[keys * K]);
   std::vector<uint64_t> cur(a.offsets.begin(), a.offsets.end() - 1);
   for (uint64_t key = 0; key < keys; ++key) {
+    a.events.resize(a.offsets[(key + 1) * K]);
     buf[key].forEach([&](uint32_t v) {
       a.events[cur[key * K + (v >> 16)]++] = v & 0xffff;
     });

@@ -570,18 +570,38 @@ DualValue LagrangianBound::evaluate(const DualPrices &prices, bool gradient,
   return out;
 }
 
-uint32_t LagrangianBound::defaultIterations(uint32_t windows) const {
-  double work = double(acc.totalEvents()) +
-                double(acc.totalBlocks()) * std::max<uint32_t>(1, windows);
+uint32_t LagrangianBound::defaultIterations(uint32_t windows,
+                                            uint32_t stride) const {
+  double work = (double(acc.totalEvents()) +
+                 double(acc.totalBlocks()) * std::max<uint32_t>(1, windows)) /
+                std::max<uint32_t>(1, stride);
   double n = 3e8 / std::max(1.0, work);
   return uint32_t(std::clamp(n, 8.0, 60.0));
+}
+
+uint32_t LagrangianBound::defaultStride() const {
+  double events = double(acc.totalEvents());
+  if (events <= 5e7)
+    return 1;
+  return uint32_t(std::clamp(std::ceil(events / 2.5e7), 1.0, 64.0));
 }
 
 LagrangianResult LagrangianBound::optimize(const LagrangianOptions &options,
                                            BlockPlan *plan) const {
   LagrangianOptions o = options;
-  if (o.maxIterations == 0)
-    o.maxIterations = defaultIterations(o.windows);
+  if (o.sampleStride == 0)
+    o.sampleStride = defaultStride();
+  if (o.maxIterations == 0) {
+    // By size: the extreme starts (5 evaluations, from a budget of 20) and
+    // the bisection rounds (a quarter of the budget, at most 8) come out of
+    // the same budget of evaluations, so the search costs what the plain
+    // ascent did.
+    uint32_t n = defaultIterations(o.windows, o.sampleStride);
+    if (n < 20)
+      o.extremeStarts = false;
+    o.bisectionRounds = std::min(o.bisectionRounds, n / 4);
+    o.maxIterations = n - o.bisectionRounds - (o.extremeStarts ? 5 : 0);
+  }
   using Clock = std::chrono::steady_clock;
   auto t0 = Clock::now();
   auto elapsed = [&] {
@@ -594,6 +614,32 @@ LagrangianResult LagrangianBound::optimize(const LagrangianOptions &options,
   const uint32_t L = acc.layers(), B = acc.batch(), T = acc.tokensPerBlock();
   const uint32_t D = acc.decodeSteps();
   const double eta0 = o.muStep, beta0 = o.lambdaStep;
+  auto overTime = [&] {
+    return o.timeLimitSeconds > 0 && elapsed() > o.timeLimitSeconds * 0.8;
+  };
+  // Extreme starts (bound.md, "Maximising"): every window's mu at one
+  // vertex of the simplex (all weight on one resource), no capacity price.
+  // Each is one (sampled) evaluation; the ascent starts from the best of
+  // them and the balanced point. Any multipliers give a valid bound, so
+  // this only chooses where to search.
+  if (o.extremeStarts) {
+    double startVal = -kInf;
+    DualPrices start = p;
+    for (int v = -1; v < int(kNumResources) && !overTime(); ++v) {
+      DualPrices q = p;
+      if (v >= 0)
+        for (ResourceVec &mu : q.mu)
+          for (unsigned r = 0; r < kNumResources; ++r)
+            mu[r] = r == unsigned(v) ? 1.0 : 0.0;
+      DualValue sv = evaluate(q, false, nullptr, o.sampleStride, o.threads);
+      if (sv.raw > startVal) {
+        startVal = sv.raw;
+        start = q;
+      }
+    }
+    p = start;
+    best = p;
+  }
   for (uint32_t it = 0; it < o.maxIterations; ++it) {
     // The iteration budget decides; a time limit only when the user set one
     // (the result then says so).
@@ -637,12 +683,52 @@ LagrangianResult LagrangianBound::optimize(const LagrangianOptions &options,
       p.lambda[w] = std::max(0.0, p.lambda[w] + beta0 * step * unit * viol);
     }
   }
+  // Per-window capacity price by bisection (bound.md, "Maximising"): at
+  // the best mu, every window's lambda is bracketed in [0, hi] where hi
+  // prices a record of HBM residence above what a fully read block saves
+  // in it (so the relaxed solution keeps nothing resident there); each
+  // round moves every window's lambda to its bracket's middle and keeps
+  // the half where the relaxed occupancy crosses the capacity. Windows
+  // interact only through the blocks' paths, so this is a heuristic
+  // search; every point it visits is a valid multiplier.
+  if (o.bisectionRounds > 0 && !res.stoppedByTimeLimit) {
+    DualPrices q = best;
+    const size_t W = q.windows();
+    std::vector<double> lo(W, 0), hi(W);
+    for (size_t w = 0; w < W; ++w) {
+      double save = 0;
+      for (unsigned r = 0; r < kNumResources; ++r)
+        save += q.mu[w][r] * (costs.miss[r] - costs.hit[r]);
+      hi[w] = std::max(0.0, save) * T / double(L) / double(B) * 2;
+    }
+    for (uint32_t k = 0; k < o.bisectionRounds && !overTime(); ++k) {
+      for (size_t w = 0; w < W; ++w)
+        q.lambda[w] = 0.5 * (lo[w] + hi[w]);
+      DualValue v = evaluate(q, true, nullptr, o.sampleStride, o.threads);
+      res.history.push_back(v.raw);
+      if (v.raw > bestVal) {
+        bestVal = v.raw;
+        best = q;
+      }
+      if (o.progress)
+        o.progress("bound: capacity price bisection",
+                   double(k + 1) / o.bisectionRounds);
+      for (size_t w = 0; w < W; ++w) {
+        uint32_t beg = uint32_t(w) * q.windowSteps;
+        uint32_t steps = std::min(D, beg + q.windowSteps) - beg;
+        double records = double(steps) * L * B;
+        (v.occupancy[w] > records * double(capacity) ? lo : hi)[w] =
+            q.lambda[w];
+      }
+    }
+  }
   // The bound: a full evaluation at the best multipliers found (which also
   // writes the plan when asked).
   if (o.progress)
     o.progress("bound: full evaluation", 0);
   DualValue full = evaluate(best, false, plan, 1, o.threads);
   res.bound = full.bound;
+  res.sampleStride = o.sampleStride;
   res.prices = best;
   res.seconds = elapsed();
   return res;

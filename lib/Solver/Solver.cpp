@@ -3,7 +3,8 @@
 // Orchestration only: the Lagrangian bound and its plan schedule always
 // (they scale); the exact Z3 model and its LP relaxation when the program
 // is small enough; optional baseline candidates. Every schedule is run
-// through the core simulator, which is the only judge of its time.
+// through the core simulator, which is the only judge of its time. Gap and
+// status are computed by the Planning driver (planPlacement), not here.
 //
 //===----------------------------------------------------------------------===//
 #include "kvopt/Solver/Solver.h"
@@ -248,9 +249,14 @@ kvopt::solver::solvePlacement(const Problem &problem, const TraceSource &trace,
   if (!lo.progress)
     lo.progress = opt.progress;
   BlockPlan plan;
-  LagrangianResult lr = lb.optimize(lo, opt.planSchedule ? &plan : nullptr);
+  bool planSchedule =
+      opt.planSchedule && (opt.planScheduleMaxEvents == 0 ||
+                           acc->totalEvents() <= opt.planScheduleMaxEvents);
+  res.planScheduleSkipped = opt.planSchedule && !planSchedule;
+  LagrangianResult lr = lb.optimize(lo, planSchedule ? &plan : nullptr);
   res.lagrangianBound = lr.bound;
   res.dualIterations = lr.iterations;
+  res.sampleStride = lr.sampleStride;
   res.boundSeconds = lr.bound;
   res.boundMethod = "lagrangian";
   // The per-step capacity bound (one pass over the trace's changes); the
@@ -268,7 +274,8 @@ kvopt::solver::solvePlacement(const Problem &problem, const TraceSource &trace,
                   std::to_string(lr.iterations) + " of " +
                   std::to_string(lo.maxIterations
                                      ? lo.maxIterations
-                                     : lb.defaultIterations(lo.windows)) +
+                                     : lb.defaultIterations(
+                                           lo.windows, lr.sampleStride)) +
                   " iterations; the bound is valid but the result depends "
                   "on the machine's speed";
   }
@@ -299,7 +306,7 @@ kvopt::solver::solvePlacement(const Problem &problem, const TraceSource &trace,
       return m.takeError();
     offer(res, std::move(*m), std::move(sched), policy->name());
   }
-  if (opt.planSchedule) {
+  if (planSchedule) {
     auto policy = createPlanPolicy(plan, *acc);
     Schedule sched;
     if (opt.progress)
@@ -347,13 +354,14 @@ kvopt::solver::solvePlacement(const Problem &problem, const TraceSource &trace,
                                 " s, the recording run " +
                                 std::to_string(res.scheduleSeconds) + " s");
   }
-  res.gap = res.scheduleSeconds > 0
-                ? (res.scheduleSeconds - res.boundSeconds) / res.scheduleSeconds
-                : 0;
-  res.status = classifyPlan(res.gap, res.provedOptimal, res.stoppedByTimeLimit);
   if (res.message.empty())
     res.message = "valid bound (" + res.boundMethod + ") and a feasible "
                   "schedule (" + res.schedulePolicy + ")";
+  if (res.planScheduleSkipped)
+    res.message += "; the relaxed plan was not simulated (" +
+                   std::to_string(acc->totalEvents()) +
+                   " trace events, above the size limit of " +
+                   std::to_string(opt.planScheduleMaxEvents) + ")";
   if (res.provedOptimal && !res.stoppedByTimeLimit)
     res.message = "the exact model was solved to optimality; the schedule "
                   "attains it";

@@ -7,7 +7,6 @@
 
 #include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
-#include "llvm/Support/JSON.h"
 
 #include <chrono>
 #include <cstdio>
@@ -82,111 +81,6 @@ ProgressFn kvopt::solver::makeProgressPrinter(llvm::raw_ostream &os) {
     os << "\n";
     os.flush();
   };
-}
-
-static std::string secs(double s) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%.9g", s);
-  return buf;
-}
-
-void kvopt::solver::printText(llvm::raw_ostream &os, const Problem &problem,
-                              const TraceSource &trace, const SolveResult &r,
-                              const std::vector<SimMetrics> &baselines,
-                              double wallSeconds) {
-  const Workload &w = problem.work;
-  os << "problem: " << problem.mem.name << ", " << w.model.layers
-     << " layers, batch " << w.batch << ", prompt " << w.promptLen
-     << ", decode " << w.decodeSteps << ", " << w.tokensPerBlock
-     << " token(s)/block, HBM capacity " << problem.capacityBlocks
-     << " blocks\n";
-  os << "trace: " << trace.describe() << "\n";
-  os << "status: " << planStatusName(r.status) << "\n";
-  os << "bound: " << secs(r.boundSeconds) << " s (" << r.boundMethod << ")\n";
-  if (r.lagrangianBound >= 0)
-    os << "  lagrangian bound: " << secs(r.lagrangianBound) << " s ("
-       << r.dualIterations << " dual iterations)\n";
-  if (r.capacityBound >= 0)
-    os << "  capacity bound: " << secs(r.capacityBound) << " s\n";
-  if (r.lpBound >= 0)
-    os << "  z3 LP relaxation: " << secs(r.lpBound) << " s\n";
-  if (r.exactOptimum >= 0)
-    os << "  z3 exact optimum: " << secs(r.exactOptimum) << " s ("
-       << r.exactOptimumUnits << " / " << r.unitsPerSecond << " s)\n";
-  os << "schedule: " << secs(r.scheduleSeconds) << " s (" << r.schedulePolicy
-     << "), " << llvm::formatv("{0:F1}", r.scheduleMetrics.tokensPerSecond)
-     << " tokens/s, KV hit rate "
-     << llvm::formatv("{0:F4}", r.scheduleMetrics.kvHitRate) << ", peak HBM "
-     << r.scheduleMetrics.peakHbmBlocks << "/" << problem.capacityBlocks
-     << " blocks\n";
-  os << "gap: " << llvm::formatv("{0:F4}", r.gap * 100) << "%\n";
-  os << "message: " << r.message << "\n";
-  if (!baselines.empty()) {
-    os << "baselines (distance from the bound = time / bound - 1):\n";
-    for (const SimMetrics &m : baselines)
-      if (m.steps == 0)
-        os << "  " << m.policy << "\n";
-      else
-        os << llvm::formatv("  {0,-28} {1,14} s  {2,9:F2}%  hit {3:F4}\n",
-                          m.policy, secs(m.totalSeconds),
-                          (m.totalSeconds / r.boundSeconds - 1) * 100,
-                          m.kvHitRate);
-  }
-  os << "time: " << llvm::formatv("{0:F2}", wallSeconds) << " s (index "
-     << llvm::formatv("{0:F2}", r.indexSeconds) << ", bound "
-     << llvm::formatv("{0:F2}", r.boundWallSeconds) << ", schedule "
-     << llvm::formatv("{0:F2}", r.scheduleWallSeconds) << ")\n";
-}
-
-void kvopt::solver::printJson(llvm::raw_ostream &os, const Problem &problem,
-                              const TraceSource &trace, const SolveResult &r,
-                              const std::vector<SimMetrics> &baselines,
-                              double wallSeconds) {
-  llvm::json::Array base;
-  for (const SimMetrics &m : baselines)
-    if (m.steps == 0)
-      base.push_back(llvm::json::Object{{"policy", m.policy}, {"not_run", true}});
-    else
-      base.push_back(llvm::json::Object{
-        {"policy", m.policy},
-        {"seconds", m.totalSeconds},
-        {"kv_hit_rate", m.kvHitRate},
-        {"distance_from_bound", m.totalSeconds / r.boundSeconds - 1}});
-  llvm::json::Object o{
-      {"hardware", problem.mem.name},
-      {"layers", int64_t(problem.work.model.layers)},
-      {"batch", int64_t(problem.work.batch)},
-      {"prompt", int64_t(problem.work.promptLen)},
-      {"decode", int64_t(problem.work.decodeSteps)},
-      {"tokens_per_block", int64_t(problem.work.tokensPerBlock)},
-      {"capacity_blocks", int64_t(problem.capacityBlocks)},
-      {"trace", trace.describe()},
-      {"status", planStatusName(r.status)},
-      {"bound_seconds", r.boundSeconds},
-      {"bound_method", r.boundMethod},
-      {"schedule_seconds", r.scheduleSeconds},
-      {"schedule_policy", r.schedulePolicy},
-      {"tokens_per_second", r.scheduleMetrics.tokensPerSecond},
-      {"kv_hit_rate", r.scheduleMetrics.kvHitRate},
-      {"peak_hbm_blocks", int64_t(r.scheduleMetrics.peakHbmBlocks)},
-      {"moves", int64_t(r.schedule.totalMoves())},
-      {"gap", r.gap},
-      {"message", r.message},
-      {"dual_iterations", int64_t(r.dualIterations)},
-      {"wall_seconds", wallSeconds},
-      {"baselines", std::move(base)}};
-  if (r.lagrangianBound >= 0)
-    o["lagrangian_bound_seconds"] = r.lagrangianBound;
-  if (r.capacityBound >= 0)
-    o["capacity_bound_seconds"] = r.capacityBound;
-  if (r.lpBound >= 0)
-    o["lp_bound_seconds"] = r.lpBound;
-  if (r.exactOptimum >= 0) {
-    o["exact_optimum_seconds"] = r.exactOptimum;
-    o["exact_optimum_units"] = r.exactOptimumUnits;
-    o["units_per_second"] = r.unitsPerSecond;
-  }
-  os << llvm::formatv("{0:2}", llvm::json::Value(std::move(o))) << "\n";
 }
 
 void kvopt::solver::printSchedule(llvm::raw_ostream &os, const Schedule &s) {

@@ -2,9 +2,10 @@
 //
 // kv-solve builds a placement problem (hardware preset or JSON, the seed's
 // workload shape or a model config, a trace file or a seeded generator),
-// calls solver::solvePlacement and prints the bound, the schedule's time,
-// the gap and the status; optionally JSON, the schedule, the baselines'
-// distance from the bound, and the exact model as SMT-LIB.
+// calls the Planning driver (planPlacement, the same one kv-opt's pass
+// calls) and prints the bound, the schedule's time, the gap and the
+// status; optionally JSON, the schedule, the baselines' distance from the
+// bound, and the exact model as SMT-LIB.
 //
 //===----------------------------------------------------------------------===//
 #include "kvopt/Core/Annealing.h"
@@ -20,6 +21,7 @@
 #include "kvopt/Core/TraceGenerators.h"
 #include "kvopt/Core/ToolHandlers.h"
 #include "kvopt/Core/TraceIO.h"
+#include "kvopt/Planning/Planner.h"
 #include "kvopt/Solver/BruteForce.h"
 #include "kvopt/Solver/ScheduleText.h"
 #include "kvopt/Solver/Solver.h"
@@ -27,6 +29,8 @@
 #include "kvopt/Solver/SolverReport.h"
 #include "kvopt/Solver/Z3Backend.h"
 #include "kvopt/Target/SMTLIB/ExportPlacement.h"
+
+#include "SolveReport.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
@@ -109,8 +113,10 @@ static cl::opt<unsigned> iterations("iterations",
                                              "problem size, 8-60)"),
                                     cl::init(0), cl::cat(cat));
 static cl::opt<unsigned> sampleStride(
-    "sample-stride", cl::desc("optimise multipliers on every n-th block"),
-    cl::init(1), cl::cat(cat));
+    "sample-stride",
+    cl::desc("optimise multipliers on every n-th block (0: by problem "
+             "size, 1 up to 5e7 trace events)"),
+    cl::init(0), cl::cat(cat));
 static cl::opt<unsigned> threads("solver-threads", cl::desc("threads for the bound"), cl::init(1),
                                  cl::cat(cat));
 static cl::opt<std::string> maxMemory(
@@ -299,7 +305,7 @@ static Error replaySchedule(const Problem &problem, const TraceSource &trace) {
 
 /// --brute-force: the enumerated optimum against the reported numbers.
 static Error checkBruteForce(const Problem &problem, const TraceSource &trace,
-                             const solver::SolveResult &r) {
+                             const PlanResult &r) {
   auto bf = solver::bruteForceOptimum(problem, trace);
   if (!bf)
     return bf.takeError();
@@ -313,12 +319,13 @@ static Error checkBruteForce(const Problem &problem, const TraceSource &trace,
          << llvm::format(" (%+.4f%%)", rel(r.boundSeconds) * 100) << "\n";
   outs() << "  schedule vs brute force: "
          << llvm::format("%+.4f%%", rel(r.scheduleSeconds) * 100) << "\n";
-  if (r.exactOptimum >= 0) {
+  double exact = r.solver.exactOptimum;
+  if (exact >= 0) {
     outs() << "  z3 exact optimum vs brute force: ";
-    if (std::abs(rel(r.exactOptimum)) <= 1e-9)
+    if (std::abs(rel(exact)) <= 1e-9)
       outs() << "equal (relative difference <= 1e-9)\n";
     else
-      outs() << llvm::format("DIFFERENT (%+.4f%%)", rel(r.exactOptimum) * 100)
+      outs() << llvm::format("DIFFERENT (%+.4f%%)", rel(exact) * 100)
              << "\n";
   }
   return Error::success();
@@ -434,39 +441,64 @@ int main(int argc, char **argv) {
       return fail(std::move(e));
     return 0;
   }
-  solver::SolveOptions opts;
-  auto m = solver::parseSolveMethod(method);
-  if (!m)
+  // Checked here too, so a bad method fails before the trace is indexed.
+  if (auto m = solver::parseSolveMethod(method); !m)
     return fail(m.takeError());
-  opts.method = *m;
+  PlanOptions opts;
+  opts.solver = method;
   opts.timeLimitSeconds = timeLimit;
-  opts.lagrangian.windows = windows;
-  opts.lagrangian.maxIterations = iterations;
-  opts.lagrangian.sampleStride = sampleStride;
-  opts.lagrangian.threads = threads;
-  opts.lagrangian.timeLimitSeconds = timeLimit;
-  opts.verifyReplay = verifyReplay;
+  opts.threads = threads;
+  opts.windows = windows;
+  opts.iterations = iterations;
+  opts.sampleStride = sampleStride;
   opts.planSchedule = !noPlanSchedule;
-  opts.candidatePolicies.assign(candidates.begin(), candidates.end());
-  auto t0 = std::chrono::steady_clock::now();
+  opts.candidates.assign(candidates.begin(), candidates.end());
+  // The solver's recording run is a simulation of its schedule; a replay
+  // through createSchedulePolicy (bit-for-bit equal) only on request.
+  opts.replaySchedule = verifyReplay;
+  opts.strictReplay = true;
+  // With --baselines the driver simulates every core policy and the plan
+  // is the fastest capacity-feasible one among them and the solver's.
+  opts.baselines = baselines;
   if (!quiet)
-    opts.progress = solver::makeProgressPrinter(errs());
-  auto r = solver::solvePlacement(*problem, **trace, opts);
+    opts.progress = [](const std::string &line) {
+      errs() << "kv-solve: " << line << "\n";
+    };
+  const TraceSource &src = **trace;
+  TraceFactory factory = [&src]() { return src.reopen(); };
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = planPlacement(*problem, factory, opts);
   if (!r)
     return fail(r.takeError());
   double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
                     .count();
   std::vector<SimMetrics> base;
   if (baselines) {
-    auto b = solver::simulateBaselines(*problem, **trace, saIterations);
-    if (!b)
-      return fail(b.takeError());
-    base = std::move(*b);
+    for (const PolicyRun &run : r->baselines)
+      base.push_back(run.metrics);
+    // A policy may refuse an input (Belady's interval limit): listed as
+    // not run, with its reason.
+    for (const auto &[name, why] : r->skippedBaselines) {
+      SimMetrics skipped;
+      skipped.policy = name + " [not run: " + why + "]";
+      base.push_back(std::move(skipped));
+    }
+    if (saIterations) {
+      AnnealParams ap;
+      ap.iterations = saIterations;
+      auto sa = annealLookahead(src, *problem, ap);
+      if (!sa)
+        return fail(sa.takeError());
+      SimMetrics m = sa->best;
+      m.policy = "sa-guided (W=" + std::to_string(sa->bestWindow) + ", R=" +
+                 std::to_string(sa->bestFraction).substr(0, 4) + ")";
+      base.push_back(std::move(m));
+    }
   }
   if (::json) // the option, not llvm::json
-    solver::printJson(outs(), *problem, **trace, *r, base, wall);
+    printSolveJson(outs(), *problem, **trace, *r, base, wall);
   else
-    solver::printText(outs(), *problem, **trace, *r, base, wall);
+    printSolveText(outs(), *problem, **trace, *r, base, wall);
   if (printSchedule)
     solver::printSchedule(outs(), r->schedule);
   if (bruteForce)

@@ -70,13 +70,13 @@ TEST_P(LagrangianScale, BoundBelowEveryBaselineAndPlanFeasible) {
   o.verifyReplay = true;
   auto r = solvePlacement(p, *trace, o);
   ASSERT_TRUE(bool(r)) << errorToString(r.takeError());
-  EXPECT_TRUE(r->status == PlanStatus::GapOpen ||
-              r->status == PlanStatus::GapClosed);
-  EXPECT_EQ(r->status, classifyPlan(r->gap, false, false));
+  // Gap and status are the Planning driver's (PlannerTest); the solver
+  // claims no optimality and no timeout here.
+  EXPECT_FALSE(r->provedOptimal);
+  EXPECT_FALSE(r->stoppedByTimeLimit);
   EXPECT_GT(r->boundSeconds, 0);
   EXPECT_LE(r->boundSeconds, r->scheduleSeconds);
   EXPECT_LE(r->scheduleMetrics.peakHbmBlocks, p.capacityBlocks);
-  EXPECT_GE(r->gap, 0);
   for (const std::string &name : listPolicyNames()) {
     auto pol = createPolicyByName(name);
     ASSERT_TRUE(bool(pol));
@@ -138,14 +138,13 @@ TEST(Lagrangian, TimeoutStillReportsAValidBoundAndAnOpenGap) {
   o.exactMaxVariables = 1000000;
   auto r = solvePlacement(p, *trace, o);
   ASSERT_TRUE(bool(r)) << errorToString(r.takeError());
-  if (r->status == SolveStatus::Optimal) {
+  if (r->provedOptimal) {
     GTEST_SKIP() << "Z3 solved it within 1 s on this machine";
   }
-  EXPECT_EQ(r->status, PlanStatus::TimeLimit);
+  EXPECT_TRUE(r->stoppedByTimeLimit);
   EXPECT_NE(r->message.find("gap is open"), std::string::npos);
   EXPECT_GT(r->boundSeconds, 0);
-  EXPECT_LE(r->boundSeconds, r->scheduleSeconds);
-  EXPECT_GT(r->gap, 0);
+  EXPECT_LT(r->boundSeconds, r->scheduleSeconds);
 }
 
 } // namespace

@@ -14,6 +14,7 @@
 #include "kvopt/Core/Simulator.h"
 #include "kvopt/Core/Trace.h"
 #include "kvopt/Solver/PlanStatus.h"
+#include "kvopt/Solver/Solver.h"
 
 #include "llvm/Support/Error.h"
 
@@ -68,6 +69,23 @@ struct PlanOptions {
   unsigned seriesPoints = 400;
   /// Receives progress lines for long runs (may be empty).
   std::function<void(const std::string &)> progress;
+
+  /// The solver's knobs (kv-solve's options; kv-opt keeps the defaults).
+  /// Multiplier windows, dual-ascent iterations (0: by size), the block
+  /// stride of the ascent (0: by size).
+  unsigned windows = 32, iterations = 0, sampleStride = 0;
+  /// Also simulate the relaxed plan as a candidate schedule.
+  bool planSchedule = true;
+  /// Extra candidate schedules (core policy names) for the solver.
+  std::vector<std::string> candidates;
+  /// Replay the solver's schedule through createSchedulePolicy and use that
+  /// run (the per-layer and per-step data of the reports come from it).
+  /// Off: the solver's own simulation of the schedule is used (the
+  /// simulator's too; one simulation less, no per-step series).
+  bool replaySchedule = true;
+  /// With replaySchedule: a replay that differs from the solver's
+  /// simulation in any bit is an error, not a note.
+  bool strictReplay = false;
 };
 
 struct PlanResult {
@@ -89,6 +107,13 @@ struct PlanResult {
   /// Human-readable notes from the solver (timeouts, method details).
   std::vector<std::string> notes;
   double solveSeconds = 0;
+  /// The schedule's name (the solver's candidate or the adopted baseline).
+  std::string schedulePolicy;
+  /// The solver's own result (every bound, phase times, dual iterations;
+  /// its schedule is moved to `schedule`).
+  solver::SolveResult solver;
+  /// Baselines that refused the input: (name, reason).
+  std::vector<std::pair<std::string, std::string>> skippedBaselines;
   /// The schedule and its simulation.
   Schedule schedule;
   PolicyRun plan;

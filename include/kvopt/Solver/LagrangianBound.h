@@ -75,13 +75,23 @@ struct LagrangianOptions {
   uint32_t maxIterations = 0;
   /// Optimise on every `sampleStride`-th block with the capacity scaled by
   /// the same factor, then evaluate the full problem once (1 = no
-  /// sampling). Every evaluation on the full problem is a valid bound;
-  /// sampling only chooses the multipliers.
-  uint32_t sampleStride = 1;
+  /// sampling; 0 = by problem size, LagrangianBound::defaultStride). Every
+  /// evaluation on the full problem is a valid bound; sampling only
+  /// chooses the multipliers.
+  uint32_t sampleStride = 0;
   /// Initial step sizes of the ascent (divided by sqrt(iteration)): the
   /// exponentiated-gradient rate on mu, and the lambda step in units of
   /// the value of one fully read block per record.
   double muStep = 0.5, lambdaStep = 0.5;
+  /// Before the ascent, also evaluate every window's mu at each vertex of
+  /// the simplex and start from the best start point. With the budget by
+  /// size (maxIterations 0) only from a budget of 20 evaluations, taken
+  /// out of it.
+  bool extremeStarts = true;
+  /// After the ascent, rounds of a per-window bisection on the capacity
+  /// price at the best mu (0 = none). With the budget by size, at most a
+  /// quarter of it, taken out of it.
+  uint32_t bisectionRounds = 8;
   /// Threads for an evaluation (blocks are split in a fixed number of
   /// chunks reduced in order: the value does not depend on this).
   unsigned threads = 1;
@@ -92,6 +102,8 @@ struct LagrangianResult {
   double bound = 0;
   DualPrices prices;
   uint32_t iterations = 0;
+  /// The sample stride the ascent used (1 = every block).
+  uint32_t sampleStride = 1;
   /// The user's time limit stopped the ascent before its iteration budget.
   bool stoppedByTimeLimit = false;
   double seconds = 0;
@@ -118,9 +130,15 @@ public:
                      unsigned threads = 1) const;
 
   /// The iteration budget when none is given: 60 on small problems, fewer
-  /// (down to 8) as one evaluation's work (events + blocks x windows)
-  /// grows past 5e6, so the ascent costs about 3e8 units of work.
-  uint32_t defaultIterations(uint32_t windows) const;
+  /// (down to 8) as one evaluation's work (events + blocks x windows,
+  /// divided by the sample stride) grows past 5e6, so the ascent costs
+  /// about 3e8 units of work.
+  uint32_t defaultIterations(uint32_t windows, uint32_t stride = 1) const;
+
+  /// The sample stride when none is given: 1 up to 5e7 trace events, above
+  /// that the stride that leaves about 2.5e7 events per ascent iteration
+  /// (at most 64). A size rule: the same on every machine.
+  uint32_t defaultStride() const;
 
   /// Subgradient ascent within the limits; returns the best full-problem
   /// bound and its multipliers, and writes the relaxed solution's plan at

@@ -1,13 +1,17 @@
 //===- Solver.h - Bound, schedule and gap for a placement problem -*- C++ -*-===//
 //
-// The one call a compiler pass or tool makes:
+// The solver's half of planning: every valid bound it can compute and the
+// fastest of its candidate schedules (each simulated by the core, which is
+// the only judge of a schedule's time):
 //
 //   solver::SolveOptions opts;              // method, time limit, progress
 //   auto r = solver::solvePlacement(problem, trace, opts);
-//   r->boundSeconds, r->scheduleSeconds, r->gap, r->status, r->schedule
+//   r->boundSeconds, r->boundMethod, r->scheduleSeconds, r->schedule
 //
-// The bound is valid for every schedule of the time model (docs/bound.md);
-// the schedule is feasible and its time is the core simulator's.
+// The gap, the status, the portfolio with the baselines and the reports are
+// the Planning driver's (kvopt::planPlacement, Planner.h), which kv-opt and
+// kv-solve both call. The bound is valid for every schedule of the time
+// model (docs/bound.md); the schedule is feasible.
 //
 //===----------------------------------------------------------------------===//
 #ifndef KVOPT_SOLVER_SOLVER_H
@@ -69,8 +73,13 @@ struct SolveOptions {
   /// one simulation per windowCandidates() entry) and keep the fastest.
   bool windowSchedules = true;
   /// Also simulate the relaxed plan repaired to feasibility (PlanPolicy.h)
-  /// and keep the faster schedule; costs one more simulation.
+  /// and keep the faster schedule; costs one more simulation and the
+  /// plan's memory (a few bytes per block and switch).
   bool planSchedule = true;
+  /// ... but only up to this many trace events (a size rule; at the seed's
+  /// full scale, 4.7e8 events, the balanced oracle was faster in every
+  /// measured case, docs/bound.md section 5); 0 = no limit.
+  uint64_t planScheduleMaxEvents = 100000000;
   /// Replay the recorded schedule through createSchedulePolicy and check
   /// that the simulator gives the same time (doubles the simulation time).
   bool verifyReplay = false;
@@ -81,8 +90,6 @@ struct SolveOptions {
 };
 
 struct SolveResult {
-  /// classifyPlan(gap, provedOptimal, stoppedByTimeLimit).
-  PlanStatus status = PlanStatus::GapOpen;
   /// The exact model was solved to optimality (its schedule attains it).
   bool provedOptimal = false;
   /// A time limit stopped the exact model or the dual ascent.
@@ -101,14 +108,16 @@ struct SolveResult {
   std::string schedulePolicy;
   SimMetrics scheduleMetrics;
   double scheduleSeconds = 0;
-  /// (schedule - bound) / schedule.
-  double gap = 0;
   /// Wall time of the phases, seconds.
   double indexSeconds = 0, boundWallSeconds = 0, scheduleWallSeconds = 0;
   uint32_t dualIterations = 0;
+  /// The dual ascent's sample stride (1 = every block).
+  uint32_t sampleStride = 1;
+  /// The relaxed plan was not simulated (planScheduleMaxEvents).
+  bool planScheduleSkipped = false;
 };
 
-/// Bound + schedule + gap for `problem` on `trace` (reopened as needed).
+/// Bounds + best candidate schedule for `problem` on `trace` (reopened as needed).
 llvm::Expected<SolveResult> solvePlacement(const Problem &problem,
                                            const TraceSource &trace,
                                            const SolveOptions &options = {});

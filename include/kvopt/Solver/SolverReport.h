@@ -1,8 +1,9 @@
 //===- SolverReport.h - Printing solver results and baselines ---*- C++ -*-===//
 //
-// Deterministic text and JSON reports of a SolveResult, the schedule's
-// moves, progress lines for long solves, and the baselines (every core
-// policy and the seed's SA-guided search) simulated for comparison.
+// The schedule's moves, progress lines for long solves, and the baselines
+// (every core policy and the seed's SA-guided search) simulated for
+// comparison. kv-solve's text and JSON reports print the Planning driver's
+// result (tools/kv-solve/SolveReport.h).
 //
 //===----------------------------------------------------------------------===//
 #ifndef KVOPT_SOLVER_SOLVERREPORT_H
@@ -27,12 +28,6 @@ simulateBaselines(const Problem &problem, const TraceSource &trace,
 /// 5 s of the same, only after the solve has run for a second.
 ProgressFn makeProgressPrinter(llvm::raw_ostream &os);
 
-void printText(llvm::raw_ostream &os, const Problem &problem,
-               const TraceSource &trace, const SolveResult &r,
-               const std::vector<SimMetrics> &baselines, double wallSeconds);
-void printJson(llvm::raw_ostream &os, const Problem &problem,
-               const TraceSource &trace, const SolveResult &r,
-               const std::vector<SimMetrics> &baselines, double wallSeconds);
 /// One line per record with moves: "rec R: demote [..] promote [..] new H".
 void printSchedule(llvm::raw_ostream &os, const Schedule &s);
 
