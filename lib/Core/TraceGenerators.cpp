@@ -471,9 +471,16 @@ public:
   }
   const TraceHeader &header() const override { return inner->header(); }
   std::string describe() const override {
+    // Runs of equal windows as "w x n": "4096x1,0x1" for gemma-2's pairs.
     std::string s = inner->describe() + " windowed(";
-    for (size_t l = 0; l < windows.size(); ++l)
-      s += (l ? "," : "") + std::to_string(windows[l]);
+    for (size_t l = 0; l < windows.size();) {
+      size_t e = l;
+      while (e < windows.size() && windows[e] == windows[l])
+        ++e;
+      s += (l ? "," : "") + std::to_string(windows[l]) + "x" +
+           std::to_string(e - l);
+      l = e;
+    }
     return s + ")";
   }
   llvm::Expected<std::unique_ptr<TraceSource>> reopen() const override {
