@@ -176,7 +176,8 @@ TEST(ModelConfigTargets, ExpertCountSpellingsMustAgree) {
 }
 
 TEST(ModelConfigTargets, WorkloadKeepsWindowsPastThePlan) {
-  // A window shorter than the plan is modelled (docs/model.md section 7):
+  // A window shorter than the plan is modelled (docs/model.md,
+  // "Sliding-window (local) layers"):
   // the local layers' oldest blocks die as tokens leave the window.
   Workload w;
   w.model = unwrap(loadModelConfig(std::string(KVOPT_EXAMPLES_DIR) +

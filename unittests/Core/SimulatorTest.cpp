@@ -166,7 +166,7 @@ TEST(Simulator, AnnealingIsDeterministicAndNoWorseThanStart) {
 }
 
 //===----------------------------------------------------------------------===//
-// Sliding-window (local) layers: docs/model.md section 7.
+// Sliding-window (local) layers: docs/model.md section 6.
 //===----------------------------------------------------------------------===//
 
 namespace {

@@ -10,7 +10,7 @@
 //  * the missing set: DRAM blocks with readCount > 0.
 // Local (sliding-window) layers: the leading blocks of a (seq, layer) whose
 // tokens all left the window are dead; a dead block does not exist, holds no
-// HBM slot and cannot move (docs/model.md section 7).
+// HBM slot and cannot move (docs/model.md, "Sliding-window (local) layers").
 //
 //===----------------------------------------------------------------------===//
 #ifndef KVOPT_CORE_RESIDENCY_H

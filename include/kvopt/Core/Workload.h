@@ -65,7 +65,8 @@ struct Workload {
   uint32_t windowOf(uint32_t l) const {
     return l < model.slidingWindow.size() ? model.slidingWindow[l] : 0;
   }
-  /// Whether any layer has a window (docs/model.md section 7).
+  /// Whether any layer has a window (docs/model.md, "Sliding-window (local)
+  /// layers").
   bool hasWindows() const;
   /// Window semantics: decode step i of a local layer (window w) reads only
   /// tokens in [P + i - w, P + i); a block whose tokens all precede P + i - w
