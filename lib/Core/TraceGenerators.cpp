@@ -89,6 +89,26 @@ llvm::Error GeneratorParams::validate() const {
   return llvm::Error::success();
 }
 
+/// " windowed(4096x1,0x1,...)": runs of equal per-layer windows as
+/// window x layers; empty when every layer is global.
+static std::string windowsSuffix(const std::vector<uint32_t> &windows) {
+  bool any = false;
+  for (uint32_t w : windows)
+    any |= w != 0;
+  if (!any)
+    return "";
+  std::string s = " windowed(";
+  for (size_t l = 0; l < windows.size();) {
+    size_t e = l;
+    while (e < windows.size() && windows[e] == windows[l])
+      ++e;
+    s += (l ? "," : "") + std::to_string(windows[l]) + "x" +
+         std::to_string(e - l);
+    l = e;
+  }
+  return s + ")";
+}
+
 std::string GeneratorParams::describe() const {
   std::ostringstream os;
   os << generatorKindName(kind) << "(layers=" << layers << " batch=" << batch
@@ -110,7 +130,7 @@ std::string GeneratorParams::describe() const {
     os << " sparsity=" << sparsity << " churn=" << churn;
     break;
   }
-  os << ")";
+  os << ")" << windowsSuffix(layerWindows);
   return os.str();
 }
 
@@ -460,8 +480,10 @@ private:
 /// Cuts local layers' read sets to their windows (makeWindowedTrace).
 class WindowedSource : public TraceSource {
 public:
-  WindowedSource(std::unique_ptr<TraceSource> in, std::vector<uint32_t> w)
-      : inner(std::move(in)), windows(std::move(w)) {
+  /// `named`: inner's description already lists the windows.
+  WindowedSource(std::unique_ptr<TraceSource> in, std::vector<uint32_t> w,
+                 bool named = false)
+      : inner(std::move(in)), windows(std::move(w)), named(named) {
     const TraceHeader &h = inner->header();
     uint64_t tokens = uint64_t(h.promptLen) + h.decodeSteps;
     sets.resize(uint64_t(h.layers) * h.batch);
@@ -471,24 +493,15 @@ public:
   }
   const TraceHeader &header() const override { return inner->header(); }
   std::string describe() const override {
-    // Runs of equal windows as "w x n": "4096x1,0x1" for gemma-2's pairs.
-    std::string s = inner->describe() + " windowed(";
-    for (size_t l = 0; l < windows.size();) {
-      size_t e = l;
-      while (e < windows.size() && windows[e] == windows[l])
-        ++e;
-      s += (l ? "," : "") + std::to_string(windows[l]) + "x" +
-           std::to_string(e - l);
-      l = e;
-    }
-    return s + ")";
+    return named ? inner->describe()
+                 : inner->describe() + windowsSuffix(windows);
   }
   llvm::Expected<std::unique_ptr<TraceSource>> reopen() const override {
     auto in = inner->reopen();
     if (!in)
       return in.takeError();
     return std::unique_ptr<TraceSource>(
-        new WindowedSource(std::move(*in), windows));
+        new WindowedSource(std::move(*in), windows, named));
   }
   llvm::Expected<bool> next(TraceRecord &rec) override {
     auto more = inner->next(rec);
@@ -528,6 +541,7 @@ public:
 private:
   std::unique_ptr<TraceSource> inner;
   std::vector<uint32_t> windows;
+  bool named;
   std::vector<std::vector<uint64_t>> sets;
   std::vector<uint32_t> added, removed;
 };
@@ -553,6 +567,7 @@ kvopt::makeGenerator(const GeneratorParams &params) {
   std::unique_ptr<TraceSource> gen(new GeneratorSource(params));
   for (uint32_t w : params.layerWindows)
     if (w)
-      return makeWindowedTrace(std::move(gen), params.layerWindows);
+      return std::unique_ptr<TraceSource>(
+          new WindowedSource(std::move(gen), params.layerWindows, true));
   return std::move(gen);
 }
