@@ -43,11 +43,6 @@ llvm::Error Workload::validate() const {
                           std::to_string(blocks) +
                               " blocks exceed the 32-bit block index; use "
                               "larger blocks");
-  if (!model.slidingWindow.empty() && model.slidingWindow.size() != model.layers)
-    return makeFieldError(ctx, "sliding_window",
-                          std::to_string(model.slidingWindow.size()) +
-                              " per-layer windows for " +
-                              std::to_string(model.layers) + " layers");
   if (weightBytesPerLayerStep() < 0 || residentWeightBytes() < 0)
     return makeFieldError(ctx, "weights", "weight bytes must be >= 0");
   return llvm::Error::success();
