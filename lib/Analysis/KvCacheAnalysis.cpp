@@ -111,6 +111,21 @@ FailureOr<unsigned> KvCacheAnalysis::getRuntimeLayer(Operation *user,
   return info->layerBase + unsigned(layer);
 }
 
+int64_t KvCacheAnalysis::getMaxTokens() const {
+  int64_t m = 0;
+  for (const CacheInfo &info : caches) {
+    KvCacheTypeInterface t = info.type;
+    m = std::max<int64_t>(m, t.getMaxTokens());
+  }
+  return m;
+}
+
+int64_t KvCacheAnalysis::getWindow(const CacheInfo &info) const {
+  KvCacheTypeInterface t = info.type;
+  int64_t longest = getMaxTokens();
+  return t.getMaxTokens() < longest ? t.getMaxTokens() : 0;
+}
+
 /// Every cache as "'name' (L layers, E B per token per layer, max_tokens T,
 /// batch B, block K)", so a refusal shows the whole mix of layer groups.
 std::string KvCacheAnalysis::describeGroups() const {
@@ -145,7 +160,10 @@ LogicalResult KvCacheAnalysis::verifySharedGeometry(SharedGeometry kind,
     };
     differs("entry bytes", t.getBytesPerTokenPerLayer(),
             f.getBytesPerTokenPerLayer());
-    differs("max_tokens", t.getMaxTokens(), f.getMaxTokens());
+    // Planning: a cache shorter than the longest is a sliding-window layer
+    // group (window = its max_tokens), planned with the others in one HBM.
+    if (kind != SharedGeometry::Planning)
+      differs("max_tokens", t.getMaxTokens(), f.getMaxTokens());
     differs("batch", t.getBatch(), f.getBatch());
     differs("block", t.getBlock(), f.getBlock());
     if (kind == SharedGeometry::Runtime) {
@@ -167,6 +185,9 @@ LogicalResult KvCacheAnalysis::verifySharedGeometry(SharedGeometry kind,
         << purpose << " must share one geometry; this cache's " << field
         << " is " << mine << ", '" << CacheOp(first.op).getName()
         << "' has " << theirs << "; layer groups: " << describeGroups();
+    if (kind == SharedGeometry::Planning)
+      diag << "; layer groups planned together may differ only in max_tokens "
+              "(a shorter cache is a sliding window over the longest)";
     diag.attachNote(CacheOp(first.op).getLoc()) << "first cache declared here";
     return failure();
   }

@@ -5,10 +5,11 @@ using namespace kvopt;
 
 Residency::Residency(uint32_t layers, uint32_t batch, uint32_t tokensPerBlock,
                      uint64_t blocksPerSeqLayer, uint64_t capacityBlocks,
-                     ResidencyFeatures features)
+                     ResidencyFeatures features,
+                     std::vector<uint32_t> layerWindows)
     : feat(features), nLayers(layers), nBatch(batch),
       blockTokens(tokensPerBlock), perSeqLayer(blocksPerSeqLayer),
-      capacity(capacityBlocks) {
+      capacity(capacityBlocks), windows(std::move(layerWindows)) {
   uint64_t chains = uint64_t(layers) * batch;
   uint64_t total = chains * blocksPerSeqLayer;
   wordsPerSet = (blocksPerSeqLayer * tokensPerBlock + 63) / 64;
@@ -24,9 +25,29 @@ Residency::Residency(uint32_t layers, uint32_t batch, uint32_t tokensPerBlock,
   setSize.assign(chains, 0);
   hitCount.assign(chains, 0);
   chainTokens.assign(chains, 0);
+  deadBlocks.assign(chains, 0);
+}
+
+BlockId Residency::killBelow(uint32_t seq, uint32_t layer, uint64_t n) {
+  uint64_t chain = uint64_t(seq) * nLayers + layer;
+  n = n < perSeqLayer ? n : perSeqLayer;
+  for (uint64_t k = deadBlocks[chain]; k < n; ++k) {
+    BlockId b = BlockId(chain * perSeqLayer + k);
+    if (readCount(b))
+      return b;
+    if (inHbm(b)) {
+      state[b] &= ~kHbmBit;
+      --nHbm;
+      coldUnlink(b);
+    }
+    deadBlocks[chain] = k + 1;
+  }
+  return kNoBlock;
 }
 
 uint32_t Residency::entriesIn(BlockId b) const {
+  if (isDead(b))
+    return 0;
   uint32_t first = firstToken(b);
   uint32_t have = chainTokens[b / perSeqLayer];
   if (first >= have)

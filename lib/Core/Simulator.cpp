@@ -40,7 +40,7 @@ public:
         work(problem.work), h(trace.header()),
         res(h.layers, h.batch, work.tokensPerBlock, work.blocksPerSeqLayer(),
             policy.ignoresCapacity() ? UINT64_MAX : problem.capacityBlocks,
-            policy.features()),
+            policy.features(), layerWindows(problem.work)),
         ctx{problem, trace, res} {}
 
   llvm::Expected<SimMetrics> run() {
@@ -84,6 +84,13 @@ public:
   }
 
 private:
+  static std::vector<uint32_t> layerWindows(const Workload &w) {
+    std::vector<uint32_t> out(w.model.layers);
+    for (uint32_t l = 0; l < w.model.layers; ++l)
+      out[l] = w.windowOf(l);
+    return out;
+  }
+
   std::string where(const TraceRecord &rec) const {
     return "step " + std::to_string(rec.step) + ", layer " +
            std::to_string(rec.layer) + ", seq " + std::to_string(rec.seq);
@@ -95,10 +102,17 @@ private:
 
   llvm::Error initialize() {
     res.setTokens(h.promptLen);
+    for (uint32_t b = 0; b < h.batch; ++b)
+      for (uint32_t l = 0; l < h.layers; ++l)
+        res.killBelow(b, l, work.deadBlocksAt(l, 0));
     std::vector<BlockId> hbm;
     if (auto e = policy.initialize(ctx, hbm))
       return e;
     for (BlockId b : hbm) {
+      // A block whose tokens precede its layer's window at the first step
+      // is dropped before decoding, at no cost, like every dead block.
+      if (b < res.totalBlocks() && res.isDead(b))
+        continue;
       if (b >= res.totalBlocks() || !res.exists(b))
         return policyError("initial_hbm", "block " + std::to_string(b) +
                                               " holds no prompt token");
@@ -127,6 +141,7 @@ private:
                                 std::to_string(eSeq) + "), got (" + where(rec) +
                                 ")");
     const uint32_t limit = h.promptLen + rec.step;
+    const uint32_t windowStart = work.windowStart(rec.layer, rec.step);
     for (size_t i = 0; i < rec.removed.size(); ++i) {
       uint32_t t = rec.removed[i];
       if (t >= limit || !res.isRead(rec.seq, rec.layer, t))
@@ -143,6 +158,14 @@ private:
             trace.describe(), "added[" + std::to_string(i) + "]",
             "token index " + std::to_string(t) + " out of range (< " +
                 std::to_string(limit) + ") at " + where(rec));
+      if (t < windowStart)
+        return makeFieldError(
+            trace.describe(), "added[" + std::to_string(i) + "]",
+            "token " + std::to_string(t) + " is outside layer " +
+                std::to_string(rec.layer) + "'s " +
+                std::to_string(work.windowOf(rec.layer)) +
+                "-token window (first readable token " +
+                std::to_string(windowStart) + ") at " + where(rec));
       if (res.isRead(rec.seq, rec.layer, t))
         return makeFieldError(
             trace.describe(), "added[" + std::to_string(i) + "]",
@@ -150,6 +173,26 @@ private:
                 where(rec));
       res.addRead(rec.seq, rec.layer, t);
     }
+    // Blocks whose tokens all left the window die now, at no cost.
+    BlockId still = res.killBelow(rec.seq, rec.layer,
+                                  work.deadBlocksAt(rec.layer, rec.step));
+    if (still != kNoBlock)
+      return makeFieldError(
+          trace.describe(), "removed",
+          "block " + std::to_string(still) + " left layer " +
+              std::to_string(rec.layer) + "'s " +
+              std::to_string(work.windowOf(rec.layer)) +
+              "-token window but " + std::to_string(res.readCount(still)) +
+              " of its tokens are still in the read set at " + where(rec));
+    if (windowStart > 0 && windowStart - 1 < limit &&
+        res.isRead(rec.seq, rec.layer, windowStart - 1))
+      return makeFieldError(trace.describe(), "removed",
+                            "token " + std::to_string(windowStart - 1) +
+                                " left layer " + std::to_string(rec.layer) +
+                                "'s " +
+                                std::to_string(work.windowOf(rec.layer)) +
+                                "-token window but is still in the read "
+                                "set at " + where(rec));
     return llvm::Error::success();
   }
 

@@ -81,7 +81,32 @@ llvm::Error GeneratorParams::validate() const {
     return makeFieldError(ctx, "zipf_exponent", "must be positive");
   if (kind == GeneratorKind::SlidingWindow && window == 0)
     return makeFieldError(ctx, "window", "must be positive");
+  if (!layerWindows.empty() && layerWindows.size() != layers)
+    return makeFieldError(ctx, "layer_windows",
+                          std::to_string(layerWindows.size()) +
+                              " windows for " + std::to_string(layers) +
+                              " layers");
   return llvm::Error::success();
+}
+
+/// " windowed(4096x1,0x1,...)": runs of equal per-layer windows as
+/// window x layers; empty when every layer is global.
+static std::string windowsSuffix(const std::vector<uint32_t> &windows) {
+  bool any = false;
+  for (uint32_t w : windows)
+    any |= w != 0;
+  if (!any)
+    return "";
+  std::string s = " windowed(";
+  for (size_t l = 0; l < windows.size();) {
+    size_t e = l;
+    while (e < windows.size() && windows[e] == windows[l])
+      ++e;
+    s += (l ? "," : "") + std::to_string(windows[l]) + "x" +
+         std::to_string(e - l);
+    l = e;
+  }
+  return s + ")";
 }
 
 std::string GeneratorParams::describe() const {
@@ -105,7 +130,7 @@ std::string GeneratorParams::describe() const {
     os << " sparsity=" << sparsity << " churn=" << churn;
     break;
   }
-  os << ")";
+  os << ")" << windowsSuffix(layerWindows);
   return os.str();
 }
 
@@ -452,11 +477,97 @@ private:
   std::vector<uint64_t> scratch;
 };
 
+/// Cuts local layers' read sets to their windows (makeWindowedTrace).
+class WindowedSource : public TraceSource {
+public:
+  /// `named`: inner's description already lists the windows.
+  WindowedSource(std::unique_ptr<TraceSource> in, std::vector<uint32_t> w,
+                 bool named = false)
+      : inner(std::move(in)), windows(std::move(w)), named(named) {
+    const TraceHeader &h = inner->header();
+    uint64_t tokens = uint64_t(h.promptLen) + h.decodeSteps;
+    sets.resize(uint64_t(h.layers) * h.batch);
+    for (uint64_t c = 0; c < sets.size(); ++c)
+      if (windows[c % h.layers])
+        sets[c].assign((tokens + 63) / 64, 0);
+  }
+  const TraceHeader &header() const override { return inner->header(); }
+  std::string describe() const override {
+    return named ? inner->describe()
+                 : inner->describe() + windowsSuffix(windows);
+  }
+  llvm::Expected<std::unique_ptr<TraceSource>> reopen() const override {
+    auto in = inner->reopen();
+    if (!in)
+      return in.takeError();
+    return std::unique_ptr<TraceSource>(
+        new WindowedSource(std::move(*in), windows, named));
+  }
+  llvm::Expected<bool> next(TraceRecord &rec) override {
+    auto more = inner->next(rec);
+    if (!more || !*more)
+      return more;
+    const TraceHeader &h = inner->header();
+    uint32_t w = rec.layer < windows.size() ? windows[rec.layer] : 0;
+    if (!w)
+      return true;
+    std::vector<uint64_t> &set = sets[uint64_t(rec.seq) * h.layers + rec.layer];
+    auto has = [&](uint32_t t) {
+      return uint64_t(t >> 6) < set.size() && ((set[t >> 6] >> (t & 63)) & 1);
+    };
+    uint64_t n = uint64_t(h.promptLen) + rec.step;
+    uint32_t start = n > w ? uint32_t(n - w) : 0;
+    added.clear();
+    removed.clear();
+    for (uint32_t t : rec.removed)
+      if (has(t))
+        removed.push_back(t);
+    if (start > 0 && has(start - 1) &&
+        !std::binary_search(rec.removed.begin(), rec.removed.end(), start - 1))
+      removed.push_back(start - 1);
+    std::sort(removed.begin(), removed.end());
+    for (uint32_t t : removed)
+      set[t >> 6] &= ~(uint64_t(1) << (t & 63));
+    for (uint32_t t : rec.added)
+      if (t >= start && uint64_t(t >> 6) < set.size()) {
+        added.push_back(t);
+        set[t >> 6] |= uint64_t(1) << (t & 63);
+      }
+    rec.added = added;
+    rec.removed = removed;
+    return true;
+  }
+
+private:
+  std::unique_ptr<TraceSource> inner;
+  std::vector<uint32_t> windows;
+  bool named;
+  std::vector<std::vector<uint64_t>> sets;
+  std::vector<uint32_t> added, removed;
+};
+
 } // namespace
+
+llvm::Expected<std::unique_ptr<TraceSource>>
+kvopt::makeWindowedTrace(std::unique_ptr<TraceSource> inner,
+                         std::vector<uint32_t> windows) {
+  const TraceHeader &h = inner->header();
+  if (windows.size() != h.layers)
+    return makeFieldError(inner->describe(), "layer_windows",
+                          std::to_string(windows.size()) + " windows for " +
+                              std::to_string(h.layers) + " layers");
+  return std::unique_ptr<TraceSource>(
+      new WindowedSource(std::move(inner), std::move(windows)));
+}
 
 llvm::Expected<std::unique_ptr<TraceSource>>
 kvopt::makeGenerator(const GeneratorParams &params) {
   if (auto e = params.validate())
     return std::move(e);
-  return std::unique_ptr<TraceSource>(new GeneratorSource(params));
+  std::unique_ptr<TraceSource> gen(new GeneratorSource(params));
+  for (uint32_t w : params.layerWindows)
+    if (w)
+      return std::unique_ptr<TraceSource>(
+          new WindowedSource(std::move(gen), params.layerWindows, true));
+  return std::move(gen);
 }

@@ -43,29 +43,16 @@ llvm::Error Workload::validate() const {
                           std::to_string(blocks) +
                               " blocks exceed the 32-bit block index; use "
                               "larger blocks");
-  // One workload models every layer at the full length; a sliding-window
-  // layer whose window is shorter would be mis-sized, so it is refused.
-  unsigned capped = 0, window = 0;
-  for (unsigned l = 0; l < model.layers; ++l)
-    if (model.cachedTokens(l, finalTokens()) < finalTokens()) {
-      ++capped;
-      window = model.slidingWindow[l];
-    }
-  if (capped)
-    return makeFieldError(
-        ctx, "sliding_window",
-        std::to_string(capped) + " of " + std::to_string(model.layers) +
-            " layers keep a " + std::to_string(window) +
-            "-token window, shorter than the " +
-            std::to_string(finalTokens()) +
-            " tokens planned; one workload holds every layer at full length: "
-            "plan at most " + std::to_string(window) +
-            " tokens, or import the model with kv-translate "
-            "--import-hf-config, which caps the sliding layers' caches at "
-            "the window");
   if (weightBytesPerLayerStep() < 0 || residentWeightBytes() < 0)
     return makeFieldError(ctx, "weights", "weight bytes must be >= 0");
   return llvm::Error::success();
+}
+
+bool Workload::hasWindows() const {
+  for (unsigned w : model.slidingWindow)
+    if (w)
+      return true;
+  return false;
 }
 
 Workload kvopt::makePaperWorkload(uint32_t promptLen, uint32_t decodeSteps) {

@@ -152,6 +152,8 @@ BlockAccesses::build(const TraceSource &trace, const Workload &work,
   a.blockTokens = work.tokensPerBlock;
   a.perSeqLayer = work.blocksPerSeqLayer();
   a.perStep.assign(h.decodeSteps, 0);
+  for (uint32_t l = 0; l < h.layers; ++l)
+    a.windows.push_back(work.windowOf(l));
   const uint64_t nBlocks = uint64_t(h.batch) * h.layers * a.perSeqLayer;
   if (nBlocks >= uint64_t(kNoBlock))
     return makeFieldError(trace.describe(), "blocks",

@@ -65,6 +65,8 @@ public:
     for (auto [b, n] : rd.readBlocks)
       if (s >> b & 1)
         base.hits += n;
+    // Blocks that left their window at this record leave HBM for free.
+    s &= rd.existing;
     // Every subset of the resident blocks is a valid demotion set.
     for (uint64_t dem = s;; dem = (dem - 1) & s) {
       uint64_t s1 = s & ~dem;
@@ -219,8 +221,12 @@ llvm::Expected<Instance> prepare(const Problem &problem,
     for (uint32_t s = 0; s < B; ++s)
       for (uint32_t l = 0; l < L; ++l) {
         uint32_t held = P + rec.step + (uint64_t(l) * B + s < pos ? 1 : 0);
+        // Window deaths happen at a chain's own record, after its reads.
+        uint64_t dead = problem.work.deadBlocksAt(
+            l, uint64_t(l) * B + s <= pos || rec.step == 0 ? rec.step
+                                                          : rec.step - 1);
         uint64_t c = uint64_t(s) * L + l;
-        for (uint64_t k = 0; k < K; ++k) {
+        for (uint64_t k = dead; k < K; ++k) {
           uint32_t first = uint32_t(k * T);
           if (first >= held)
             break;
@@ -233,7 +239,8 @@ llvm::Expected<Instance> prepare(const Problem &problem,
   // Initial placements: any set of at most C prompt blocks.
   uint64_t promptBlocks = 0;
   for (uint64_t j = 0; j < N; ++j)
-    if ((j % K) * T < P)
+    if ((j % K) * T < P &&
+        problem.work.deathStep(uint32_t(j / K % L), j % K) > 0)
       promptBlocks |= uint64_t(1) << j;
   std::vector<uint64_t> initial;
   for (uint64_t s = promptBlocks;; s = (s - 1) & promptBlocks) {

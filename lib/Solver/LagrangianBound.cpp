@@ -204,7 +204,10 @@ double BlockSolver::solve(BlockId j, Accum *accum, BlockPlan *plan) {
   size_t evPos = 0;
   uint32_t c = 0;
   runs.clear();
-  for (uint32_t i = s0; i < nSteps;) {
+  // A block of a local layer ends at its death step: no reads, moves or
+  // occupancy after it (bound.md section 3c).
+  const uint32_t stop = std::min(nSteps, acc.deathStep(j));
+  for (uint32_t i = s0; i < stop;) {
     while (evPos < ev.size() && BlockAccesses::eventStep(ev[evPos]) <= i) {
       c += BlockAccesses::eventIsAdd(ev[evPos]) ? 1 : uint32_t(-1);
       ++evPos;
@@ -220,7 +223,7 @@ double BlockSolver::solve(BlockId j, Accum *accum, BlockPlan *plan) {
     if (r.append) {
       end = i + 1;
     } else {
-      end = std::min<uint32_t>(nSteps, (r.w + 1) * ctx.windowSteps);
+      end = std::min<uint32_t>(stop, (r.w + 1) * ctx.windowSteps);
       if (evPos < ev.size())
         end = std::min(end, BlockAccesses::eventStep(ev[evPos]));
       if (i < appBeg)

@@ -178,7 +178,23 @@ kvopt::solver::buildPlacementProgram(const Problem &problem,
     uint32_t l = uint32_t(j / K % L), b = uint32_t(j / K / L);
     return P + i + (recordOf(i, l, b) < r ? 1u : 0u);
   };
-  auto exists = [&](uint64_t j, uint64_t r) { return first(j) < heldAt(j, r); };
+  // A local layer's block dies at its chain's record of its death step
+  // (Workload::deathStep): it is not read there, does not move there or
+  // later, and holds no HBM slot after that record; deathStep 0 means it
+  // never exists. Global blocks: never (R + 1).
+  auto deathRecord = [&](uint64_t j) -> uint64_t {
+    uint32_t l = uint32_t(j / K % L), b = uint32_t(j / K / L);
+    uint32_t d = w.deathStep(l, j % K);
+    if (d == 0)
+      return 0;
+    return d >= D ? R + 1 : recordOf(d, l, b);
+  };
+  std::vector<uint64_t> death(N);
+  for (uint64_t j = 0; j < N; ++j)
+    death[j] = deathRecord(j);
+  auto exists = [&](uint64_t j, uint64_t r) {
+    return first(j) < heldAt(j, r) && r < death[j];
+  };
   auto entriesAt = [&](uint64_t j, uint64_t r) {
     return std::min<int64_t>(T, int64_t(heldAt(j, r)) - first(j));
   };
@@ -189,7 +205,10 @@ kvopt::solver::buildPlacementProgram(const Problem &problem,
     bool created = f >= P;
     uint64_t r0 = created ? recordOf(f - P, l, b) : 0;
     std::string id = std::to_string(j);
-    for (uint64_t r = 0; r <= R; ++r)
+    // x[r] (HBM before record r) exists from creation to the death record
+    // (the block is still there before it, unread) and never when the block
+    // is dead before decoding starts.
+    for (uint64_t r = 0; r <= R && death[j] > 0 && r <= death[j]; ++r)
       if (!created || r > r0)
         prog.xVar[j * (R + 1) + r] =
             prog.addVar("x_" + id + "_" + std::to_string(r), VarKind::Binary);
@@ -282,6 +301,11 @@ kvopt::solver::buildPlacementProgram(const Problem &problem,
         uint64_t r = recordOf(i, l, b);
         for (auto [j, c] : counts[r]) {
           int64_t x = prog.xVar[j * (R + 1) + r];
+          if (!exists(j, r) && first(j) < heldAt(j, r))
+            return makeFieldError(trace.describe(), "record",
+                                  "record " + std::to_string(r) +
+                                      " reads block " + std::to_string(j) +
+                                      ", which left its layer's window");
           reads += c;
           // hits: HBM read; misses = reads - hits on DRAM and H2D.
           hbm.add(x, -kHr * c);

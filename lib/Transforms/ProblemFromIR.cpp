@@ -1,8 +1,10 @@
 //===- ProblemFromIR.cpp - build a planning problem from a module ---------===//
 //
-// Part of kv-opt. Caches that share one geometry (entry size, length, batch,
-// block) are planned together as the layers of one workload, in analysis
-// order; they share the HBM.
+// Part of kv-opt. Caches that share one geometry (entry size, batch, block)
+// are planned together as the layers of one workload, in analysis order;
+// they share the HBM. A cache shorter than the longest is a sliding-window
+// layer group: its layers get that window (docs/model.md, "Sliding-window
+// (local) layers"), the workload the longest cache's length.
 //
 //===----------------------------------------------------------------------===//
 
@@ -75,7 +77,33 @@ static FailureOr<kvopt::ModelConfig> modelFromCaches(ModuleOp module,
     return first.op.emitError("the caches planned together have more than ")
            << kvopt::kMaxLayers << " layers";
   model.layers = analysis.getNumRuntimeLayers();
+  // Per runtime layer: the window of its cache (0 = global).
+  model.slidingWindow.assign(model.layers, 0);
+  for (const CacheInfo &info : analysis.getCaches()) {
+    KvCacheTypeInterface t = info.type;
+    for (int64_t l = 0; l < t.getLayers(); ++l)
+      model.slidingWindow[info.layerBase + unsigned(l)] =
+          unsigned(analysis.getWindow(info));
+  }
   return model;
+}
+
+/// "2 global layers ('g.kv'), 2 local layers, window 128 tokens ('g.swa128')"
+/// for the report.
+static std::string describeAttention(KvCacheAnalysis &analysis) {
+  std::string out;
+  llvm::raw_string_ostream os(out);
+  for (const CacheInfo &info : analysis.getCaches()) {
+    KvCacheTypeInterface t = info.type;
+    int64_t window = analysis.getWindow(info);
+    os << (out.empty() ? "" : ", ") << t.getLayers()
+       << (window ? " local" : " global") << " layers " << info.layerBase
+       << "-" << info.layerBase + t.getLayers() - 1;
+    if (window)
+      os << " (window " << window << " tokens)";
+    os << " in '" << CacheOp(info.op).getName() << "'";
+  }
+  return out;
 }
 
 /// The synthetic or file trace, checked against the workload.
@@ -114,6 +142,9 @@ makeTrace(ModuleOp module, const kvopt::Workload &work,
   if (!swap)
     return module.emitError() << llvm::toString(swap.takeError());
   params.swapFraction = *swap;
+  if (work.hasWindows())
+    for (uint32_t l = 0; l < work.model.layers; ++l)
+      params.layerWindows.push_back(work.windowOf(l));
   if (llvm::Error err = params.validate())
     return module.emitError("invalid synthetic trace: ")
            << llvm::toString(std::move(err));
@@ -154,14 +185,20 @@ mlir::kvtier::buildPlanningInput(ModuleOp module, KvCacheAnalysis &analysis,
   work.model = *model;
   work.batch = uint32_t(type.getBatch());
   work.tokensPerBlock = uint32_t(type.getBlock());
-  uint64_t maxTokens = uint64_t(type.getMaxTokens());
+  uint64_t maxTokens = uint64_t(analysis.getMaxTokens());
   uint64_t decode = options.decodeSteps ? options.decodeSteps
                                         : std::max<uint64_t>(1, maxTokens / 4);
   uint64_t prompt = options.promptLen ? options.promptLen
                                       : (maxTokens > decode ? maxTokens - decode
                                                             : 0);
+  CacheOp longest = caches.front().op;
+  for (CacheInfo &info : caches)
+    if (analysis.getWindow(info) == 0) {
+      longest = info.op;
+      break;
+    }
   if (prompt == 0 || prompt + decode > maxTokens)
-    return caches.front().op.emitError("prompt (")
+    return longest.emitError("prompt (")
            << prompt << ") + decode (" << decode
            << ") tokens must be positive and fit the cache's max_tokens ("
            << maxTokens << ")";
@@ -214,6 +251,7 @@ mlir::kvtier::buildPlanningInput(ModuleOp module, KvCacheAnalysis &analysis,
                        std::to_string(work.decodeSteps) + ", batch " +
                        std::to_string(work.batch) + ", block " +
                        std::to_string(work.tokensPerBlock) + " tokens"});
+  facts.push_back({"attention", describeAttention(analysis)});
   facts.push_back({"time model", options.paperMode
                                            ? "seed-compatible (paper mode)"
                                            : kvopt::kTimeModelVersion});

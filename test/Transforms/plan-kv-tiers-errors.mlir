@@ -110,3 +110,19 @@ module attributes {kvtier.memory_system = #kvtier.memory_system<tiers = [
     return
   }
 }
+
+// -----
+
+// Layer groups may differ in length (a shorter cache is a sliding window),
+// never in entry size: both groups and their sizes are named.
+module {
+  func.func @f(%pos: index) {
+    // expected-note @+1 {{first cache declared here}}
+    %a = kvtier.cache "m.kv" : !kvtier.cache<layers = 1, kv_heads = 1, head_dim = 8, element = f32, block = 4, max_tokens = 64, batch = 1>
+    // expected-error @+1 {{caches planned together must share one geometry; this cache's entry bytes is 128, 'm.kv' has 64; layer groups: 'm.kv' (1 layers, 64 B per token per layer, max_tokens 64, batch 1, block 4), 'm.swa16' (1 layers, 128 B per token per layer, max_tokens 16, batch 1, block 4); layer groups planned together may differ only in max_tokens (a shorter cache is a sliding window over the longest)}}
+    %b = kvtier.cache "m.swa16" : !kvtier.cache<layers = 1, kv_heads = 2, head_dim = 8, element = f32, block = 4, max_tokens = 16, batch = 1>
+    kvtier.attention %a layer 0 at %pos : !kvtier.cache<layers = 1, kv_heads = 1, head_dim = 8, element = f32, block = 4, max_tokens = 64, batch = 1>
+    kvtier.attention %b layer 0 at %pos : !kvtier.cache<layers = 1, kv_heads = 2, head_dim = 8, element = f32, block = 4, max_tokens = 16, batch = 1>
+    return
+  }
+}

@@ -401,6 +401,9 @@ static Expected<std::unique_ptr<TraceSource>> makeTrace(const Problem &p) {
   if (!swap)
     return swap.takeError();
   g.swapFraction = *swap;
+  if (p.work.hasWindows())
+    for (uint32_t l = 0; l < g.layers; ++l)
+      g.layerWindows.push_back(p.work.windowOf(l));
   return makeGenerator(g);
 }
 

@@ -164,3 +164,154 @@ TEST(Simulator, AnnealingIsDeterministicAndNoWorseThanStart) {
   EXPECT_EQ(a.history.size(), 6u);
   EXPECT_LE(a.best.totalSeconds, a.history.front().seconds);
 }
+
+//===----------------------------------------------------------------------===//
+// Sliding-window (local) layers: docs/model.md section 6.
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// 2 layers, prompt 8, decode 8, 2-token blocks; layer 0 keeps a 4-token
+/// window, layer 1 is global.
+Workload windowWorkload() {
+  Workload w = tinyWorkload(2, 8, 8, 10, 100, 1, 2);
+  w.model.slidingWindow = {4, 0};
+  return w;
+}
+
+GeneratorParams windowParams() {
+  GeneratorParams g;
+  g.kind = GeneratorKind::Uniform;
+  g.layers = 2;
+  g.promptLen = 8;
+  g.decodeSteps = 8;
+  g.sparsity = 0.2;
+  g.seed = 7;
+  g.layerWindows = {4, 0};
+  return g;
+}
+
+/// Initial HBM from a fixed list.
+class ListPolicy : public Policy {
+public:
+  explicit ListPolicy(std::vector<BlockId> b) : blocks(std::move(b)) {}
+  std::string name() const override { return "list"; }
+  llvm::Error initialize(const SimContext &, std::vector<BlockId> &hbm) override {
+    hbm = blocks;
+    return llvm::Error::success();
+  }
+  llvm::Error step(const SimContext &, const StepInfo &info,
+                   StepActions &act) override {
+    act.newBlockInHbm = false;
+    return llvm::Error::success();
+  }
+  std::vector<BlockId> blocks;
+};
+} // namespace
+
+TEST(SimulatorWindow, GeneratorReadsOnlyTheWindow) {
+  auto src = unwrap(makeGenerator(windowParams()));
+  ReadSetTracker tracker(src->header());
+  TraceRecord rec;
+  std::string field, msg;
+  uint64_t localReads = 0;
+  while (unwrap(src->next(rec))) {
+    ASSERT_TRUE(tracker.apply(rec, field, msg)) << field << ": " << msg;
+    if (rec.layer != 0)
+      continue;
+    uint32_t n = 8 + rec.step;
+    for (uint32_t t = 0; t < n - 4; ++t)
+      EXPECT_FALSE(tracker.contains(0, 0, t)) << "step " << rec.step;
+    localReads += tracker.size(0, 0);
+    EXPECT_LE(tracker.size(0, 0), 4u);
+  }
+  EXPECT_GT(localReads, 0u);
+}
+
+TEST(SimulatorWindow, DeadBlocksLeaveHbmForFree) {
+  Workload w = windowWorkload();
+  Problem p = unwrap(Problem::create(tinySystem(1e6), w));
+  // Every policy runs on the windowed trace; Unlimited keeps every live
+  // block in HBM, and the local layer holds at most 3 live 2-token blocks.
+  auto unlimited = createUnlimitedPolicy();
+  auto src = unwrap(makeGenerator(windowParams()));
+  SimMetrics m = unwrap(simulate(*src, p, *unlimited));
+  EXPECT_EQ(m.peakHbmBlocks, 8u + 3u);
+  EXPECT_EQ(m.demotedBlocks, 0u);
+  for (auto make : {createReactiveLruPolicy, createStaticPolicy,
+                    createPageOraclePolicy, createSeedReactivePolicy}) {
+    auto pol = make();
+    auto s = unwrap(makeGenerator(windowParams()));
+    SimMetrics r = unwrap(simulate(*s, p.withCapacityBlocks(3), *pol));
+    EXPECT_LE(r.peakHbmBlocks, 3u) << pol->name();
+  }
+  // The global layer alone, and the local one: dying blocks free slots.
+  Workload g = w;
+  g.model.slidingWindow = {0, 0};
+  GeneratorParams gp = windowParams();
+  gp.layerWindows.clear();
+  auto gs = unwrap(makeGenerator(gp));
+  SimMetrics all = unwrap(
+      simulate(*gs, unwrap(Problem::create(tinySystem(1e6), g)), *unlimited));
+  EXPECT_EQ(all.peakHbmBlocks, 16u);
+}
+
+TEST(SimulatorWindow, ReadOutsideTheWindowIsAnError) {
+  Workload w = windowWorkload();
+  w.decodeSteps = 2;
+  Problem p = unwrap(Problem::create(tinySystem(1e6), w));
+  TraceHeader h{2, 1, 8, 2};
+  // Step 0 reads token 3 of layer 0 (window [4, 8)).
+  std::vector<std::vector<std::vector<uint32_t>>> sets = {{{3}, {0}},
+                                                          {{5}, {0}}};
+  auto tr = unwrap(MemoryTrace::fromFullSets(h, sets));
+  auto pol = createAllDramPolicy();
+  auto r = simulate(*tr, p, *pol);
+  ASSERT_FALSE(bool(r));
+  EXPECT_NE(errorToString(r.takeError())
+                .find("token 3 is outside layer 0's 4-token window"),
+            std::string::npos);
+  // A token kept in the read set after it left the window.
+  sets = {{{4}, {0}}, {{4}, {0}}};
+  auto tr2 = unwrap(MemoryTrace::fromFullSets(h, sets));
+  auto r2 = simulate(*tr2, p, *pol);
+  ASSERT_FALSE(bool(r2));
+  EXPECT_NE(errorToString(r2.takeError()).find("left layer 0's 4-token window"),
+            std::string::npos);
+}
+
+TEST(SimulatorWindow, DeadPromptBlockIsDroppedBeforeDecoding) {
+  Problem p = unwrap(Problem::create(tinySystem(1e6), windowWorkload()));
+  // Layer 0's blocks 0-1 (tokens 0-3) precede the window at step 0: listed
+  // for HBM, they are dropped at no cost and hold no slot.
+  ListPolicy pol({0, 1, 2});
+  auto src = unwrap(makeGenerator(windowParams()));
+  SimMetrics m = unwrap(simulate(*src, p.withCapacityBlocks(1), pol));
+  EXPECT_EQ(m.peakHbmBlocks, 1u);
+  // Block 2 (tokens 4-5) dies at step 2; nothing else enters HBM.
+  std::vector<uint64_t> occupancy;
+  SimOptions o;
+  o.onStep = [&](const StepResult &r) { occupancy.push_back(r.hbmBlocks); };
+  auto src2 = unwrap(makeGenerator(windowParams()));
+  unwrap(simulate(*src2, p.withCapacityBlocks(1), pol, o));
+  ASSERT_EQ(occupancy.size(), 16u);
+  EXPECT_EQ(occupancy[0], 1u);                 // step 0, layer 0
+  EXPECT_EQ(occupancy[3], 1u);                 // step 1, layer 1
+  EXPECT_EQ(occupancy[4], 0u);                 // step 2, layer 0: dead
+  // A promotion of a dead block is an error.
+  class PromoteDead : public ListPolicy {
+  public:
+    PromoteDead() : ListPolicy({}) {}
+    llvm::Error step(const SimContext &ctx, const StepInfo &info,
+                     StepActions &act) override {
+      act.newBlockInHbm = false;
+      if (info.step == 3 && info.layer == 0)
+        act.promote.push_back(2);
+      return llvm::Error::success();
+    }
+  } bad;
+  auto src3 = unwrap(makeGenerator(windowParams()));
+  auto r = simulate(*src3, p, bad);
+  ASSERT_FALSE(bool(r));
+  EXPECT_NE(errorToString(r.takeError()).find("block 2 does not exist"),
+            std::string::npos);
+}

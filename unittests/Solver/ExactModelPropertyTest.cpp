@@ -15,6 +15,7 @@
 #include "kvopt/Core/Error.h"
 #include "kvopt/Core/Schedule.h"
 #include "kvopt/Core/Simulator.h"
+#include "kvopt/Core/TraceGenerators.h"
 #include "kvopt/Solver/BruteForce.h"
 #include "kvopt/Solver/CapacityBound.h"
 #include "kvopt/Solver/LagrangianBound.h"
@@ -49,6 +50,9 @@ struct Family {
   const char *name;
   uint32_t layers, batch;
   unsigned instances;
+  /// One layer (drawn) is local with a 2-4 token window, the other global;
+  /// blocks of the local layer die as their tokens leave the window.
+  bool windowed = false;
 };
 
 // Two layers and two sequences together (8 blocks, 12 records) is out of
@@ -56,6 +60,7 @@ struct Family {
 const Family kFamilies[] = {
     {"TwoLayers", 2, 1, 500},
     {"TwoSequences", 1, 2, 500},
+    {"WindowTwoLayers", 2, 1, 200, true},
 };
 
 /// Whole bytes per second from small sets (the exact model's scale M is
@@ -84,11 +89,13 @@ struct Drawn {
 /// An instance of shape `s` with `capacity` HBM blocks; the hardware, the
 /// sizes and the trace are drawn from `rng`.
 Drawn drawShaped(const char *family, uint64_t seed, Rng &rng,
-                 const InstanceShape &s, uint64_t capacity) {
-
+                 const InstanceShape &s, uint64_t capacity,
+                 std::vector<unsigned> windows = {}) {
   Workload w = makePaperWorkload(s.prompt, s.decode);
   w.model.layers = s.layers;
   w.model.slidingWindow.assign(s.layers, 0);
+  if (!windows.empty())
+    w.model.slidingWindow = windows;
   w.batch = s.batch;
   w.tokensPerBlock = s.tokensPerBlock;
   static const uint64_t entries[] = {1, 2};
@@ -107,7 +114,27 @@ Drawn drawShaped(const char *family, uint64_t seed, Rng &rng,
   d.in = std::make_unique<Instance>(
       Instance{p->withCapacityBlocks(capacity), nullptr});
   d.in->trace = randomTrace(rng, {s.layers, s.batch, s.prompt, s.decode});
-  d.label = std::string(family) + " seed " + std::to_string(seed) + ": " +
+  std::string windowLabel;
+  if (!windows.empty()) {
+    std::vector<uint32_t> wins(windows.begin(), windows.end());
+    auto cut = makeWindowedTrace(std::move(d.in->trace), wins);
+    EXPECT_TRUE(bool(cut));
+    if (!cut) {
+      llvm::consumeError(cut.takeError());
+      return Drawn();
+    }
+    auto mem = MemoryTrace::materialize(**cut);
+    EXPECT_TRUE(bool(mem));
+    if (!mem) {
+      llvm::consumeError(mem.takeError());
+      return Drawn();
+    }
+    d.in->trace = std::move(*mem);
+    windowLabel = ", windows";
+    for (unsigned x : windows)
+      windowLabel += " " + std::to_string(x);
+  }
+  d.label = std::string(family) + " seed " + std::to_string(seed) + windowLabel + ": " +
             std::to_string(s.layers) + " layers, " + std::to_string(s.batch) +
             " seqs, prompt " + std::to_string(s.prompt) + ", decode " +
             std::to_string(s.decode) + ", " + std::to_string(s.tokensPerBlock) +
@@ -128,7 +155,14 @@ Drawn drawInstance(const Family &f, uint64_t seed) {
   s.decode = s.tokensPerBlock >= 2 && rng.below(4) == 0 ? 4 : 3;
   s.prompt = s.tokensPerBlock == 3 ? 1 + uint32_t(rng.below(2)) : 1;
   uint64_t capacity = 1 + rng.below(2);
-  return drawShaped(f.name, seed, rng, s, capacity);
+  if (!f.windowed)
+    return drawShaped(f.name, seed, rng, s, capacity);
+  // Windowed: a longer prompt (1-3 tokens, so blocks die early), one local
+  // layer with a 2-4 token window.
+  s.prompt = 1 + uint32_t(rng.below(3));
+  std::vector<unsigned> windows(f.layers, 0);
+  windows[rng.below(f.layers)] = 2 + unsigned(rng.below(3));
+  return drawShaped(f.name, seed, rng, s, capacity, windows);
 }
 
 /// What a bound may use.
@@ -244,8 +278,22 @@ bool movesTwice(const Schedule &s) {
 /// The program's price of schedule `s`: its optimum with every decision
 /// variable fixed to the schedule's. An error when the program has no
 /// variable for a decision the schedule takes, or rejects the assignment.
-llvm::Expected<double> programPrice(PlacementProgram prog, const Schedule &s) {
+llvm::Expected<double> programPrice(PlacementProgram prog, const Schedule &s,
+                                    const Workload *work = nullptr) {
   const uint64_t R = prog.records, N = prog.blocks;
+  // A local layer's block leaves HBM for free at its death record (its
+  // chain's record of Workload::deathStep), independently of the schedule.
+  std::vector<uint64_t> deathRecord(N, UINT64_MAX);
+  if (work) {
+    const uint64_t K = work->blocksPerSeqLayer(), L = work->model.layers,
+                   B = work->batch;
+    for (uint64_t j = 0; j < N; ++j) {
+      uint32_t l = uint32_t(j / K % L), b = uint32_t(j / K / L);
+      uint32_t d = work->deathStep(l, j % K);
+      if (d < work->decodeSteps)
+        deathRecord[j] = (uint64_t(d) * L + l) * B + b;
+    }
+  }
   std::vector<uint8_t> in(N, 0);
   for (BlockId b : s.initialHbm)
     in[b] = 1;
@@ -278,6 +326,8 @@ llvm::Expected<double> programPrice(PlacementProgram prog, const Schedule &s) {
       if (auto e = fix(prog.proVar[j * R + r], pro[j], "p_" + at))
         return std::move(e);
       in[j] = uint8_t(in[j] - dem[j] + pro[j]);
+      if (r == deathRecord[j])
+        in[j] = 0;
     }
     if (prog.openedBlock[r] >= 0) {
       uint64_t j = uint64_t(prog.openedBlock[r]);
@@ -350,7 +400,7 @@ void checkInstance(const Drawn &d,
     ++priced;
     auto sim = replay(in, *rs);
     ASSERT_TRUE(bool(sim)) << errorToString(sim.takeError());
-    auto price = programPrice(*prog, *rs);
+    auto price = programPrice(*prog, *rs, &in.problem.work);
     ASSERT_TRUE(bool(price)) << "random schedule " << k << ": "
                              << errorToString(price.takeError());
     EXPECT_NEAR(*price, sim->totalSeconds, sim->totalSeconds * kTol)

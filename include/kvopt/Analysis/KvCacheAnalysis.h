@@ -47,7 +47,8 @@ struct CacheInfo {
 
 /// Which fields caches must share to be merged into one runtime cache.
 enum class SharedGeometry {
-  /// The planner's workload: entry bytes, max_tokens, batch and block.
+  /// The planner's workload: entry bytes, batch and block (max_tokens may
+  /// differ: shorter caches are sliding-window layer groups).
   Planning,
   /// The kvrt runtime's single cache: additionally the same cache kind,
   /// kv_heads, head_dim and element type.
@@ -86,6 +87,12 @@ public:
   /// note at the first cache. `purpose` completes "caches ... must share".
   LogicalResult verifySharedGeometry(SharedGeometry kind,
                                      StringRef purpose) const;
+  /// The longest cache's max_tokens: the sequence length planned.
+  int64_t getMaxTokens() const;
+  /// Sliding window of a cache's layers in tokens: its max_tokens when that
+  /// is shorter than the longest cache's (a local layer group keeps only its
+  /// most recent max_tokens tokens), 0 for the full-length (global) caches.
+  int64_t getWindow(const CacheInfo &info) const;
   /// Every cache with its layers and geometry, for messages that must show
   /// the whole mix of layer groups.
   std::string describeGroups() const;

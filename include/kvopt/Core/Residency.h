@@ -8,6 +8,9 @@
 //  * per (seq, layer): read-set size and HBM hits;
 //  * the cold list: HBM blocks with readCount 0, least recently read first;
 //  * the missing set: DRAM blocks with readCount > 0.
+// Local (sliding-window) layers: the leading blocks of a (seq, layer) whose
+// tokens all left the window are dead; a dead block does not exist, holds no
+// HBM slot and cannot move (docs/model.md, "Sliding-window (local) layers").
 //
 //===----------------------------------------------------------------------===//
 #ifndef KVOPT_CORE_RESIDENCY_H
@@ -35,7 +38,8 @@ class Residency {
 public:
   Residency(uint32_t layers, uint32_t batch, uint32_t tokensPerBlock,
             uint64_t blocksPerSeqLayer, uint64_t capacityBlocks,
-            ResidencyFeatures features = {});
+            ResidencyFeatures features = {},
+            std::vector<uint32_t> layerWindows = {});
   const ResidencyFeatures &features() const { return feat; }
 
   uint32_t layers() const { return nLayers; }
@@ -65,9 +69,22 @@ public:
   uint32_t tokensIn(uint32_t seq, uint32_t layer) const {
     return chainTokens[uint64_t(seq) * nLayers + layer];
   }
-  /// Whether the block holds at least one cached token.
+  /// Whether the block holds at least one cached token and is not dead.
   bool exists(BlockId b) const {
-    return firstToken(b) < chainTokens[b / perSeqLayer];
+    return firstToken(b) < chainTokens[b / perSeqLayer] &&
+           indexOf(b) >= deadBlocks[b / perSeqLayer];
+  }
+  /// Whether the block's tokens all left its local layer's window.
+  bool isDead(BlockId b) const {
+    return indexOf(b) < deadBlocks[b / perSeqLayer];
+  }
+  /// Window of a layer in tokens (0 = global).
+  uint32_t windowOf(uint32_t layer) const {
+    return layer < windows.size() ? windows[layer] : 0;
+  }
+  /// Leading dead blocks of (seq, layer).
+  uint64_t deadIn(uint32_t seq, uint32_t layer) const {
+    return deadBlocks[uint64_t(seq) * nLayers + layer];
   }
   /// Entries (tokens) the block holds now.
   uint32_t entriesIn(BlockId b) const;
@@ -108,6 +125,9 @@ private:
   void appendToken(uint32_t seq, uint32_t layer) {
     chainTokens[uint64_t(seq) * nLayers + layer]++;
   }
+  /// Mark the first `n` blocks of (seq, layer) dead; dead HBM blocks leave
+  /// HBM at no cost. Returns a block still read (kNoBlock when none).
+  BlockId killBelow(uint32_t seq, uint32_t layer, uint64_t n);
   void addRead(uint32_t seq, uint32_t layer, uint32_t token);
   void removeRead(uint32_t seq, uint32_t layer, uint32_t token);
   void moveToHbm(BlockId b);
@@ -134,6 +154,8 @@ private:
   std::vector<std::vector<BlockId>> missingLists;
   std::vector<uint64_t> setSize, hitCount;
   std::vector<uint32_t> chainTokens;
+  std::vector<uint32_t> windows;
+  std::vector<uint64_t> deadBlocks;
 };
 
 } // namespace kvopt

@@ -13,6 +13,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace kvopt {
 
@@ -52,6 +53,10 @@ struct GeneratorParams {
   /// SlidingWindow.
   uint32_t window = 4096;
   uint32_t sinks = 4;
+  /// Per layer: the attention window in tokens, 0 = global (empty: every
+  /// layer global). A local layer's read set is cut to the window: step i
+  /// reads only tokens >= prompt + i - window (makeWindowedTrace).
+  std::vector<uint32_t> layerWindows;
 
   llvm::Error validate() const;
   /// A one-line description used in reports and file names.
@@ -68,6 +73,15 @@ llvm::Expected<double> variationSwapFraction(const std::string &level);
 
 llvm::Expected<std::unique_ptr<TraceSource>>
 makeGenerator(const GeneratorParams &params);
+
+/// `inner` with each local layer's read sets cut to its window: at step i a
+/// layer with window w > 0 reads inner's set intersected with
+/// [prompt + i - w, prompt + i); tokens leaving the window are removed from
+/// the read set in the step they leave it. `windows` has one entry per layer
+/// (0 = global, passed through). Errors: a size not matching the layers.
+llvm::Expected<std::unique_ptr<TraceSource>>
+makeWindowedTrace(std::unique_ptr<TraceSource> inner,
+                  std::vector<uint32_t> windows);
 
 } // namespace kvopt
 

@@ -61,6 +61,46 @@ struct Workload {
     return (finalTokens() + tokensPerBlock - 1) / tokensPerBlock;
   }
 
+  /// Window of layer `l` in tokens; 0 = global attention (no window).
+  uint32_t windowOf(uint32_t l) const {
+    return l < model.slidingWindow.size() ? model.slidingWindow[l] : 0;
+  }
+  /// Whether any layer has a window (docs/model.md, "Sliding-window (local)
+  /// layers").
+  bool hasWindows() const;
+  /// Window semantics: decode step i of a local layer (window w) reads only
+  /// tokens in [P + i - w, P + i); a block whose tokens all precede P + i - w
+  /// is dead from that step's record of its (sequence, layer) on, and a dead
+  /// block holds no HBM slot. Number of leading blocks of a (sequence, layer)
+  /// of layer `l` that are dead at decode step `step` (0 for global layers).
+  uint64_t deadBlocksAt(uint32_t l, uint64_t step) const {
+    uint64_t w = windowOf(l), n = uint64_t(promptLen) + step;
+    return w && n > w ? (n - w) / tokensPerBlock : 0;
+  }
+  /// First decode step at which block `k` of a (sequence, layer) of layer
+  /// `l` is dead; 0 = dead before decoding starts (never exists), UINT32_MAX
+  /// for global layers. Steps past the run mean it outlives the run.
+  uint32_t deathStep(uint32_t l, uint64_t k) const {
+    return deathStepOf(k, tokensPerBlock, promptLen, windowOf(l));
+  }
+  /// deathStep for block `k` of `tokensPerBlock`-token blocks, a prompt of
+  /// `prompt` tokens and a window of `window` tokens (0 = global).
+  static uint32_t deathStepOf(uint64_t k, uint32_t tokensPerBlock,
+                              uint32_t prompt, uint32_t window) {
+    if (!window)
+      return UINT32_MAX;
+    uint64_t d = (k + 1) * tokensPerBlock + window;
+    if (d <= prompt)
+      return 0;
+    d -= prompt;
+    return d >= UINT32_MAX ? UINT32_MAX - 1 : uint32_t(d);
+  }
+  /// First token a local layer may read at decode step `step` (0 for global).
+  uint32_t windowStart(uint32_t l, uint64_t step) const {
+    uint64_t w = windowOf(l), n = uint64_t(promptLen) + step;
+    return w && n > w ? uint32_t(n - w) : 0;
+  }
+
   /// Check the workload (nonzero lengths, layers, block size, sizes that fit
   /// the 32-bit token and block indices); errors name the field.
   llvm::Error validate() const;

@@ -60,6 +60,15 @@ public:
     return uint32_t(b % perSeqLayer) * blockTokens;
   }
 
+  /// First decode step at which block b is dead (its tokens all left its
+  /// local layer's window; Workload::deathStep): it is read no more and
+  /// holds no HBM slot from then on. 0 = never exists; UINT32_MAX = global.
+  uint32_t deathStep(BlockId b) const {
+    uint32_t l = layerOf(b);
+    return Workload::deathStepOf(b % perSeqLayer, blockTokens, prompt,
+                                 l < windows.size() ? windows[l] : 0);
+  }
+
   /// Events of block b in step order; each is (step << 1) | isAdd, meaning
   /// one of its tokens joins (isAdd) or leaves the read set of its (layer,
   /// seq) at that decode step.
@@ -83,6 +92,7 @@ private:
   uint32_t nLayers = 0, nBatch = 0, prompt = 0, decode = 0, blockTokens = 1;
   uint64_t perSeqLayer = 0;
   uint64_t nAccesses = 0;
+  std::vector<uint32_t> windows;
   std::vector<uint64_t> offsets;
   std::vector<uint32_t> events;
   std::vector<uint64_t> perStep;
