@@ -227,6 +227,27 @@ void adopt(Instance &inst, uint32_t layer, const float *kDense,
   inst.adopted[layer] = true;
 }
 
+
+
+/// Checks that the additive `mask` over the cache's tokens hides exactly
+/// the tokens after `position`: 0 on [0, position], at most -1e9 (or -inf)
+/// after, so exp() of every hidden score is 0 in f32 and the masked
+/// attention over the whole cache equals the runtime's over [0, position].
+void checkCausalMask(const MemRef1<float> *mask, int64_t maxTokens,
+                     int64_t layer, int64_t position) {
+  const float *m = dataOf(mask, size_t(maxTokens), "mask");
+  for (int64_t t = 0; t < maxTokens; ++t) {
+    bool visible = t <= position;
+    if (visible ? m[t] == 0.0f : m[t] <= -1e9f)
+      continue;
+    die("layer %lld at position %lld: mask[%lld] = %g, but the runtime "
+        "attends exactly tokens [0, %lld] (the mask must be 0 there and "
+        "<= -1e9 after)",
+        (long long)layer, (long long)position, (long long)t, double(m[t]),
+        (long long)position);
+  }
+}
+
 } // namespace
 
 extern "C" void _mlir_ciface_kvrt_mlir_attention(
@@ -300,4 +321,22 @@ extern "C" void _mlir_ciface_kvrt_mlir_attention(
     inst.attendedCount = 0;
     inst.attended.assign(inst.config.num_layers, false);
   }
+}
+
+/// attention over the whole cache with an additive mask (the TOSA form of
+/// docs/lowering.md): the mask is checked, then the same call as above.
+extern "C" void _mlir_ciface_kvrt_mlir_attention_masked(
+    MemRef1<int8_t> *path, int64_t layers, int64_t kvHeads, int64_t qHeads,
+    int64_t headDim, int64_t blockTokens, int64_t batch, int64_t maxTokens,
+    float scale, int64_t layer, int64_t position, MemRef1<float> *q,
+    MemRef1<float> *kNew, MemRef1<float> *vNew, MemRef1<float> *kCache,
+    MemRef1<float> *vCache, MemRef1<float> *out, MemRef1<float> *mask) {
+  if (maxTokens < 1 || position < 0 || position >= maxTokens)
+    die("bad call: max_tokens %lld, position %lld", (long long)maxTokens,
+        (long long)position);
+  checkCausalMask(mask, maxTokens, layer, position);
+  _mlir_ciface_kvrt_mlir_attention(path, layers, kvHeads, qHeads, headDim,
+                                   blockTokens, batch, maxTokens, scale, layer,
+                                   position, q, kNew, vNew, kCache, vCache,
+                                   out);
 }

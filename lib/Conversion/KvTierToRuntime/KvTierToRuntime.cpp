@@ -17,6 +17,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "kvopt/Conversion/KvTierToRuntime/KvTierToRuntime.h"
+#include "RuntimeAttention.h"
 #include "kvopt/Analysis/KvCacheAnalysis.h"
 #include "kvopt/Dialect/KvTier/IR/KvTierOps.h"
 #include "kvopt/Transforms/AttentionPatterns.h"
@@ -29,33 +30,31 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Tosa/IR/TosaOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/IR/SymbolTable.h"
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/SetVector.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <cmath>
 
 using namespace mlir;
 using namespace mlir::kvtier;
+using namespace mlir::kvtier::detail;
 
 namespace {
 
-/// The pieces of one supported attention.
-struct RuntimeAttention {
-  tensor::InsertSliceOp kWrite, vWrite;
-  linalg::LinalgOp qk, pv;
-  Value query;
-  float scale = 1.0f;
-  /// Every upstream op tagged with the attention's id.
-  SmallVector<Operation *> ops;
-};
+} // namespace
 
-int64_t attentionId(Operation *op) {
-  auto id = op->getAttrOfType<IntegerAttr>(kAttentionIdAttrName);
+int64_t mlir::kvtier::detail::attentionId(Operation *op) {
+  auto id = op ? op->getAttrOfType<IntegerAttr>(kAttentionIdAttrName)
+               : IntegerAttr();
   return id ? id.getInt() : -1;
 }
+
+namespace {
 
 /// True when `v` is `position + 1` (either operand order) or, for a constant
 /// position, the constant position + 1.
@@ -94,10 +93,12 @@ bool isStatic(OpFoldResult ofr, int64_t value) {
   return c && *c == value;
 }
 
+} // namespace
+
 /// Checks the write of the new token: [0, 0, pos, 0] [B, H, 1, D] into a
 /// cache of the kvtier.cache's geometry.
-std::string checkWrite(tensor::InsertSliceOp op, CacheType type,
-                       Value position) {
+std::string mlir::kvtier::detail::checkWrite(tensor::InsertSliceOp op,
+                                             CacheType type, Value position) {
   auto dest = op.getDestType();
   SmallVector<int64_t> want = {type.getBatch(), type.getKvHeads(),
                                type.getMaxTokens(), type.getHeadDim()};
@@ -119,6 +120,8 @@ std::string checkWrite(tensor::InsertSliceOp op, CacheType type,
     return "the token's write is not one token of every sequence and head";
   return "";
 }
+
+namespace {
 
 /// The write behind a contraction operand: a tensor.extract_slice reading
 /// tokens [0, position] of a tagged tensor.insert_slice.
@@ -236,44 +239,51 @@ FailureOr<RuntimeAttention> matchRuntimeAttention(AttentionOp op,
       m.ops.push_back(o);
   });
   Operation *prev = op->getPrevNode();
-  m.pv = dyn_cast_or_null<linalg::LinalgOp>(prev);
-  if (!m.pv || attentionId(m.pv) != id ||
-      !linalg::isaContractionOpInterface(m.pv) || m.pv->getNumResults() != 1)
+  if (isa_and_nonnull<tosa::MatMulOp>(prev) && attentionId(prev) == id) {
+    why = matchTosaAttention(op, prev, m);
+    if (!why.empty())
+      return failure();
+    return m;
+  }
+  auto pv = dyn_cast_or_null<linalg::LinalgOp>(prev);
+  linalg::LinalgOp qk;
+  if (!pv || attentionId(pv) != id ||
+      !linalg::isaContractionOpInterface(pv) || pv->getNumResults() != 1)
     return why = "the op before kvtier.attention ('" +
                  (prev ? prev->getName().getStringRef().str()
                        : std::string("none")) +
                  "') is not the linalg contraction of P and V (only the "
-                 "linalg-on-tensors form of docs/lowering.md is lowered; tosa "
-                 "and fused-loop attention are not)",
+                 "linalg-on-tensors and TOSA forms of docs/lowering.md are "
+                 "lowered; fused-loop attention is not)",
            failure();
   for (Operation *o : m.ops) {
     auto l = dyn_cast<linalg::LinalgOp>(o);
-    if (!l || l == m.pv || !linalg::isaContractionOpInterface(l))
+    if (!l || l == pv || !linalg::isaContractionOpInterface(l))
       continue;
-    if (m.qk)
+    if (qk)
       return why = "more than two contractions in the attention", failure();
-    m.qk = l;
+    qk = l;
   }
-  if (!m.qk)
+  if (!qk)
     return why = "no Q.K^T linalg contraction found", failure();
   Value position = op.getPosition();
   // K: the Q.K^T operand read from a cache write; Q: the other one.
   for (unsigned i = 0; i < 2; ++i) {
     std::string readWhy;
     tensor::InsertSliceOp w = readOfWrite(
-        m.qk.getDpsInputOperand(i)->get(), position, readWhy);
+        qk.getDpsInputOperand(i)->get(), position, readWhy);
     if (!readWhy.empty())
       return why = readWhy, failure();
     if (w && !m.kWrite) {
       m.kWrite = w;
-      m.query = m.qk.getDpsInputOperand(1 - i)->get();
+      m.query = qk.getDpsInputOperand(1 - i)->get();
       if (i != 1)
         return why = "Q.K^T has the keys as its first operand", failure();
     }
   }
   std::string readWhy;
   m.vWrite =
-      readOfWrite(m.pv.getDpsInputOperand(1)->get(), position, readWhy);
+      readOfWrite(pv.getDpsInputOperand(1)->get(), position, readWhy);
   if (!readWhy.empty())
     return why = readWhy, failure();
   if (!m.kWrite || !m.vWrite)
@@ -289,7 +299,7 @@ FailureOr<RuntimeAttention> matchRuntimeAttention(AttentionOp op,
   SmallVector<int64_t> qShape = {type.getBatch(), type.getKvHeads(), 1,
                                  type.getHeadDim()};
   auto qType = dyn_cast<RankedTensorType>(m.query.getType());
-  auto oType = dyn_cast<RankedTensorType>(m.pv->getResult(0).getType());
+  auto oType = dyn_cast<RankedTensorType>(pv->getResult(0).getType());
   if (!qType || !oType || qType.getShape() != ArrayRef<int64_t>(qShape) ||
       oType.getShape() != ArrayRef<int64_t>(qShape) ||
       !qType.getElementType().isF32() || !oType.getElementType().isF32())
@@ -298,8 +308,8 @@ FailureOr<RuntimeAttention> matchRuntimeAttention(AttentionOp op,
                  "lowered yet)",
            failure();
   // Loop-space layouts of the two contractions.
-  SmallVector<AffineMap> qkMaps = m.qk.getIndexingMapsArray();
-  SmallVector<AffineMap> pvMaps = m.pv.getIndexingMapsArray();
+  SmallVector<AffineMap> qkMaps = qk.getIndexingMapsArray();
+  SmallVector<AffineMap> pvMaps = pv.getIndexingMapsArray();
   if (!sameDims(qkMaps[0], {0, 1, 3}, qkMaps[1], {0, 1, 3}) ||
       !sameDims(qkMaps[0], {0, 1, 2}, qkMaps[2], {0, 1, 2}) ||
       !sameDims(qkMaps[1], {2}, qkMaps[2], {3}) ||
@@ -309,9 +319,11 @@ FailureOr<RuntimeAttention> matchRuntimeAttention(AttentionOp op,
     return why = "the contractions are not q[b,h,i,d] k[b,h,t,d] -> "
                  "s[b,h,i,t] and p[b,h,i,t] v[b,h,t,d] -> o[b,h,i,d]",
            failure();
+  m.pv = pv;
+  m.qk = qk;
   // Everything else on the way is softmax (and the scale).
   for (Operation *o : m.ops) {
-    if (o == m.qk || o == m.pv || o == m.kWrite || o == m.vWrite ||
+    if (o == qk || o == pv || o == m.kWrite || o == m.vWrite ||
         isa<tensor::ExtractSliceOp>(o))
       continue;
     std::string s = checkSoftmaxOp(o, m.scale);
@@ -375,20 +387,24 @@ Value schedulePathBuffer(OpBuilder &b, Location loc, ModuleOp module,
       b, loc, MemRefType::get({ShapedType::kDynamic}, b.getI8Type()), got);
 }
 
-/// Declares `kvrt_mlir_attention` (C interface) in `module` once.
-func::FuncOp declareRuntime(OpBuilder &b, ModuleOp module) {
-  if (auto f = module.lookupSymbol<func::FuncOp>(kRuntimeAttentionFn))
+/// Declares `kvrt_mlir_attention` (C interface) in `module` once, or with
+/// `masked` its variant taking the additive mask over the cache's tokens.
+func::FuncOp declareRuntime(OpBuilder &b, ModuleOp module, bool masked) {
+  StringRef name = masked ? kRuntimeMaskedAttentionFn : kRuntimeAttentionFn;
+  if (auto f = module.lookupSymbol<func::FuncOp>(name))
     return f;
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToEnd(module.getBody());
   Type i64 = b.getI64Type(), f32 = b.getF32Type(), idx = b.getIndexType();
   Type bytes = MemRefType::get({ShapedType::kDynamic}, b.getI8Type());
   Type floats = MemRefType::get({ShapedType::kDynamic}, f32);
-  auto type = b.getFunctionType({bytes, i64, i64, i64, i64, i64, i64, i64, f32,
-                                 i64, idx, floats, floats, floats, floats,
-                                 floats, floats},
-                                {});
-  auto f = func::FuncOp::create(b, module.getLoc(), kRuntimeAttentionFn, type);
+  SmallVector<Type> args = {bytes, i64, i64, i64, i64,   i64,    i64,   i64,
+                            f32,   i64, idx, floats, floats, floats, floats,
+                            floats, floats};
+  if (masked)
+    args.push_back(floats);
+  auto type = b.getFunctionType(args, {});
+  auto f = func::FuncOp::create(b, module.getLoc(), name, type);
   f.setPrivate();
   f->setAttr("llvm.emit_c_interface", b.getUnitAttr());
   return f;
@@ -412,7 +428,7 @@ struct AttentionToRuntime : OpRewritePattern<AttentionOp> {
     auto type = cast<CacheType>(op.getCache().getType());
     auto module = op->getParentOfType<ModuleOp>();
     Location loc = op.getLoc();
-    func::FuncOp callee = declareRuntime(rewriter, module);
+    func::FuncOp callee = declareRuntime(rewriter, module, bool(m->mask));
 
     rewriter.setInsertionPointAfter(m->pv);
     auto i64 = [&](int64_t v) -> Value {
@@ -434,26 +450,43 @@ struct AttentionToRuntime : OpRewritePattern<AttentionOp> {
         MemRefType::get({ShapedType::kDynamic}, oType.getElementType()), out);
     Value scale = arith::ConstantFloatOp::create(
         rewriter, loc, rewriter.getF32Type(), llvm::APFloat(m->scale));
-    func::CallOp::create(
-        rewriter, loc, callee,
-        ValueRange{path, i64(options.analysis->getNumRuntimeLayers()),
-                   i64(type.getKvHeads()), i64(type.getKvHeads()),
-                   i64(type.getHeadDim()), i64(type.getBlock()),
-                   i64(type.getBatch()), i64(type.getMaxTokens()), scale,
-                   i64(*layer), op.getPosition(), q, k, v, kc, vc, outDyn});
+    SmallVector<Value> args = {
+        path,          i64(options.analysis->getNumRuntimeLayers()),
+        i64(type.getKvHeads()), i64(type.getKvHeads()),
+        i64(type.getHeadDim()), i64(type.getBlock()),
+        i64(type.getBatch()),   i64(type.getMaxTokens()),
+        scale,         i64(*layer),
+        op.getPosition(), q, k, v, kc, vc, outDyn};
+    if (m->mask)
+      args.push_back(toDynamicBuffer(rewriter, loc, m->mask));
+    func::CallOp::create(rewriter, loc, callee, args);
     Value result = bufferization::ToTensorOp::create(
         rewriter, loc,
         RankedTensorType::get(flatType.getShape(), oType.getElementType()),
         out, /*restrict=*/true, /*writable=*/true);
-    ReassociationIndices all = {0, 1, 2, 3};
+    ReassociationIndices all;
+    for (int64_t i = 0; i < oType.getRank(); ++i)
+      all.push_back(i);
     Value shaped = tensor::ExpandShapeOp::create(
         rewriter, loc, oType, result, ArrayRef<ReassociationIndices>{all});
     rewriter.replaceAllUsesWith(m->pv->getResult(0), shaped);
     rewriter.eraseOp(op);
     // The upstream attention is dead now: erase it, consumers first.
-    for (Operation *o : llvm::reverse(m->ops))
-      if (o->use_empty() && !isa<tensor::InsertSliceOp>(o))
-        rewriter.eraseOp(o);
+    // Untagged shape and scale constants (tosa) only the attention used go
+    // with it.
+    llvm::SetVector<Operation *> feeding;
+    for (Operation *o : llvm::reverse(m->ops)) {
+      if (!o->use_empty() || isa<tensor::InsertSliceOp>(o))
+        continue;
+      for (Value operand : o->getOperands())
+        if (Operation *d = operand.getDefiningOp())
+          if (isa<tosa::ConstShapeOp, tosa::ConstOp>(d) && attentionId(d) < 0)
+            feeding.insert(d);
+      rewriter.eraseOp(o);
+    }
+    for (Operation *d : feeding)
+      if (d->use_empty())
+        rewriter.eraseOp(d);
     return success();
   }
 
