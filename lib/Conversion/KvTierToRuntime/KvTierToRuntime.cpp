@@ -34,6 +34,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/IR/SymbolTable.h"
+#include "mlir/Interfaces/LoopLikeInterface.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SetVector.h"
 #include "llvm/Support/raw_ostream.h"
@@ -212,6 +213,15 @@ bool sameDims(AffineMap a, ArrayRef<unsigned> ra, AffineMap b,
   return true;
 }
 
+/// True when `op` writes a value into a tensor or buffer (the graph's write
+/// of the new token into its cache, in any form the raise tags).
+bool writesNewToken(Operation *op) {
+  if (isa<tensor::InsertSliceOp, tensor::InsertOp>(op))
+    return true;
+  auto effects = dyn_cast<MemoryEffectOpInterface>(op);
+  return effects && effects.hasEffect<MemoryEffects::Write>();
+}
+
 FailureOr<RuntimeAttention> matchRuntimeAttention(AttentionOp op,
                                                   std::string &why) {
   RuntimeAttention m;
@@ -219,6 +229,16 @@ FailureOr<RuntimeAttention> matchRuntimeAttention(AttentionOp op,
   auto type = dyn_cast<CacheType>(op.getCache().getType());
   if (!type)
     return why = "a latent (MLA) cache is not stored by the kvrt runtime",
+           failure();
+  if (id >= 0)
+    op->getParentOfType<FunctionOpInterface>()->walk([&](Operation *o) {
+      if (o != op && attentionId(o) == id)
+        m.ops.push_back(o);
+    });
+  if (id >= 0 && !llvm::any_of(m.ops, writesNewToken))
+    return why = "nothing to lower: no op of the attention writes the new "
+                 "token into a cache (K/V are activations or a read-only "
+                 "input), so there is no KV cache for the runtime to hold",
            failure();
   if (!type.getElement().isF32())
     return why = "element type " +
@@ -233,11 +253,14 @@ FailureOr<RuntimeAttention> matchRuntimeAttention(AttentionOp op,
   if (id < 0)
     return why = "not raised from upstream ops (no kvtier.attention_id)",
            failure();
-  auto func = op->getParentOfType<FunctionOpInterface>();
-  func->walk([&](Operation *o) {
-    if (o != op && attentionId(o) == id)
-      m.ops.push_back(o);
-  });
+  if (llvm::any_of(m.ops, [](Operation *o) {
+        return isa<LoopLikeOpInterface>(o) ||
+               llvm::any_of(o->getResultTypes(), llvm::IsaPred<BaseMemRefType>);
+      }))
+    return why = "the attention is a fused loop (online softmax) over "
+                 "memrefs; only the linalg-on-tensors and TOSA forms of "
+                 "docs/lowering.md are lowered, not loops",
+           failure();
   Operation *prev = op->getPrevNode();
   if (isa_and_nonnull<tosa::MatMulOp>(prev) && attentionId(prev) == id) {
     why = matchTosaAttention(op, prev, m);
