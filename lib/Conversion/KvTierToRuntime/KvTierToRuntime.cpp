@@ -475,7 +475,7 @@ struct AttentionToRuntime : OpRewritePattern<AttentionOp> {
         rewriter, loc, rewriter.getF32Type(), llvm::APFloat(m->scale));
     SmallVector<Value> args = {
         path,          i64(options.analysis->getNumRuntimeLayers()),
-        i64(type.getKvHeads()), i64(type.getKvHeads()),
+        i64(type.getKvHeads()), i64(type.getKvHeads() * m->group),
         i64(type.getHeadDim()), i64(type.getBlock()),
         i64(type.getBatch()),   i64(type.getMaxTokens()),
         scale,         i64(*layer),

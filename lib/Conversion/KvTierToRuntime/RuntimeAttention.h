@@ -30,6 +30,9 @@ struct RuntimeAttention {
   /// reads every token of the cache; null when it reads [0, position].
   Value mask;
   float scale = 1.0f;
+  /// Query heads per KV head (GQA); the runtime's query heads are
+  /// `kv_heads * group`.
+  int64_t group = 1;
   /// Every upstream op tagged with the attention's id.
   SmallVector<Operation *> ops;
 };

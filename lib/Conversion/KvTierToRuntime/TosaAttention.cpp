@@ -11,7 +11,9 @@
 //   %m = tosa.reduce_max (last axis); %e = tosa.exp(tosa.sub(%x, %m))
 //   %p = tosa.mul(%e, tosa.reciprocal(tosa.reduce_sum %e (last axis)))
 //   (tosa.reshape)* ; %o = tosa.matmul %p, %v3   ([B*H, 1, T] x [B*H, T, D])
-// with T the cache's max_tokens: attention reads every token of the cache
+// with T the cache's max_tokens; for GQA (g query heads per KV head) %k3 and
+// %v3 are [B*H*g, T, D], the cache broadcast over the group by tosa.tile or
+// an add of zeros (cacheRead below) and Q, O are [B*H*g, 1, D]: attention reads every token of the cache
 // and the mask must hide the tokens after %pos. The runtime attends exactly
 // [0, %pos], so the lowered call checks the mask at run time (0 on
 // [0, %pos], <= -1e9 after) and fails naming the first entry that is not.
@@ -46,16 +48,68 @@ bool hasShape(Value v, ArrayRef<int64_t> shape) {
          t.getElementType().isF32();
 }
 
-/// The write behind `v` = tosa.reshape(write) : [B, H, T, D] -> [B*H, T, D].
-tensor::InsertSliceOp cacheRead(Value v, CacheType type,
+/// The splat value of a constant tensor, if `v` is one.
+std::optional<double> splatOf(Value v) {
+  DenseFPElementsAttr attr;
+  if (!matchPattern(v, m_Constant(&attr)) || !attr.isSplat())
+    return std::nullopt;
+  return attr.getSplatValue<APFloat>().convertToDouble();
+}
+
+/// True when `shape` is a tosa.const_shape holding `want`.
+bool isConstShape(Value shape, ArrayRef<int64_t> want) {
+  auto c = shape.getDefiningOp<tosa::ConstShapeOp>();
+  if (!c)
+    return false;
+  SmallVector<int64_t> got;
+  for (const APInt &x : c.getValues().getValues<APInt>())
+    got.push_back(x.getSExtValue());
+  return ArrayRef<int64_t>(got) == want;
+}
+
+/// The write behind a K or V operand and the GQA group `group`: `v` is
+/// tosa.reshape(x) : [B*H*g, T, D] where x is the written cache [B, H, T, D]
+/// (g = 1) or its broadcast to [B, H, g, T, D] (GQA: KV head h serves query
+/// heads [h*g, (h+1)*g), as HF's repeat_kv) by tosa.tile of a tosa.reshape
+/// to [B, H, 1, T, D], or by tosa.add of a zero splat of the larger shape.
+tensor::InsertSliceOp cacheRead(Value v, CacheType type, int64_t &group,
                                 SmallPtrSetImpl<Operation *> &seen) {
+  int64_t B = type.getBatch(), H = type.getKvHeads(), T = type.getMaxTokens(),
+          D = type.getHeadDim();
   auto r = v.getDefiningOp<tosa::ReshapeOp>();
-  if (!r || !hasShape(v, {type.getBatch() * type.getKvHeads(),
-                          type.getMaxTokens(), type.getHeadDim()}))
+  auto vt = dyn_cast<RankedTensorType>(v.getType());
+  if (!r || !vt || !vt.hasStaticShape() || vt.getRank() != 3 ||
+      vt.getDimSize(0) % (B * H) != 0 ||
+      !hasShape(v, {vt.getDimSize(0), T, D}))
     return {};
-  auto w = r.getInput1().getDefiningOp<tensor::InsertSliceOp>();
+  group = vt.getDimSize(0) / (B * H);
+  Value x = r.getInput1();
+  SmallVector<Operation *> found = {r};
+  if (group != 1) {
+    if (!hasShape(x, {B, H, group, T, D}))
+      return {};
+    Value src;
+    if (auto tile = x.getDefiningOp<tosa::TileOp>()) {
+      if (!isConstShape(tile.getMultiples(), {1, 1, group, 1, 1}))
+        return {};
+      src = tile.getInput1();
+      found.push_back(tile);
+    } else if (auto add = x.getDefiningOp<tosa::AddOp>()) {
+      for (unsigned i = 0; i < 2 && !src; ++i)
+        if (splatOf(add->getOperand(i)) == 0.0 &&
+            hasShape(add->getOperand(i), {B, H, group, T, D}))
+          src = add->getOperand(1 - i);
+      found.push_back(add);
+    }
+    auto r2 = src ? src.getDefiningOp<tosa::ReshapeOp>() : tosa::ReshapeOp();
+    if (!r2 || !hasShape(src, {B, H, 1, T, D}))
+      return {};
+    found.push_back(r2);
+    x = r2.getInput1();
+  }
+  auto w = x.getDefiningOp<tensor::InsertSliceOp>();
   if (w)
-    seen.insert(r);
+    seen.insert(found.begin(), found.end());
   return w;
 }
 
@@ -92,13 +146,17 @@ std::string mlir::kvtier::detail::matchTosaAttention(AttentionOp op,
   auto pv = cast<tosa::MatMulOp>(pvOp);
   m.pv = pv;
   seen.insert(pv);
-  m.vWrite = cacheRead(pv.getB(), type, seen);
+  int64_t vGroup = 1, kGroup = 1;
+  m.vWrite = cacheRead(pv.getB(), type, vGroup, seen);
   if (!m.vWrite)
     return "the P.V tosa.matmul does not read the written value cache "
-           "reshaped to [batch * kv_heads, max_tokens, head_dim] f32";
-  if (!hasShape(pv.getOutput(), {bh, 1, D}))
-    return "the P.V tosa.matmul's result is not [batch * kv_heads, 1, "
-           "head_dim] f32 (GQA and other layouts are not lowered from TOSA)";
+           "reshaped to [batch * kv_heads * group, max_tokens, head_dim] f32 "
+           "(directly, or broadcast over the group by tosa.tile or an add "
+           "of zeros)";
+  m.group = vGroup;
+  if (!hasShape(pv.getOutput(), {bh * m.group, 1, D}))
+    return "the P.V tosa.matmul's result is not [batch * q_heads, 1, "
+           "head_dim] f32";
 
   // The softmax, backwards from P.
   Value p = stripReshapes(pv.getA(), seen);
@@ -163,14 +221,17 @@ std::string mlir::kvtier::detail::matchTosaAttention(AttentionOp op,
     return "the Q.K^T tosa.matmul's second operand is not a tosa.transpose "
            "{perms = [0, 2, 1]} of the key cache";
   seen.insert(tr);
-  m.kWrite = cacheRead(tr.getInput1(), type, seen);
+  m.kWrite = cacheRead(tr.getInput1(), type, kGroup, seen);
   if (!m.kWrite)
     return "the Q.K^T tosa.matmul does not read the written key cache "
-           "reshaped to [batch * kv_heads, max_tokens, head_dim] f32";
+           "reshaped to [batch * kv_heads * group, max_tokens, head_dim] f32 "
+           "(directly, or broadcast over the group by tosa.tile or an add "
+           "of zeros)";
+  if (kGroup != vGroup)
+    return "K and V are broadcast to different query head counts";
   m.query = qk.getA();
-  if (!hasShape(m.query, {bh, 1, D}))
-    return "the query is not [batch * kv_heads, 1, head_dim] f32 (GQA and "
-           "other layouts are not lowered from TOSA)";
+  if (!hasShape(m.query, {bh * m.group, 1, D}))
+    return "the query is not [batch * q_heads, 1, head_dim] f32";
   if (!m.mask)
     return "attention reads all max_tokens tokens of the cache with no mask, "
            "so it attends tokens after the position, which the runtime does "
