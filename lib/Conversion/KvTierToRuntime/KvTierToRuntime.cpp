@@ -124,10 +124,74 @@ std::string mlir::kvtier::detail::checkWrite(tensor::InsertSliceOp op,
 
 namespace {
 
+/// GQA: `v` = tensor.collapse_shape [[0, 1, 2], [3], [4]] of the 4-D read
+/// [B, H, T, D] broadcast over a group dim 2 to [B, H, g, T, D] (HF's
+/// repeat_kv order: KV head h serves query heads [h*g, (h+1)*g)), by
+/// linalg.broadcast {dimensions = [2]} or by tensor.expand_shape to
+/// [B, H, 1, T, D] and a copy generic broadcasting dim 2. Returns the 4-D
+/// read and sets `group` (the broadcast ops go to `ops`), or returns `v`
+/// unchanged with group 1.
+Value stripGroupBroadcast(Value v, int64_t &group,
+                          SmallVectorImpl<Operation *> &ops) {
+  group = 1;
+  auto collapse = v.getDefiningOp<tensor::CollapseShapeOp>();
+  if (!collapse || collapse.getSrcType().getRank() != 5 ||
+      collapse.getReassociationIndices() !=
+          SmallVector<ReassociationIndices>{{0, 1, 2}, {3}, {4}})
+    return v;
+  Value wide = collapse.getSrc(), read;
+  SmallVector<Operation *> found = {collapse};
+  if (auto b = wide.getDefiningOp<linalg::BroadcastOp>()) {
+    if (b.getDimensions() != ArrayRef<int64_t>{2})
+      return v;
+    read = b.getInput();
+    found.push_back(b);
+  } else if (auto g = wide.getDefiningOp<linalg::GenericOp>()) {
+    Block &body = g.getRegion().front();
+    auto yield = cast<linalg::YieldOp>(body.getTerminator());
+    if (g.getNumDpsInputs() != 1 || body.getOperations().size() != 1 ||
+        yield.getValues().size() != 1 ||
+        yield.getValues()[0] != body.getArgument(0))
+      return v;
+    MLIRContext *ctx = g.getContext();
+    AffineMap in = g.getIndexingMapsArray()[0],
+              out = g.getIndexingMapsArray()[1];
+    AffineMap id = AffineMap::getMultiDimIdentityMap(5, ctx);
+    SmallVector<AffineExpr> bc = {getAffineDimExpr(0, ctx),
+                                  getAffineDimExpr(1, ctx),
+                                  getAffineConstantExpr(0, ctx),
+                                  getAffineDimExpr(3, ctx),
+                                  getAffineDimExpr(4, ctx)};
+    if (out != id || in != AffineMap::get(5, 0, bc, ctx))
+      return v;
+    auto expand = g.getDpsInputOperand(0)->get()
+                      .getDefiningOp<tensor::ExpandShapeOp>();
+    if (!expand || expand.getReassociationIndices() !=
+                       SmallVector<ReassociationIndices>{{0}, {1, 2}, {3}, {4}})
+      return v;
+    read = expand.getSrc();
+    found.append({g, expand});
+  } else {
+    return v;
+  }
+  auto wideType = cast<RankedTensorType>(wide.getType());
+  auto readType = cast<RankedTensorType>(read.getType());
+  if (readType.getRank() != 4 || wideType.getDimSize(0) != readType.getDimSize(0) ||
+      wideType.getDimSize(1) != readType.getDimSize(1) ||
+      ShapedType::isDynamic(wideType.getDimSize(2)))
+    return v;
+  group = wideType.getDimSize(2);
+  ops.append(found.begin(), found.end());
+  return read;
+}
+
 /// The write behind a contraction operand: a tensor.extract_slice reading
-/// tokens [0, position] of a tagged tensor.insert_slice.
+/// tokens [0, position] of a tagged tensor.insert_slice (through a GQA
+/// broadcast: `group`, the ops in `ops`).
 tensor::InsertSliceOp readOfWrite(Value operand, Value position,
-                                  std::string &why) {
+                                  std::string &why, int64_t &group,
+                                  SmallVectorImpl<Operation *> &ops) {
+  operand = stripGroupBroadcast(operand, group, ops);
   auto read = operand.getDefiningOp<tensor::ExtractSliceOp>();
   if (!read)
     return {};
@@ -291,10 +355,18 @@ FailureOr<RuntimeAttention> matchRuntimeAttention(AttentionOp op,
     return why = "no Q.K^T linalg contraction found", failure();
   Value position = op.getPosition();
   // K: the Q.K^T operand read from a cache write; Q: the other one.
+  SmallVector<Operation *> readOps;
+  int64_t kGroup = 1, vGroup = 1;
   for (unsigned i = 0; i < 2; ++i) {
     std::string readWhy;
+    int64_t g = 1;
+    SmallVector<Operation *> ops;
     tensor::InsertSliceOp w = readOfWrite(
-        qk.getDpsInputOperand(i)->get(), position, readWhy);
+        qk.getDpsInputOperand(i)->get(), position, readWhy, g, ops);
+    if (w && !m.kWrite) {
+      kGroup = g;
+      readOps.append(ops.begin(), ops.end());
+    }
     if (!readWhy.empty())
       return why = readWhy, failure();
     if (w && !m.kWrite) {
@@ -305,8 +377,8 @@ FailureOr<RuntimeAttention> matchRuntimeAttention(AttentionOp op,
     }
   }
   std::string readWhy;
-  m.vWrite =
-      readOfWrite(pv.getDpsInputOperand(1)->get(), position, readWhy);
+  m.vWrite = readOfWrite(pv.getDpsInputOperand(1)->get(), position,
+                         readWhy, vGroup, readOps);
   if (!readWhy.empty())
     return why = readWhy, failure();
   if (!m.kWrite || !m.vWrite)
@@ -318,36 +390,59 @@ FailureOr<RuntimeAttention> matchRuntimeAttention(AttentionOp op,
     if (!w_why.empty())
       return why = w_why, failure();
   }
-  // Q and O: tensor<B x H x 1 x D x f32>, the runtime's [seq][head][dim].
-  SmallVector<int64_t> qShape = {type.getBatch(), type.getKvHeads(), 1,
-                                 type.getHeadDim()};
+  if (kGroup != vGroup)
+    return why = "K and V are broadcast to different query head counts",
+           failure();
+  m.group = kGroup;
+  // Q and O: tensor<B x Hq x 1 x D x f32> or, flattened, tensor<B*Hq x 1 x
+  // D x f32> (Hq = kv_heads * group), the runtime's [seq][head][dim].
+  int64_t hq = type.getKvHeads() * m.group;
+  SmallVector<int64_t> qShape4 = {type.getBatch(), hq, 1, type.getHeadDim()};
+  SmallVector<int64_t> qShape3 = {type.getBatch() * hq, 1, type.getHeadDim()};
   auto qType = dyn_cast<RankedTensorType>(m.query.getType());
   auto oType = dyn_cast<RankedTensorType>(pv->getResult(0).getType());
-  if (!qType || !oType || qType.getShape() != ArrayRef<int64_t>(qShape) ||
-      oType.getShape() != ArrayRef<int64_t>(qShape) ||
-      !qType.getElementType().isF32() || !oType.getElementType().isF32())
-    return why = "the query and output are not tensor<batch x kv_heads x 1 x "
-                 "head_dim x f32> (GQA broadcasts and other layouts are not "
-                 "lowered yet)",
+  auto layoutOk = [&](RankedTensorType t) {
+    return t && t.getElementType().isF32() &&
+           (t.getShape() == ArrayRef<int64_t>(qShape4) ||
+            t.getShape() == ArrayRef<int64_t>(qShape3));
+  };
+  if (!layoutOk(qType) || !layoutOk(oType) ||
+      qType.getRank() != oType.getRank())
+    return why = "the query and output are not tensor<batch x q_heads x 1 x "
+                 "head_dim x f32> or tensor<batch * q_heads x 1 x head_dim x "
+                 "f32> (q_heads = kv_heads * the GQA group)",
            failure();
-  // Loop-space layouts of the two contractions.
+  // Loop-space layouts of the two contractions: leading batch dims, then
+  // (i, d) x (t, d) -> (i, t) and (i, t) x (t, d) -> (i, d).
   SmallVector<AffineMap> qkMaps = qk.getIndexingMapsArray();
   SmallVector<AffineMap> pvMaps = pv.getIndexingMapsArray();
-  if (!sameDims(qkMaps[0], {0, 1, 3}, qkMaps[1], {0, 1, 3}) ||
-      !sameDims(qkMaps[0], {0, 1, 2}, qkMaps[2], {0, 1, 2}) ||
-      !sameDims(qkMaps[1], {2}, qkMaps[2], {3}) ||
-      !sameDims(pvMaps[0], {0, 1, 2}, pvMaps[2], {0, 1, 2}) ||
-      !sameDims(pvMaps[0], {3}, pvMaps[1], {2}) ||
-      !sameDims(pvMaps[1], {0, 1, 3}, pvMaps[2], {0, 1, 3}))
+  unsigned r = qType.getRank();
+  SmallVector<unsigned> batch;
+  for (unsigned i = 0; i + 2 < r; ++i)
+    batch.push_back(i);
+  auto with = [&](unsigned a) {
+    SmallVector<unsigned> v = batch;
+    v.push_back(a);
+    return v;
+  };
+  bool ranks = llvm::all_of(llvm::concat<AffineMap>(qkMaps, pvMaps),
+                            [&](AffineMap m) { return m.getNumResults() == r; });
+  if (!ranks || !sameDims(qkMaps[0], with(r - 1), qkMaps[1], with(r - 1)) ||
+      !sameDims(qkMaps[0], with(r - 2), qkMaps[2], with(r - 2)) ||
+      !sameDims(qkMaps[1], {r - 2}, qkMaps[2], {r - 1}) ||
+      !sameDims(pvMaps[0], with(r - 2), pvMaps[2], with(r - 2)) ||
+      !sameDims(pvMaps[0], {r - 1}, pvMaps[1], {r - 2}) ||
+      !sameDims(pvMaps[1], with(r - 1), pvMaps[2], with(r - 1)))
     return why = "the contractions are not q[b,h,i,d] k[b,h,t,d] -> "
-                 "s[b,h,i,t] and p[b,h,i,t] v[b,h,t,d] -> o[b,h,i,d]",
+                 "s[b,h,i,t] and p[b,h,i,t] v[b,h,t,d] -> o[b,h,i,d] (or "
+                 "their [b*h, ...] batch_matmul forms)",
            failure();
   m.pv = pv;
   m.qk = qk;
   // Everything else on the way is softmax (and the scale).
   for (Operation *o : m.ops) {
     if (o == qk || o == pv || o == m.kWrite || o == m.vWrite ||
-        isa<tensor::ExtractSliceOp>(o))
+        isa<tensor::ExtractSliceOp>(o) || llvm::is_contained(readOps, o))
       continue;
     std::string s = checkSoftmaxOp(o, m.scale);
     if (!s.empty())
