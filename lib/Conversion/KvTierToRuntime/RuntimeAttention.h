@@ -45,6 +45,12 @@ int64_t attentionId(Operation *op);
 std::string checkWrite(tensor::InsertSliceOp op, CacheType type,
                        Value position);
 
+/// Matches the linalg-on-tensors form (LinalgAttention.cpp) of `op`, whose
+/// tagged ops are `m.ops`; `prev` is the op right before `op`. Returns an
+/// empty string on success, else why it does not match.
+std::string matchLinalgAttention(AttentionOp op, Operation *prev,
+                                 RuntimeAttention &m);
+
 /// Matches the TOSA form (tosa.matmul contractions over tosa.reshape of the
 /// written caches, TOSA softmax, an optional additive mask) of `op`, whose
 /// tagged ops are `m.ops`; `pv` is the tosa.matmul right before `op`.
