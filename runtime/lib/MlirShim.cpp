@@ -80,6 +80,9 @@ struct Instance {
   kvrt_cache *cache = nullptr;
   kvrt_schedule *schedule = nullptr;
   kvrt_cache_config config{};
+  /// The geometry the lowered program calls with (its dense caches hold
+  /// `requested.max_blocks_per_seq * block_tokens` tokens per sequence).
+  kvrt_cache_config requested{};
   uint32_t prompt = 0;
   uint32_t position = 0;
   std::vector<bool> adopted, attended;
@@ -134,7 +137,7 @@ Instance &getInstance(const char *path, const kvrt_cache_config &config,
   auto &all = instances();
   auto it = all.find(path);
   if (it != all.end()) {
-    const kvrt_cache_config &c = it->second->config;
+    const kvrt_cache_config &c = it->second->requested;
     if (c.num_layers != config.num_layers ||
         c.num_kv_heads != config.num_kv_heads ||
         c.num_q_heads != config.num_q_heads || c.head_dim != config.head_dim ||
@@ -155,6 +158,14 @@ Instance &getInstance(const char *path, const kvrt_cache_config &config,
     die("schedule '%s' was planned with blocks of %u tokens, the lowered "
         "cache has blocks of %u tokens",
         path, blockTokens, c.block_tokens);
+  // A plan covers the tokens it decodes (prompt + steps), which may be
+  // fewer blocks than the program's dense cache: the runtime cache then
+  // holds the plan's blocks, and a step beyond the plan is refused below.
+  uint32_t planBlocks = kvrt_schedule_blocks_per_layer(inst->schedule);
+  if (planBlocks % c.num_seqs == 0 &&
+      planBlocks / c.num_seqs < c.max_blocks_per_seq &&
+      planBlocks / c.num_seqs * c.block_tokens > position)
+    c.max_blocks_per_seq = planBlocks / c.num_seqs;
   uint32_t blocks = c.num_layers * c.num_seqs * c.max_blocks_per_seq;
   // The HBM pool holds exactly the plan's capacity, so the runtime refuses
   // a schedule that would exceed it; DRAM holds every block.
@@ -176,6 +187,7 @@ Instance &getInstance(const char *path, const kvrt_cache_config &config,
   check(kvrt_cache_apply_placement(inst->cache, inst->schedule),
         "applying the initial placement");
   check(kvrt_cache_get_config(inst->cache, &inst->config), "reading config");
+  inst->requested = config;
   inst->prompt = inst->position = position;
   std::vector<uint32_t> lens(c.num_seqs, position);
   check(kvrt_cache_set_seq_lens(inst->cache, lens.data()), "setting lengths");
@@ -202,7 +214,8 @@ Instance &getInstance(const char *path, const kvrt_cache_config &config,
 void adopt(Instance &inst, uint32_t layer, const float *kDense,
            const float *vDense) {
   const kvrt_cache_config &c = inst.config;
-  uint32_t maxTokens = c.max_blocks_per_seq * c.block_tokens;
+  uint32_t maxTokens =
+      inst.requested.max_blocks_per_seq * inst.requested.block_tokens;
   size_t half = size_t(c.num_kv_heads) * c.block_tokens * c.head_dim;
   std::vector<float> block(2 * half);
   for (uint32_t s = 0; s < c.num_seqs; ++s)
@@ -225,6 +238,27 @@ void adopt(Instance &inst, uint32_t layer, const float *kDense,
             "writing the prompt's blocks");
     }
   inst.adopted[layer] = true;
+}
+
+
+
+/// Checks that the additive `mask` over the cache's tokens hides exactly
+/// the tokens after `position`: 0 on [0, position], at most -1e9 (or -inf)
+/// after, so exp() of every hidden score is 0 in f32 and the masked
+/// attention over the whole cache equals the runtime's over [0, position].
+void checkCausalMask(const MemRef1<float> *mask, int64_t maxTokens,
+                     int64_t layer, int64_t position) {
+  const float *m = dataOf(mask, size_t(maxTokens), "mask");
+  for (int64_t t = 0; t < maxTokens; ++t) {
+    bool visible = t <= position;
+    if (visible ? m[t] == 0.0f : m[t] <= -1e9f)
+      continue;
+    die("layer %lld at position %lld: mask[%lld] = %g, but the runtime "
+        "attends exactly tokens [0, %lld] (the mask must be 0 there and "
+        "<= -1e9 after)",
+        (long long)layer, (long long)position, (long long)t, double(m[t]),
+        (long long)position);
+  }
 }
 
 } // namespace
@@ -300,4 +334,22 @@ extern "C" void _mlir_ciface_kvrt_mlir_attention(
     inst.attendedCount = 0;
     inst.attended.assign(inst.config.num_layers, false);
   }
+}
+
+/// attention over the whole cache with an additive mask (the TOSA form of
+/// docs/lowering.md): the mask is checked, then the same call as above.
+extern "C" void _mlir_ciface_kvrt_mlir_attention_masked(
+    MemRef1<int8_t> *path, int64_t layers, int64_t kvHeads, int64_t qHeads,
+    int64_t headDim, int64_t blockTokens, int64_t batch, int64_t maxTokens,
+    float scale, int64_t layer, int64_t position, MemRef1<float> *q,
+    MemRef1<float> *kNew, MemRef1<float> *vNew, MemRef1<float> *kCache,
+    MemRef1<float> *vCache, MemRef1<float> *out, MemRef1<float> *mask) {
+  if (maxTokens < 1 || position < 0 || position >= maxTokens)
+    die("bad call: max_tokens %lld, position %lld", (long long)maxTokens,
+        (long long)position);
+  checkCausalMask(mask, maxTokens, layer, position);
+  _mlir_ciface_kvrt_mlir_attention(path, layers, kvHeads, qHeads, headDim,
+                                   blockTokens, batch, maxTokens, scale, layer,
+                                   position, q, kNew, vNew, kCache, vCache,
+                                   out);
 }

@@ -1,22 +1,16 @@
 //===- KvTierToRuntime.cpp - raised attention -> kvrt calls ---------------===//
 //
-// Part of kv-opt. The supported form (docs/lowering.md): linalg on tensors,
-// per attention
-//   %kc' = tensor.insert_slice %k_new into %kc[0, 0, %pos, 0] [B, H, 1, D]
-//   %vc' = tensor.insert_slice %v_new into %vc[0, 0, %pos, 0] [B, H, 1, D]
-//   %k = tensor.extract_slice %kc'[0, 0, 0, 0] [B, H, %pos + 1, D]  (same V)
-//   %s = contraction (b, h, i, d) x (b, h, t, d) -> (b, h, i, t)   of %q, %k
-//   elementwise: multiply by a constant (the scale), the max subtraction,
-//   exp, sum, divide (or linalg.softmax)
-//   %o = contraction (b, h, i, t) x (b, h, t, d) -> (b, h, i, d)   of %p, %v
-// with %kc/%vc of type tensor<B x H x max_tokens x D x f32> (the cache's
-// geometry) and %q, %o of type tensor<B x H x 1 x D x f32>. This is exactly
-// what the runtime's attention computes (append at %pos, attend [0, %pos]),
-// so the replacement is exact up to the order of floating-point sums.
+// Part of kv-opt. The pattern replacing a raised attention by one call of
+// the kvrt runtime on memrefs (docs/lowering.md). The forms it takes are
+// matched by LinalgAttention.cpp (linalg on tensors, GQA included) and
+// TosaAttention.cpp (TOSA with a decode mask, GQA included); this file
+// holds the checks shared by both (a written cache, f32, no fused loops)
+// and the rewrite.
 //
 //===----------------------------------------------------------------------===//
 
 #include "kvopt/Conversion/KvTierToRuntime/KvTierToRuntime.h"
+#include "RuntimeAttention.h"
 #include "kvopt/Analysis/KvCacheAnalysis.h"
 #include "kvopt/Dialect/KvTier/IR/KvTierOps.h"
 #include "kvopt/Transforms/AttentionPatterns.h"
@@ -29,184 +23,36 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Tosa/IR/TosaOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/IR/SymbolTable.h"
+#include "mlir/Interfaces/LoopLikeInterface.h"
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/SetVector.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <cmath>
 
 using namespace mlir;
 using namespace mlir::kvtier;
+using namespace mlir::kvtier::detail;
 
-namespace {
-
-/// The pieces of one supported attention.
-struct RuntimeAttention {
-  tensor::InsertSliceOp kWrite, vWrite;
-  linalg::LinalgOp qk, pv;
-  Value query;
-  float scale = 1.0f;
-  /// Every upstream op tagged with the attention's id.
-  SmallVector<Operation *> ops;
-};
-
-int64_t attentionId(Operation *op) {
-  auto id = op->getAttrOfType<IntegerAttr>(kAttentionIdAttrName);
+int64_t mlir::kvtier::detail::attentionId(Operation *op) {
+  auto id = op ? op->getAttrOfType<IntegerAttr>(kAttentionIdAttrName)
+               : IntegerAttr();
   return id ? id.getInt() : -1;
 }
 
-/// True when `v` is `position + 1` (either operand order) or, for a constant
-/// position, the constant position + 1.
-bool isPositionPlusOne(Value v, Value position) {
-  auto cst = [](Value x) -> std::optional<int64_t> {
-    if (auto c = x.getDefiningOp<arith::ConstantIndexOp>())
-      return c.value();
-    return std::nullopt;
-  };
-  if (auto add = v.getDefiningOp<arith::AddIOp>()) {
-    Value a = add.getLhs(), b = add.getRhs();
-    if ((a == position && cst(b) == 1) || (b == position && cst(a) == 1))
-      return true;
-  }
-  std::optional<int64_t> p = cst(position), n = cst(v);
-  return p && n && *n == *p + 1;
-}
+namespace {
 
-/// True when the mixed value `ofr` is the position (SSA value or the same
-/// constant).
-bool isPosition(OpFoldResult ofr, Value position) {
-  if (auto v = dyn_cast<Value>(ofr)) {
-    if (v == position)
-      return true;
-    auto a = v.getDefiningOp<arith::ConstantIndexOp>();
-    auto b = position.getDefiningOp<arith::ConstantIndexOp>();
-    return a && b && a.value() == b.value();
-  }
-  auto b = position.getDefiningOp<arith::ConstantIndexOp>();
-  auto attr = dyn_cast<IntegerAttr>(cast<Attribute>(ofr));
-  return b && attr && attr.getInt() == b.value();
-}
-
-bool isStatic(OpFoldResult ofr, int64_t value) {
-  std::optional<int64_t> c = getConstantIntValue(ofr);
-  return c && *c == value;
-}
-
-/// Checks the write of the new token: [0, 0, pos, 0] [B, H, 1, D] into a
-/// cache of the kvtier.cache's geometry.
-std::string checkWrite(tensor::InsertSliceOp op, CacheType type,
-                       Value position) {
-  auto dest = op.getDestType();
-  SmallVector<int64_t> want = {type.getBatch(), type.getKvHeads(),
-                               type.getMaxTokens(), type.getHeadDim()};
-  if (!dest.hasStaticShape() || dest.getShape() != ArrayRef<int64_t>(want) ||
-      !dest.getElementType().isF32())
-    return "the cache is not a static tensor<batch x kv_heads x max_tokens x "
-           "head_dim x f32>";
-  SmallVector<OpFoldResult> off = op.getMixedOffsets(),
-                            size = op.getMixedSizes(),
-                            stride = op.getMixedStrides();
-  for (unsigned i = 0; i < 4; ++i)
-    if (!isStatic(stride[i], 1))
-      return "the token's write into the cache is strided";
-  if (!isStatic(off[0], 0) || !isStatic(off[1], 0) || !isStatic(off[3], 0) ||
-      !isPosition(off[2], position))
-    return "the token is not written at [0, 0, position, 0] of the cache";
-  if (!isStatic(size[0], want[0]) || !isStatic(size[1], want[1]) ||
-      !isStatic(size[2], 1) || !isStatic(size[3], want[3]))
-    return "the token's write is not one token of every sequence and head";
-  return "";
-}
-
-/// The write behind a contraction operand: a tensor.extract_slice reading
-/// tokens [0, position] of a tagged tensor.insert_slice.
-tensor::InsertSliceOp readOfWrite(Value operand, Value position,
-                                  std::string &why) {
-  auto read = operand.getDefiningOp<tensor::ExtractSliceOp>();
-  if (!read)
-    return {};
-  auto write = read.getSource().getDefiningOp<tensor::InsertSliceOp>();
-  if (!write)
-    return {};
-  auto src = read.getSourceType();
-  SmallVector<OpFoldResult> off = read.getMixedOffsets(),
-                            size = read.getMixedSizes(),
-                            stride = read.getMixedStrides();
-  bool ok = src.getRank() == 4 && read.getResultType().getRank() == 4;
-  for (unsigned i = 0; ok && i < 4; ++i)
-    ok = isStatic(off[i], 0) && isStatic(stride[i], 1);
-  ok = ok && isStatic(size[0], src.getDimSize(0)) &&
-       isStatic(size[1], src.getDimSize(1)) &&
-       isStatic(size[3], src.getDimSize(3));
-  Value n = dyn_cast<Value>(size[2]);
-  bool tokens = n ? isPositionPlusOne(n, position)
-                  : (position.getDefiningOp<arith::ConstantIndexOp>() &&
-                     isStatic(size[2], position.getDefiningOp<
-                                           arith::ConstantIndexOp>()
-                                               .value() +
-                                           1));
-  if (!ok || !tokens) {
-    why = "attention does not read exactly the cache's tokens [0, position] "
-          "(a masked or full-length read needs the mask, which the runtime "
-          "does not apply)";
-    return {};
-  }
-  return write;
-}
-
-/// The single body op of an elementwise/reduction generic, or null.
-Operation *singleBodyOp(linalg::GenericOp op) {
-  Block &body = op.getRegion().front();
-  if (body.getOperations().size() != 2)
-    return nullptr;
-  return &body.front();
-}
-
-/// Checks a softmax-chain op; multiplies `scale` by a scaling constant.
-std::string checkSoftmaxOp(Operation *op, float &scale) {
-  if (isa<linalg::SoftmaxOp, linalg::FillOp>(op))
-    return "";
-  auto generic = dyn_cast<linalg::GenericOp>(op);
-  Operation *body = generic ? singleBodyOp(generic) : nullptr;
-  if (!body)
-    return "the scores pass through '" + op->getName().getStringRef().str() +
-           "', which the runtime's attention does not compute";
-  if (isa<math::ExpOp, arith::SubFOp, arith::DivFOp, arith::MaximumFOp,
-          arith::MaxNumFOp, arith::AddFOp>(body)) {
-    // An add of two block arguments is the sum reduction; an add of anything
-    // else (a mask) is not softmax.
-    if (isa<arith::AddFOp>(body) &&
-        !llvm::all_of(body->getOperands(),
-                      [](Value v) { return isa<BlockArgument>(v); }))
-      return "the scores get an additive term (a mask), which the runtime's "
-             "attention does not apply";
-    return "";
-  }
-  if (auto mul = dyn_cast<arith::MulFOp>(body)) {
-    for (unsigned i = 0; i < 2; ++i) {
-      auto c = mul.getOperand(i).getDefiningOp<arith::ConstantFloatOp>();
-      if (c && isa<BlockArgument>(mul.getOperand(1 - i))) {
-        scale *= float(c.value().convertToDouble());
-        return "";
-      }
-    }
-  }
-  return "the scores pass through '" +
-         body->getName().getStringRef().str() +
-         "', which the runtime's attention does not compute";
-}
-
-/// Checks an indexing-map layout: Q (b, h, i, d), K (b, h, t, d) -> S
-/// (b, h, i, t) for Q.K^T, and P (b, h, i, t), V (b, h, t, d) -> O (b, h, i, d)
-/// for P.V, as dimension positions of the loop space.
-bool sameDims(AffineMap a, ArrayRef<unsigned> ra, AffineMap b,
-              ArrayRef<unsigned> rb) {
-  for (auto [i, j] : llvm::zip(ra, rb))
-    if (a.getResult(i) != b.getResult(j))
-      return false;
-  return true;
+/// True when `op` writes a value into a tensor or buffer (the graph's write
+/// of the new token into its cache, in any form the raise tags).
+bool writesNewToken(Operation *op) {
+  if (isa<tensor::InsertSliceOp, tensor::InsertOp>(op))
+    return true;
+  auto effects = dyn_cast<MemoryEffectOpInterface>(op);
+  return effects && effects.hasEffect<MemoryEffects::Write>();
 }
 
 FailureOr<RuntimeAttention> matchRuntimeAttention(AttentionOp op,
@@ -216,6 +62,16 @@ FailureOr<RuntimeAttention> matchRuntimeAttention(AttentionOp op,
   auto type = dyn_cast<CacheType>(op.getCache().getType());
   if (!type)
     return why = "a latent (MLA) cache is not stored by the kvrt runtime",
+           failure();
+  if (id >= 0)
+    op->getParentOfType<FunctionOpInterface>()->walk([&](Operation *o) {
+      if (o != op && attentionId(o) == id)
+        m.ops.push_back(o);
+    });
+  if (id >= 0 && !llvm::any_of(m.ops, writesNewToken))
+    return why = "nothing to lower: no op of the attention writes the new "
+                 "token into a cache (K/V are activations or a read-only "
+                 "input), so there is no KV cache for the runtime to hold",
            failure();
   if (!type.getElement().isF32())
     return why = "element type " +
@@ -230,94 +86,24 @@ FailureOr<RuntimeAttention> matchRuntimeAttention(AttentionOp op,
   if (id < 0)
     return why = "not raised from upstream ops (no kvtier.attention_id)",
            failure();
-  auto func = op->getParentOfType<FunctionOpInterface>();
-  func->walk([&](Operation *o) {
-    if (o != op && attentionId(o) == id)
-      m.ops.push_back(o);
-  });
+  if (llvm::any_of(m.ops, [](Operation *o) {
+        return isa<LoopLikeOpInterface>(o) ||
+               llvm::any_of(o->getResultTypes(), llvm::IsaPred<BaseMemRefType>);
+      }))
+    return why = "the attention is a fused loop (online softmax) over "
+                 "memrefs; only the linalg-on-tensors and TOSA forms of "
+                 "docs/lowering.md are lowered, not loops",
+           failure();
   Operation *prev = op->getPrevNode();
-  m.pv = dyn_cast_or_null<linalg::LinalgOp>(prev);
-  if (!m.pv || attentionId(m.pv) != id ||
-      !linalg::isaContractionOpInterface(m.pv) || m.pv->getNumResults() != 1)
-    return why = "the op before kvtier.attention ('" +
-                 (prev ? prev->getName().getStringRef().str()
-                       : std::string("none")) +
-                 "') is not the linalg contraction of P and V (only the "
-                 "linalg-on-tensors form of docs/lowering.md is lowered; tosa "
-                 "and fused-loop attention are not)",
-           failure();
-  for (Operation *o : m.ops) {
-    auto l = dyn_cast<linalg::LinalgOp>(o);
-    if (!l || l == m.pv || !linalg::isaContractionOpInterface(l))
-      continue;
-    if (m.qk)
-      return why = "more than two contractions in the attention", failure();
-    m.qk = l;
+  if (isa_and_nonnull<tosa::MatMulOp>(prev) && attentionId(prev) == id) {
+    why = matchTosaAttention(op, prev, m);
+    if (!why.empty())
+      return failure();
+    return m;
   }
-  if (!m.qk)
-    return why = "no Q.K^T linalg contraction found", failure();
-  Value position = op.getPosition();
-  // K: the Q.K^T operand read from a cache write; Q: the other one.
-  for (unsigned i = 0; i < 2; ++i) {
-    std::string readWhy;
-    tensor::InsertSliceOp w = readOfWrite(
-        m.qk.getDpsInputOperand(i)->get(), position, readWhy);
-    if (!readWhy.empty())
-      return why = readWhy, failure();
-    if (w && !m.kWrite) {
-      m.kWrite = w;
-      m.query = m.qk.getDpsInputOperand(1 - i)->get();
-      if (i != 1)
-        return why = "Q.K^T has the keys as its first operand", failure();
-    }
-  }
-  std::string readWhy;
-  m.vWrite =
-      readOfWrite(m.pv.getDpsInputOperand(1)->get(), position, readWhy);
-  if (!readWhy.empty())
-    return why = readWhy, failure();
-  if (!m.kWrite || !m.vWrite)
-    return why = "K or V is not read from a tensor.insert_slice of the new "
-                 "token into a cache",
-           failure();
-  for (tensor::InsertSliceOp w : {m.kWrite, m.vWrite}) {
-    std::string w_why = checkWrite(w, type, position);
-    if (!w_why.empty())
-      return why = w_why, failure();
-  }
-  // Q and O: tensor<B x H x 1 x D x f32>, the runtime's [seq][head][dim].
-  SmallVector<int64_t> qShape = {type.getBatch(), type.getKvHeads(), 1,
-                                 type.getHeadDim()};
-  auto qType = dyn_cast<RankedTensorType>(m.query.getType());
-  auto oType = dyn_cast<RankedTensorType>(m.pv->getResult(0).getType());
-  if (!qType || !oType || qType.getShape() != ArrayRef<int64_t>(qShape) ||
-      oType.getShape() != ArrayRef<int64_t>(qShape) ||
-      !qType.getElementType().isF32() || !oType.getElementType().isF32())
-    return why = "the query and output are not tensor<batch x kv_heads x 1 x "
-                 "head_dim x f32> (GQA broadcasts and other layouts are not "
-                 "lowered yet)",
-           failure();
-  // Loop-space layouts of the two contractions.
-  SmallVector<AffineMap> qkMaps = m.qk.getIndexingMapsArray();
-  SmallVector<AffineMap> pvMaps = m.pv.getIndexingMapsArray();
-  if (!sameDims(qkMaps[0], {0, 1, 3}, qkMaps[1], {0, 1, 3}) ||
-      !sameDims(qkMaps[0], {0, 1, 2}, qkMaps[2], {0, 1, 2}) ||
-      !sameDims(qkMaps[1], {2}, qkMaps[2], {3}) ||
-      !sameDims(pvMaps[0], {0, 1, 2}, pvMaps[2], {0, 1, 2}) ||
-      !sameDims(pvMaps[0], {3}, pvMaps[1], {2}) ||
-      !sameDims(pvMaps[1], {0, 1, 3}, pvMaps[2], {0, 1, 3}))
-    return why = "the contractions are not q[b,h,i,d] k[b,h,t,d] -> "
-                 "s[b,h,i,t] and p[b,h,i,t] v[b,h,t,d] -> o[b,h,i,d]",
-           failure();
-  // Everything else on the way is softmax (and the scale).
-  for (Operation *o : m.ops) {
-    if (o == m.qk || o == m.pv || o == m.kWrite || o == m.vWrite ||
-        isa<tensor::ExtractSliceOp>(o))
-      continue;
-    std::string s = checkSoftmaxOp(o, m.scale);
-    if (!s.empty())
-      return why = s, failure();
-  }
+  why = matchLinalgAttention(op, prev, m);
+  if (!why.empty())
+    return failure();
   return m;
 }
 
@@ -375,20 +161,24 @@ Value schedulePathBuffer(OpBuilder &b, Location loc, ModuleOp module,
       b, loc, MemRefType::get({ShapedType::kDynamic}, b.getI8Type()), got);
 }
 
-/// Declares `kvrt_mlir_attention` (C interface) in `module` once.
-func::FuncOp declareRuntime(OpBuilder &b, ModuleOp module) {
-  if (auto f = module.lookupSymbol<func::FuncOp>(kRuntimeAttentionFn))
+/// Declares `kvrt_mlir_attention` (C interface) in `module` once, or with
+/// `masked` its variant taking the additive mask over the cache's tokens.
+func::FuncOp declareRuntime(OpBuilder &b, ModuleOp module, bool masked) {
+  StringRef name = masked ? kRuntimeMaskedAttentionFn : kRuntimeAttentionFn;
+  if (auto f = module.lookupSymbol<func::FuncOp>(name))
     return f;
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToEnd(module.getBody());
   Type i64 = b.getI64Type(), f32 = b.getF32Type(), idx = b.getIndexType();
   Type bytes = MemRefType::get({ShapedType::kDynamic}, b.getI8Type());
   Type floats = MemRefType::get({ShapedType::kDynamic}, f32);
-  auto type = b.getFunctionType({bytes, i64, i64, i64, i64, i64, i64, i64, f32,
-                                 i64, idx, floats, floats, floats, floats,
-                                 floats, floats},
-                                {});
-  auto f = func::FuncOp::create(b, module.getLoc(), kRuntimeAttentionFn, type);
+  SmallVector<Type> args = {bytes, i64, i64, i64, i64,   i64,    i64,   i64,
+                            f32,   i64, idx, floats, floats, floats, floats,
+                            floats, floats};
+  if (masked)
+    args.push_back(floats);
+  auto type = b.getFunctionType(args, {});
+  auto f = func::FuncOp::create(b, module.getLoc(), name, type);
   f.setPrivate();
   f->setAttr("llvm.emit_c_interface", b.getUnitAttr());
   return f;
@@ -412,7 +202,7 @@ struct AttentionToRuntime : OpRewritePattern<AttentionOp> {
     auto type = cast<CacheType>(op.getCache().getType());
     auto module = op->getParentOfType<ModuleOp>();
     Location loc = op.getLoc();
-    func::FuncOp callee = declareRuntime(rewriter, module);
+    func::FuncOp callee = declareRuntime(rewriter, module, bool(m->mask));
 
     rewriter.setInsertionPointAfter(m->pv);
     auto i64 = [&](int64_t v) -> Value {
@@ -434,26 +224,43 @@ struct AttentionToRuntime : OpRewritePattern<AttentionOp> {
         MemRefType::get({ShapedType::kDynamic}, oType.getElementType()), out);
     Value scale = arith::ConstantFloatOp::create(
         rewriter, loc, rewriter.getF32Type(), llvm::APFloat(m->scale));
-    func::CallOp::create(
-        rewriter, loc, callee,
-        ValueRange{path, i64(options.analysis->getNumRuntimeLayers()),
-                   i64(type.getKvHeads()), i64(type.getKvHeads()),
-                   i64(type.getHeadDim()), i64(type.getBlock()),
-                   i64(type.getBatch()), i64(type.getMaxTokens()), scale,
-                   i64(*layer), op.getPosition(), q, k, v, kc, vc, outDyn});
+    SmallVector<Value> args = {
+        path,          i64(options.analysis->getNumRuntimeLayers()),
+        i64(type.getKvHeads()), i64(type.getKvHeads() * m->group),
+        i64(type.getHeadDim()), i64(type.getBlock()),
+        i64(type.getBatch()),   i64(type.getMaxTokens()),
+        scale,         i64(*layer),
+        op.getPosition(), q, k, v, kc, vc, outDyn};
+    if (m->mask)
+      args.push_back(toDynamicBuffer(rewriter, loc, m->mask));
+    func::CallOp::create(rewriter, loc, callee, args);
     Value result = bufferization::ToTensorOp::create(
         rewriter, loc,
         RankedTensorType::get(flatType.getShape(), oType.getElementType()),
         out, /*restrict=*/true, /*writable=*/true);
-    ReassociationIndices all = {0, 1, 2, 3};
+    ReassociationIndices all;
+    for (int64_t i = 0; i < oType.getRank(); ++i)
+      all.push_back(i);
     Value shaped = tensor::ExpandShapeOp::create(
         rewriter, loc, oType, result, ArrayRef<ReassociationIndices>{all});
     rewriter.replaceAllUsesWith(m->pv->getResult(0), shaped);
     rewriter.eraseOp(op);
     // The upstream attention is dead now: erase it, consumers first.
-    for (Operation *o : llvm::reverse(m->ops))
-      if (o->use_empty() && !isa<tensor::InsertSliceOp>(o))
-        rewriter.eraseOp(o);
+    // Untagged shape and scale constants (tosa) only the attention used go
+    // with it.
+    llvm::SetVector<Operation *> feeding;
+    for (Operation *o : llvm::reverse(m->ops)) {
+      if (!o->use_empty() || isa<tensor::InsertSliceOp>(o))
+        continue;
+      for (Value operand : o->getOperands())
+        if (Operation *d = operand.getDefiningOp())
+          if (isa<tosa::ConstShapeOp, tosa::ConstOp>(d) && attentionId(d) < 0)
+            feeding.insert(d);
+      rewriter.eraseOp(o);
+    }
+    for (Operation *d : feeding)
+      if (d->use_empty())
+        rewriter.eraseOp(d);
     return success();
   }
 

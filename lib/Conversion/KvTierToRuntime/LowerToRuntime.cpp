@@ -13,6 +13,7 @@
 #include "kvopt/Dialect/KvTier/IR/KvTierAttrs.h"
 #include "kvopt/Dialect/KvTier/IR/KvTierDialect.h"
 #include "kvopt/Dialect/KvTier/IR/KvTierOps.h"
+#include "kvopt/Transforms/AttentionPatterns.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -124,6 +125,9 @@ struct LowerToRuntimePass
          {KvTierDialect::getPlanAttrName(), KvTierDialect::getModelAttrName(),
           KvTierDialect::getMemorySystemAttrName()})
       module->removeAttr(name);
+    // The raise's tags on the upstream ops that stay (the cache writes, a
+    // kept attention) go too.
+    module.walk([](Operation *op) { op->removeAttr(kAttentionIdAttrName); });
   }
 };
 

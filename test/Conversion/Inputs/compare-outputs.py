@@ -42,6 +42,9 @@ def main():
         tol = float(args[i + 1])
         del args[i:i + 2]
     ref, other = memrefs(args[0]), memrefs(args[1])
+    if not ref:
+        print(f"FAIL: no memref printed in {args[0]}")
+        return 1
     if len(ref) != len(other):
         print(f"FAIL: {len(ref)} memrefs in {args[0]}, {len(other)} in {args[1]}")
         return 1

@@ -33,6 +33,12 @@ class KvCacheAnalysis;
 inline constexpr llvm::StringLiteral kRuntimeAttentionFn =
     "kvrt_mlir_attention";
 
+/// Its variant for attention over the whole cache with an additive mask
+/// (the TOSA form): the mask is checked to hide exactly the tokens after
+/// the position.
+inline constexpr llvm::StringLiteral kRuntimeMaskedAttentionFn =
+    "kvrt_mlir_attention_masked";
+
 /// What the lowering needs besides the IR.
 struct KvTierToRuntimeOptions {
   /// The schedule side file the runtime executes (the plan's `file`).
