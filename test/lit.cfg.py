@@ -47,6 +47,12 @@ if config.kvrt_mlir_lib and os.path.exists(
 ):
     config.available_features.add("mlir-runner")
 
+# kvrt-bench (CUDA builds only): its --dry-run-host runs without a GPU.
+kvrt_bench = os.path.join(config.kvopt_obj_root, "runtime", "tools", "kvrt-bench")
+if os.path.exists(kvrt_bench):
+    config.available_features.add("kvrt-bench")
+    config.substitutions.append(("%kvrt_bench", kvrt_bench))
+
 config.environment["FILECHECK_OPTS"] = "-enable-var-scope"
 
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])

@@ -14,7 +14,9 @@
 //      with the measured step time next to the time model's prediction
 //        step_time = max(HBM/B_hbm, DRAM/B_dram, H2D/B_h2d, D2H/B_d2h)
 //      from the bandwidths measured in 1-3 and the bytes kvrt counted.
-// Prints a table last; --csv FILE also writes the rows as CSV.
+// Prints a table last; --csv FILE also writes the rows as CSV (also with
+// --dry-run-host): checked before any measurement, written through a
+// temporary and renamed over FILE only when the run succeeded.
 //
 // usage: kvrt-bench [--quick] [--csv FILE] [--system-dram] [--dry-run-host]
 //
@@ -28,10 +30,15 @@
 
 #include <cuda_runtime.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cerrno>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -441,6 +448,102 @@ void measureDecode(const Bandwidths &bw, bool quick, bool systemDram,
   kvrt_context_destroy(ctx);
 }
 
+
+/// Why `path` cannot be the --csv output, checked before any measurement:
+/// empty when it can be.
+std::string csvProblem(const std::string &path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode))
+      return "is a directory";
+    if (!S_ISREG(st.st_mode))
+      return ""; // /dev/null, a pipe: written at the end, directly
+    if (::access(path.c_str(), W_OK) != 0)
+      return std::strerror(errno);
+  }
+  size_t slash = path.rfind('/');
+  std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
+  if (dir.empty())
+    dir = "/";
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    return "directory '" + dir + "' does not exist";
+  if (::access(dir.c_str(), W_OK | X_OK) != 0)
+    return "directory '" + dir + "' is not writable";
+  return "";
+}
+
+/// Writes `text` to `path`: a regular file through a temporary next to it,
+/// renamed over it only when completely written (an existing file keeps its
+/// permissions), so a failure leaves the old file byte-identical. Prints the
+/// error naming the file and returns false on failure.
+bool writeCsv(const std::string &path, const std::string &text) {
+  auto fail = [&](const char *reason) {
+    std::fprintf(stderr, "kvrt-bench: cannot write '%s' (--csv): %s\n",
+                 path.c_str(), reason);
+    return false;
+  };
+  struct stat st;
+  bool exists = ::stat(path.c_str(), &st) == 0;
+  if (exists && !S_ISREG(st.st_mode)) {
+    std::FILE *f = std::fopen(path.c_str(), "w");
+    if (!f)
+      return fail(std::strerror(errno));
+    bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+    ok = std::fflush(f) == 0 && ok;
+    int err = errno;
+    ok = std::fclose(f) == 0 && ok;
+    return ok ? true : fail(std::strerror(err ? err : errno));
+  }
+  size_t slash = path.rfind('/');
+  std::string dir = slash == std::string::npos ? "" : path.substr(0, slash + 1);
+  std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
+  std::string temp = dir + "." + base + ".tmp-XXXXXX";
+  int fd = ::mkstemp(&temp[0]);
+  if (fd < 0)
+    return fail(std::strerror(errno));
+  size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      int err = n < 0 ? errno : ENOSPC;
+      ::close(fd);
+      ::unlink(temp.c_str());
+      return fail(std::strerror(err));
+    }
+    done += size_t(n);
+  }
+  if (exists)
+    ::fchmod(fd, st.st_mode & 07777);
+  else
+    ::fchmod(fd, 0644);
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    int err = errno;
+    ::unlink(temp.c_str());
+    return fail(std::strerror(err));
+  }
+  if (::rename(temp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(temp.c_str());
+    return fail(std::strerror(err));
+  }
+  return true;
+}
+
+/// The recorded rows as CSV.
+std::string csvText(const char *device) {
+  std::string out = "device,section,measurement,value,unit,note\n";
+  char buf[1024];
+  for (const Row &r : rows) {
+    std::snprintf(buf, sizeof(buf), "\"%s\",%s,\"%s\",%.6f,%s,\"%s\"\n",
+                  device, r.section.c_str(), r.name.c_str(), r.value,
+                  r.unit.c_str(), r.note.c_str());
+    out += buf;
+  }
+  return out;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -462,6 +565,15 @@ int main(int argc, char **argv) {
       return 2;
     }
   }
+  // A CSV that cannot be written is refused before any measurement.
+  if (csv) {
+    std::string why = csvProblem(csv);
+    if (!why.empty()) {
+      std::fprintf(stderr, "kvrt-bench: cannot write '%s' (--csv): %s\n", csv,
+                   why.c_str());
+      return 1;
+    }
+  }
   if (hostDryRun) {
     std::printf("kvrt-bench --dry-run-host: decode plans on the host backend "
                 "(placeholder bandwidths; times are meaningless)\n");
@@ -469,6 +581,8 @@ int main(int argc, char **argv) {
     fake.hbm = 3000;
     fake.dram = fake.h2d = fake.d2h = 50;
     measureDecode(fake, true, false, true);
+    if (csv && !writeCsv(csv, csvText("host backend (dry run)")))
+      return 1;
     std::printf("kvrt-bench --dry-run-host: done\n");
     return 0;
   }
@@ -553,18 +667,7 @@ int main(int argc, char **argv) {
   for (const Row &r : rows)
     std::printf("%-10s %-36s %12.3f %-6s\n", r.section.c_str(), r.name.c_str(),
                 r.value, r.unit.c_str());
-  if (csv) {
-    std::FILE *f = std::fopen(csv, "w");
-    if (!f) {
-      std::fprintf(stderr, "cannot write %s\n", csv);
-      return 1;
-    }
-    std::fprintf(f, "device,section,measurement,value,unit,note\n");
-    for (const Row &r : rows)
-      std::fprintf(f, "\"%s\",%s,\"%s\",%.6f,%s,\"%s\"\n", prop.name,
-                   r.section.c_str(), r.name.c_str(), r.value, r.unit.c_str(),
-                   r.note.c_str());
-    std::fclose(f);
-  }
+  if (csv && !writeCsv(csv, csvText(prop.name)))
+    return 1;
   return 0;
 }

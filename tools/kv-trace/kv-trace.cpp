@@ -11,6 +11,7 @@
 #include "kvopt/Core/Annealing.h"
 #include "kvopt/Core/AtomicOutput.h"
 #include "kvopt/Core/Error.h"
+#include "kvopt/Core/InputLimits.h"
 #include "kvopt/Core/Limits.h"
 #include "kvopt/Core/Policies.h"
 #include "kvopt/Core/SeedCode.h"
@@ -21,6 +22,7 @@
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/raw_ostream.h"
@@ -110,6 +112,11 @@ static cl::opt<double> laFraction("la-fraction",
 static cl::opt<unsigned>
     anneal("anneal", cl::desc("SA iterations for 'sa' (0: use W, R)"),
            cl::init(0), cl::sub(simulateCmd));
+static cl::opt<std::string> maxMemory(
+    "max-memory",
+    cl::desc("refuse a simulation whose residency and oracle indexes need "
+             "more memory (e.g. 64GB; default: the memory available)"),
+    cl::init(""), cl::sub(simulateCmd));
 static cl::opt<double> fixedStep("fixed-step-us",
                                  cl::desc("fixed time per step (us)"),
                                  cl::init(0), cl::sub(simulateCmd));
@@ -143,6 +150,71 @@ namespace {
 int fail(llvm::Error e) {
   llvm::errs() << "kv-trace: error: " << llvm::toString(std::move(e)) << "\n";
   return 1;
+}
+
+/// Forwards a trace and reports how far through it a long phase is: after
+/// the first second, at every new tenth and at least every 10 s, with the
+/// time left (`[  12.0 s] simulating belady:  40% (about 18 s left)`).
+class ProgressSource : public TraceSource {
+public:
+  ProgressSource(std::unique_ptr<TraceSource> inner, std::string phase)
+      : inner(std::move(inner)), phase(std::move(phase)),
+        total(this->inner->header().recordCount()) {}
+  const TraceHeader &header() const override { return inner->header(); }
+  llvm::Expected<bool> next(TraceRecord &rec) override {
+    llvm::Expected<bool> more = inner->next(rec);
+    if (more && *more) {
+      ++done;
+      report();
+    }
+    return more;
+  }
+  llvm::Expected<std::unique_ptr<TraceSource>> reopen() const override {
+    return inner->reopen();
+  }
+  std::string describe() const override { return inner->describe(); }
+
+private:
+  using Clock = std::chrono::steady_clock;
+  void report() {
+    double t = std::chrono::duration<double>(Clock::now() - start).count();
+    double frac = total ? double(done) / double(total) : 0;
+    int tenth = int(frac * 10);
+    if (t < 1.0 || (tenth == lastTenth && t - lastPrint < 10))
+      return;
+    lastTenth = tenth;
+    lastPrint = t;
+    llvm::errs() << llvm::format("[%7.1f s] %s: %3d%%", t, phase.c_str(),
+                                 int(frac * 100));
+    if (frac >= 0.01 && frac < 1.0)
+      llvm::errs() << llvm::format(" (about %.0f s left)",
+                                   t / frac * (1 - frac));
+    llvm::errs() << "\n";
+  }
+
+  std::unique_ptr<TraceSource> inner;
+  std::string phase;
+  uint64_t total, done = 0;
+  Clock::time_point start = Clock::now();
+  int lastTenth = -1;
+  double lastPrint = 0;
+};
+
+/// What simulating `policyNames` on a trace of shape `h` with `w`'s blocks
+/// needs at most, estimated before anything is allocated: the residency
+/// (20 B per block: state, cold list, missing sets; 80 B per (layer, seq);
+/// a bit per token for the read sets), the stream's read sets (a token id
+/// per token), and for 'belady' its interval index (28 B per block read at
+/// least once: counts, offsets, keys, starts, the event list).
+uint64_t simulationBytes(const TraceHeader &h, const Workload &w,
+                         const std::vector<std::string> &policyNames) {
+  long double chains = (long double)h.batch * h.layers;
+  long double tokens = chains * ((long double)h.promptLen + h.decodeSteps);
+  long double blocks = chains * w.blocksPerSeqLayer();
+  bool belady = llvm::is_contained(policyNames, "belady");
+  long double need = blocks * (20 + (belady ? 28 : 0)) + chains * 80 +
+                     tokens / 8 + tokens * 4;
+  return need > 1.8e19L ? UINT64_MAX : uint64_t(need);
 }
 
 llvm::Expected<GeneratorParams> generatorParams() {
@@ -424,6 +496,13 @@ int simulateAll() {
     for (auto p : parts)
       names.push_back(p.str());
   }
+  {
+    uint64_t bytes = simulationBytes(h, w, names);
+    if (auto e = checkMemoryEstimate(
+            bytes, "simulating " + std::to_string(h.recordCount()) +
+                       " records of " + (*src)->describe()))
+      return fail(std::move(e));
+  }
   llvm::outs() << "trace " << (*src)->describe() << "\nhardware " << mem->name
                << ": " << mem->description << "\nmodel " << w.model.name
                << ", entry " << w.entryBytes() << " B, weights/step "
@@ -462,7 +541,8 @@ int simulateAll() {
     auto fresh = (*src)->reopen();
     if (!fresh)
       return fail(fresh.takeError());
-    auto m = simulate(**fresh, *problem, *policy);
+    ProgressSource watched(std::move(*fresh), "simulating " + name);
+    auto m = simulate(watched, *problem, *policy);
     if (!m)
       return fail(m.takeError());
     double wall =
@@ -490,6 +570,12 @@ int main(int argc, char **argv) {
   installToolHandlers("kv-trace");
   cl::ParseCommandLineOptions(
       argc, argv, "kv-trace: access traces and the placement simulator\n");
+  if (!maxMemory.empty()) {
+    llvm::Expected<uint64_t> bytes = parseByteSize(maxMemory, "max-memory");
+    if (!bytes)
+      return fail(bytes.takeError());
+    setMemoryLimitBytes(*bytes);
+  }
   if (generateCmd) {
     auto g = generatorParams();
     if (!g)
