@@ -6,6 +6,8 @@
 
 #include "kvopt/Planning/Planner.h"
 
+#include "llvm/Support/FormatVariadic.h"
+
 #include "Solve.h"
 
 #include "kvopt/Core/Policies.h"
@@ -65,9 +67,9 @@ static llvm::Error adoptBaseline(const Problem &problem,
     return llvm::StringRef(n).starts_with("valid bound (");
   });
   result.notes.push_back(
-      "the baseline '" + name + "' (" + std::to_string(expected) +
+      "the baseline '" + name + "' (" + llvm::formatv("{0:e6}", expected).str() +
       " s) beat the solver's schedule (" +
-      std::to_string(result.scheduleSeconds) +
+      llvm::formatv("{0:e6}", result.scheduleSeconds).str() +
       " s); the plan is its schedule (the plan is the fastest "
       "capacity-feasible schedule among the solver's candidates and the "
       "capacity-respecting baselines)");
