@@ -108,11 +108,14 @@ struct LowerToRuntimePass
     });
     for (Operation *op : erase)
       op->erase();
-    module.walk([&](MigrateOp op) { erase.push_back(op); });
+    // The list held the ops just erased; only the migrations are left to
+    // visit (touching an erased op is a use after free).
+    SmallVector<Operation *> migrations;
+    module.walk([&](MigrateOp op) { migrations.push_back(op); });
     SmallVector<Operation *> caches;
     module.walk([&](CacheOp op) { caches.push_back(op); });
-    for (Operation *op : llvm::reverse(erase))
-      if (op->use_empty() && isa<MigrateOp>(op))
+    for (Operation *op : llvm::reverse(migrations))
+      if (op->use_empty())
         op->erase();
     for (Operation *op : caches) {
       if (!op->use_empty()) {
