@@ -115,11 +115,17 @@ public:
     want = std::min(want, reach);
     if (want == 0)
       return llvm::Error::success();
-    std::partial_sort(cand.begin(), cand.begin() + want, cand.end(),
-                      [](auto &a, auto &b) {
-                        return a.first != b.first ? a.first > b.first
-                                                  : a.second < b.second;
-                      });
+    // Longest stay first, ties by block id: a strict total order, so the
+    // selected prefix and its order do not depend on the algorithm (a
+    // selection then a sort of the prefix: a heap over thousands of
+    // candidates was the policy's largest cost at full scale).
+    auto longer = [](const std::pair<uint32_t, BlockId> &a,
+                     const std::pair<uint32_t, BlockId> &b) {
+      return a.first != b.first ? a.first > b.first : a.second < b.second;
+    };
+    if (want < cand.size())
+      std::nth_element(cand.begin(), cand.begin() + want, cand.end(), longer);
+    std::sort(cand.begin(), cand.begin() + want, longer);
     BlockId victim = res.coldHead();
     double used = 0;
     for (size_t k = 0; k < want; ++k) {
