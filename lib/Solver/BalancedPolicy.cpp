@@ -93,7 +93,12 @@ public:
     // Candidates: missing blocks, by remaining stay.
     cand.clear();
     size_t longStays = 0;
-    for (BlockId b : res.missing(info.seq, info.layer)) {
+    llvm::ArrayRef<BlockId> missing = res.missing(info.seq, info.layer);
+    for (size_t i = 0, n = missing.size(); i < n; ++i) {
+      // The list is in no order: fetch the stay ends a few blocks ahead.
+      if (i + kPrefetch < n)
+        __builtin_prefetch(&endStep[missing[i + kPrefetch]]);
+      BlockId b = missing[i];
       uint32_t stay = stayFrom(b, info.step + 1);
       if (stay >= opt.minStay) {
         cand.push_back({stay, b});
@@ -190,6 +195,7 @@ private:
   }
 
   static constexpr uint32_t kUnknown = UINT32_MAX;
+  static constexpr size_t kPrefetch = 16;
 
   const BlockAccesses &acc;
   ResourceCosts costs;
