@@ -132,6 +132,11 @@ public:
       std::nth_element(cand.begin(), cand.begin() + want, cand.end(), longer);
     std::sort(cand.begin(), cand.begin() + want, longer);
     BlockId victim = res.coldHead();
+    // The walk below moves forward along the cold list (which does not
+    // change during this record) and never returns to a victim it took, so
+    // only demotions already in `act` on entry need the membership check
+    // (a scan of all of them made the loop quadratic in the promotions).
+    const size_t givenDemotions = act.demote.size();
     double used = 0;
     for (size_t k = 0; k < want; ++k) {
       if (used >= slackProms && cand[k].first < opt.minStayBeyondSlack)
@@ -139,7 +144,8 @@ public:
       if (free <= 0) {
         // Evict a block no one reads now, least recently read first.
         while (victim != kNoBlock &&
-               (victim == info.newBlock || isDemoted(act, victim)))
+               (victim == info.newBlock ||
+                isDemoted(act, givenDemotions, victim)))
           victim = res.coldNext(victim);
         if (victim == kNoBlock)
           break;
@@ -163,8 +169,10 @@ private:
     return std::clamp(h * opt.targetScale, 0.0, reads);
   }
 
-  static bool isDemoted(const StepActions &act, BlockId b) {
-    return std::find(act.demote.begin(), act.demote.end(), b) != act.demote.end();
+  /// Whether b is among the first `n` demotions of `act`.
+  static bool isDemoted(const StepActions &act, size_t n, BlockId b) {
+    auto end = act.demote.begin() + n;
+    return std::find(act.demote.begin(), end, b) != end;
   }
 
   /// Steps from `step` until block b's read count next changes (its stay
