@@ -21,6 +21,7 @@ public:
                          std::vector<BlockId> &hbm) override {
     const uint64_t N = acc.totalBlocks();
     cursor.assign(N, 0);
+    endStep.assign(N, kUnknown);
     // Start with the blocks read at step 0, longest stay first, up to the
     // balanced hits of each (layer, seq) and the capacity.
     const uint64_t keys = uint64_t(acc.layers()) * acc.batch();
@@ -91,21 +92,51 @@ public:
     double slackProms = slackLink > 0 ? slackLink / perProm : 0;
     // Candidates: missing blocks, by remaining stay.
     cand.clear();
-    for (BlockId b : res.missing(info.seq, info.layer)) {
+    size_t longStays = 0;
+    llvm::ArrayRef<BlockId> missing = res.missing(info.seq, info.layer);
+    for (size_t i = 0, n = missing.size(); i < n; ++i) {
+      // The list is in no order: fetch the stay ends a few blocks ahead.
+      if (i + kPrefetch < n)
+        __builtin_prefetch(&endStep[missing[i + kPrefetch]]);
+      BlockId b = missing[i];
       uint32_t stay = stayFrom(b, info.step + 1);
-      if (stay >= opt.minStay)
+      if (stay >= opt.minStay) {
         cand.push_back({stay, b});
+        longStays += stay >= opt.minStayBeyondSlack;
+      }
     }
     size_t want = size_t(std::ceil(deficit / std::max(1u, res.tokensPerBlock())));
     want = std::min(want, cand.size());
+    // The loop below takes the k-th best candidate only while k < slackProms
+    // or its stay is at least minStayBeyondSlack; in the sorted order those
+    // with a long stay come first, so only the first max(long, ceil(slack))
+    // candidates can be taken and only they need sorting.
+    double slackCeil = std::ceil(slackProms);
+    size_t slackN = std::isnan(slackCeil)               ? cand.size()
+                    : !(slackCeil > 0)                   ? 0
+                    : slackCeil >= double(cand.size()) ? cand.size()
+                                                       : size_t(slackCeil);
+    size_t reach = std::max(longStays, slackN);
+    want = std::min(want, reach);
     if (want == 0)
       return llvm::Error::success();
-    std::partial_sort(cand.begin(), cand.begin() + want, cand.end(),
-                      [](auto &a, auto &b) {
-                        return a.first != b.first ? a.first > b.first
-                                                  : a.second < b.second;
-                      });
+    // Longest stay first, ties by block id: a strict total order, so the
+    // selected prefix and its order do not depend on the algorithm (a
+    // selection then a sort of the prefix: a heap over thousands of
+    // candidates was the policy's largest cost at full scale).
+    auto longer = [](const std::pair<uint32_t, BlockId> &a,
+                     const std::pair<uint32_t, BlockId> &b) {
+      return a.first != b.first ? a.first > b.first : a.second < b.second;
+    };
+    if (want < cand.size())
+      std::nth_element(cand.begin(), cand.begin() + want, cand.end(), longer);
+    std::sort(cand.begin(), cand.begin() + want, longer);
     BlockId victim = res.coldHead();
+    // The walk below moves forward along the cold list (which does not
+    // change during this record) and never returns to a victim it took, so
+    // only demotions already in `act` on entry need the membership check
+    // (a scan of all of them made the loop quadratic in the promotions).
+    const size_t givenDemotions = act.demote.size();
     double used = 0;
     for (size_t k = 0; k < want; ++k) {
       if (used >= slackProms && cand[k].first < opt.minStayBeyondSlack)
@@ -113,7 +144,8 @@ public:
       if (free <= 0) {
         // Evict a block no one reads now, least recently read first.
         while (victim != kNoBlock &&
-               (victim == info.newBlock || isDemoted(act, victim)))
+               (victim == info.newBlock ||
+                isDemoted(act, givenDemotions, victim)))
           victim = res.coldNext(victim);
         if (victim == kNoBlock)
           break;
@@ -137,13 +169,29 @@ private:
     return std::clamp(h * opt.targetScale, 0.0, reads);
   }
 
-  static bool isDemoted(const StepActions &act, BlockId b) {
-    return std::find(act.demote.begin(), act.demote.end(), b) != act.demote.end();
+  /// Whether b is among the first `n` demotions of `act`.
+  static bool isDemoted(const StepActions &act, size_t n, BlockId b) {
+    auto end = act.demote.begin() + n;
+    return std::find(act.demote.begin(), end, b) != end;
   }
 
   /// Steps from `step` until block b's read count next changes (its stay
   /// in the read set, for token blocks); advances b's cursor.
+  ///
+  /// The step `end` at which the stay ends is the same for every query step
+  /// s <= end (the cursor then stops at or before that event, and only adds
+  /// lie between), so it is cached per block and recomputed only when the
+  /// query passes it: one 4-byte read per candidate instead of the cursor,
+  /// the offsets and the events.
   uint32_t stayFrom(BlockId b, uint32_t step) {
+    uint32_t &cached = endStep[b];
+    if (cached == kUnknown || step > cached)
+      cached = stayEnd(b, step);
+    return cached > step ? cached - step : 0;
+  }
+
+  /// The step at which block b's stay from `step` ends; advances b's cursor.
+  uint32_t stayEnd(BlockId b, uint32_t step) {
     auto ev = acc.blockEvents(b);
     uint64_t &c = cursor[b];
     while (c < ev.size() && BlockAccesses::eventStep(ev[c]) < step)
@@ -151,15 +199,18 @@ private:
     uint64_t k = c;
     while (k < ev.size() && BlockAccesses::eventIsAdd(ev[k]))
       ++k;
-    uint32_t end = k < ev.size() ? BlockAccesses::eventStep(ev[k])
-                                 : acc.decodeSteps();
-    return end > step ? end - step : 0;
+    return k < ev.size() ? BlockAccesses::eventStep(ev[k]) : acc.decodeSteps();
   }
+
+  static constexpr uint32_t kUnknown = UINT32_MAX;
+  static constexpr size_t kPrefetch = 16;
 
   const BlockAccesses &acc;
   ResourceCosts costs;
   BalancedOptions opt;
   std::vector<uint64_t> cursor;
+  /// Per block: the step its current stay ends (stayFrom), or kUnknown.
+  std::vector<uint32_t> endStep;
   std::vector<std::pair<uint32_t, BlockId>> cand;
 };
 

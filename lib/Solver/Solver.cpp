@@ -293,9 +293,17 @@ kvopt::solver::solvePlacement(const Problem &problem, const TraceSource &trace,
       return m.takeError();
     offer(res, std::move(*m), std::move(sched), policy->name());
   }
-  // Per-window placement by read counts (WindowPlacement.h).
+  // Per-window placement by read counts (WindowPlacement.h), on runs of at
+  // most kWindowMaxDecodeSteps steps (beyond, it never won: a size rule).
+  bool windows =
+      opt.windowSchedules && w.decodeSteps <= kWindowMaxDecodeSteps;
+  if (opt.windowSchedules && !windows && opt.progress)
+    opt.progress("schedule: window placement skipped (" +
+                     std::to_string(w.decodeSteps) + " decode steps, above " +
+                     std::to_string(kWindowMaxDecodeSteps) + ")",
+                 0);
   for (const WindowOptions &wo :
-       opt.windowSchedules ? windowCandidates() : std::vector<WindowOptions>()) {
+       windows ? windowCandidates() : std::vector<WindowOptions>()) {
     auto policy = createWindowPlacementPolicy(*acc, *costs,
                                               problem.capacityBlocks, wo);
     Schedule sched;
@@ -362,6 +370,11 @@ kvopt::solver::solvePlacement(const Problem &problem, const TraceSource &trace,
                    std::to_string(acc->totalEvents()) +
                    " trace events, above the size limit of " +
                    std::to_string(opt.planScheduleMaxEvents) + ")";
+  if (opt.windowSchedules && !windows)
+    res.message += "; the window placement was not simulated (" +
+                   std::to_string(w.decodeSteps) +
+                   " decode steps, above the size rule's " +
+                   std::to_string(kWindowMaxDecodeSteps) + ")";
   if (res.provedOptimal && !res.stoppedByTimeLimit)
     res.message = "the exact model was solved to optimality; the schedule "
                   "attains it";

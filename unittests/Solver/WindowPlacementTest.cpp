@@ -167,10 +167,11 @@ struct SeedLikeCase {
   std::unique_ptr<TraceSource> trace;
 };
 
-SeedLikeCase readmeShape(uint32_t layers, uint32_t batch, uint32_t prompt) {
+SeedLikeCase readmeShape(uint32_t layers, uint32_t batch, uint32_t prompt,
+                         uint32_t decode = 64) {
   auto mem = getHardwarePreset("gh200");
   EXPECT_TRUE(bool(mem));
-  Workload w = makePaperWorkload(prompt, 64);
+  Workload w = makePaperWorkload(prompt, decode);
   w.model.layers = layers;
   w.model.slidingWindow.assign(layers, 0);
   w.batch = batch;
@@ -185,7 +186,7 @@ SeedLikeCase readmeShape(uint32_t layers, uint32_t batch, uint32_t prompt) {
   g.layers = layers;
   g.batch = batch;
   g.promptLen = prompt;
-  g.decodeSteps = 64;
+  g.decodeSteps = decode;
   g.sparsity = 0.6;
   g.swapFraction = 0.1;
   g.seed = 1;
@@ -234,6 +235,28 @@ TEST(WindowPlacement, BeatsBalancedOracleOnSeedLikeTrace) {
   EXPECT_EQ(r1->scheduleSeconds, r2->scheduleSeconds);
   EXPECT_EQ(r1->schedulePolicy, r2->schedulePolicy);
   EXPECT_TRUE(sameSchedule(r1->schedule, r2->schedule));
+}
+
+TEST(WindowPlacement, SolverSimulatesItOnlyUpToTheSizeRule) {
+  // At kWindowMaxDecodeSteps the candidate is simulated; one step more and
+  // it is not, and the result's message says so.
+  for (uint32_t decode : {kWindowMaxDecodeSteps, kWindowMaxDecodeSteps + 1}) {
+    SeedLikeCase c = readmeShape(1, 1, 64, decode);
+    SolveOptions so;
+    so.method = SolveMethod::Lagrangian;
+    so.lagrangian.maxIterations = 1;
+    so.planSchedule = false;
+    bool simulated = false;
+    so.progress = [&](const std::string &what, double) {
+      simulated |= what.find("simulating window-placement") != std::string::npos;
+    };
+    auto r = solvePlacement(c.problem, *c.trace, so);
+    ASSERT_TRUE(bool(r)) << errorToString(r.takeError());
+    bool skipped = r->message.find("window placement was not simulated") !=
+                   std::string::npos;
+    EXPECT_EQ(simulated, decode <= kWindowMaxDecodeSteps) << decode;
+    EXPECT_EQ(skipped, decode > kWindowMaxDecodeSteps) << r->message;
+  }
 }
 
 TEST(WindowPlacement, PlanIsWithinCapacityAndOrdered) {

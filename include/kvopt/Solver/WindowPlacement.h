@@ -91,6 +91,12 @@ std::unique_ptr<Policy> createWindowPolicy(WindowPlan plan,
 /// schedule; docs/bound.md section 5 has the measurements behind them).
 std::vector<WindowOptions> windowCandidates();
 
+/// The longest run (decode steps) for which the solver simulates the
+/// window candidates. Beyond it the plan re-plans every ceil(D / 64) > 32
+/// steps with a 6-step horizon and lost to the balanced oracle in every
+/// measured run (docs/bound.md section 5): a size rule, not a clock.
+constexpr uint32_t kWindowMaxDecodeSteps = 2048;
+
 /// Plan and wrap in one call; the name records the options.
 std::unique_ptr<Policy> createWindowPlacementPolicy(
     const BlockAccesses &accesses, const ResourceCosts &costs,
