@@ -94,6 +94,7 @@ kvrt_status releaseDead(kvrt_cache &cache, const kvrt_schedule &s,
       tier.releaseTicket[slot] = writer;
     tier.freeSlots.insert(slot);
     ++cache.tableVersions[l];
+    ++cache.counters.blocks_released;
   }
   return KVRT_OK;
 }

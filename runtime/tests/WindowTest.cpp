@@ -140,6 +140,7 @@ TEST(Window, RuntimeFreesTheSlotAndThePromotionFits) {
   KVRT_ASSERT_OK(kvrt_counters_get(cache.get(), &k));
   EXPECT_LE(k.peak_hbm_blocks, kCapacity);
   EXPECT_EQ(k.blocks_migrated, 1u);
+  EXPECT_EQ(k.blocks_released, 2u); // blocks 0 and 1 of layer 0
   // The dead block cannot be moved, and attention on its layer is refused
   // (the runtime's attention has no window).
   SchedulePtr late = windowSchedule(true);
