@@ -112,6 +112,16 @@ llvm::Error kvopt::writeScheduleFile(const Problem &problem,
   if (kvrt_status st = kvrt_schedule_set_assumptions(
           sched.get(), w.tokensPerBlock, capacity))
     return runtimeError(st, path);
+  // Sliding-window layers (format version 2): the runtime frees a dead
+  // block's slot at the step it leaves its window, as the plan does.
+  if (w.hasWindows()) {
+    std::vector<uint32_t> windows(layers);
+    for (uint32_t l = 0; l < layers; ++l)
+      windows[l] = w.windowOf(l);
+    if (kvrt_status st = kvrt_schedule_set_windows(
+            sched.get(), windows.data(), w.promptLen, uint32_t(perSeq)))
+      return runtimeError(st, path);
+  }
   if (kvrt_status st = kvrt_schedule_write(sched.get(), path.c_str()))
     return runtimeError(st, path);
   return llvm::Error::success();

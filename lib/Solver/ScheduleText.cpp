@@ -11,8 +11,12 @@ using namespace kvopt;
 using namespace kvopt::solver;
 
 ScheduleShape ScheduleShape::of(const Workload &w) {
-  return {w.model.layers, w.batch, w.promptLen, w.decodeSteps,
-          w.tokensPerBlock};
+  ScheduleShape s{w.model.layers, w.batch, w.promptLen, w.decodeSteps,
+                  w.tokensPerBlock, {}};
+  if (w.hasWindows())
+    for (uint32_t l = 0; l < w.model.layers; ++l)
+      s.windows.push_back(w.windowOf(l));
+  return s;
 }
 
 void kvopt::solver::writeMoveLists(llvm::raw_ostream &os,
@@ -33,11 +37,18 @@ void kvopt::solver::writeMoveLists(llvm::raw_ostream &os,
 void kvopt::solver::writeScheduleText(llvm::raw_ostream &os,
                                       const ScheduleShape &s,
                                       const Schedule &schedule) {
-  os << "kvopt-schedule 1\n"
+  os << "kvopt-schedule " << (s.windows.empty() ? 1 : 2) << "\n"
      << "# blocks: (seq * layers + layer) * blocks_per_seq_layer + index\n"
      << "layers " << s.layers << "\nsequences " << s.sequences << "\nprompt "
      << s.promptLen << "\nsteps " << s.decodeSteps << "\nblock-tokens "
-     << s.tokensPerBlock << "\ninitial-hbm";
+     << s.tokensPerBlock << "\n";
+  if (!s.windows.empty()) {
+    os << "windows";
+    for (uint32_t w : s.windows)
+      os << " " << w;
+    os << "\n";
+  }
+  os << "initial-hbm";
   for (BlockId b : schedule.initialHbm)
     os << " " << b;
   os << "\n";
@@ -83,6 +94,10 @@ kvopt::solver::readScheduleText(llvm::StringRef text, const std::string &file,
       uint64_t(want.decodeSteps) * want.layers * want.sequences;
 
   bool sawMagic = false, shapeChecked = false, sawInitial = false;
+  // Version 2: the windows line (required there, unknown in version 1).
+  unsigned version = 0;
+  std::vector<uint32_t> gotWindows;
+  bool sawWindows = false;
   Schedule out;
   std::map<uint64_t, Decisions> recs;
   int64_t lastRecord = -1;
@@ -113,6 +128,22 @@ kvopt::solver::readScheduleText(llvm::StringRef text, const std::string &file,
   auto checkShape = [&]() -> llvm::Error {
     if (shapeChecked)
       return llvm::Error::success();
+    if (version == 2) {
+      if (!sawWindows)
+        return makeLineError(file, lineNo, "windows",
+                             "missing before the placement (version 2 "
+                             "gives one window per layer)");
+      std::vector<uint32_t> wantWindows = want.windows;
+      wantWindows.resize(want.layers, 0);
+      for (uint32_t l = 0; l < want.layers && l < gotWindows.size(); ++l)
+        if (gotWindows[l] != wantWindows[l])
+          return makeLineError(file, lineNo, "windows",
+                               "the schedule has a window of " +
+                                   std::to_string(gotWindows[l]) +
+                                   " tokens on layer " + std::to_string(l) +
+                                   " but the problem has " +
+                                   std::to_string(wantWindows[l]));
+    }
     for (int k = 0; k < 5; ++k) {
       if (got[k] < 0)
         return makeLineError(file, lineNo, keys[k],
@@ -142,11 +173,53 @@ kvopt::solver::readScheduleText(llvm::StringRef text, const std::string &file,
         return makeLineError(file, lineNo, "kvopt-schedule",
                              "not a kv-opt schedule file (expected "
                              "'kvopt-schedule 1' first)");
-      if (tok[1] != "1")
+      if (tok[1] != "1" && tok[1] != "2")
         return makeLineError(file, lineNo, "kvopt-schedule",
                              "unsupported version '" + tok[1].str() +
-                                 "' (expected 1)");
+                                 "' (expected 1, or 2 with windows)");
+      version = tok[1] == "1" ? 1 : 2;
       sawMagic = true;
+      continue;
+    }
+    if (tok[0] == "windows") {
+      if (version != 2)
+        return makeLineError(file, lineNo, "windows",
+                             "windows need 'kvopt-schedule 2' (this file is "
+                             "version 1)");
+      if (shapeChecked)
+        return makeLineError(file, lineNo, "windows",
+                             "the shape must come before the placement");
+      if (sawWindows)
+        return makeLineError(file, lineNo, "windows", "given twice");
+      sawWindows = true;
+      if (got[0] < 0)
+        return makeLineError(file, lineNo, "windows",
+                             "must follow 'layers' (one window per layer)");
+      if (tok.size() - 1 != uint64_t(got[0]))
+        return makeLineError(file, lineNo, "windows",
+                             std::to_string(tok.size() - 1) +
+                                 " windows for " + std::to_string(got[0]) +
+                                 " layers");
+      for (size_t i = 1; i < tok.size(); ++i) {
+        uint64_t v;
+        if (auto e = number(tok[i], "windows", v))
+          return e;
+        if (v > 0x7fffffffu)
+          return makeLineError(file, lineNo, "windows",
+                               "window " + std::to_string(v) +
+                                   " tokens on layer " +
+                                   std::to_string(i - 1) +
+                                   " too large (at most 2^31-1)");
+        gotWindows.push_back(uint32_t(v));
+        uint32_t wantW = i - 1 < want.windows.size() ? want.windows[i - 1] : 0;
+        if (uint64_t(got[0]) == want.layers && v != wantW)
+          return makeLineError(file, lineNo, "windows",
+                               "the schedule has a window of " +
+                                   std::to_string(v) + " tokens on layer " +
+                                   std::to_string(i - 1) +
+                                   " but the problem has " +
+                                   std::to_string(wantW));
+      }
       continue;
     }
     int key = -1;

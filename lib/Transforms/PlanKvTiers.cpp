@@ -232,25 +232,6 @@ void PlanKvTiersPass::runOnOperation() {
       buildPlanningInput(module, analysis, options);
   if (failed(input))
     return signalPassFailure();
-  // Schedule files (docs/schedule-format.md, version 1) carry no windows:
-  // the runtime would keep the local layers' dead blocks and overrun the
-  // capacity the plan freed. Refused before the solve.
-  if (!scheduleFile.empty() && input->problem.work.hasWindows()) {
-    CacheOp local = analysis.getCaches().front().op;
-    for (CacheInfo &info : analysis.getCaches())
-      if (analysis.getWindow(info)) {
-        local = info.op;
-        break;
-      }
-    local.emitError("schedule-file=")
-        << scheduleFile.getValue()
-        << ": the plan has sliding-window layers, and schedule files "
-           "(version 1) do not carry windows, so the runtime would keep the "
-           "blocks that leave a window in HBM past the plan's capacity; "
-           "plan without schedule-file=";
-    return signalPassFailure();
-  }
-
   kvopt::PlanOptions planOptions;
   planOptions.solver = solver;
   planOptions.timeLimitSeconds = timeLimit;

@@ -48,6 +48,12 @@ extern "C" kvrt_status kvrt_attention_step(kvrt_cache *cache, uint32_t layer,
   if (layer >= cache->tables.size())
     return fail(KVRT_ERR_MISMATCH, "layer %u out of range (cache has %zu)",
                 layer, cache->tables.size());
+  if (!cache->deadInLayer.empty() && cache->deadInLayer[layer])
+    return fail(KVRT_ERR_MISMATCH,
+                "layer %u has %u blocks that left its sliding window (their "
+                "slots are reused); the runtime's attention reads every "
+                "block and has no window",
+                layer, cache->deadInLayer[layer]);
   if (k_new)
     for (uint32_t s = 0; s < cache->lens.size(); ++s)
       if (cache->lens[s] >= cache->geometry.maxTokens)

@@ -49,10 +49,23 @@ struct kvrt_cache {
   uint64_t openSchedule = 0;
   int64_t openStep = -1;
   std::vector<std::vector<uint32_t>> pendingPromotions;
+  /// Sliding windows (ScheduleExec.cpp): per layer, per block, 1 = dead (the
+  /// block left its layer's window and gave its slot back); empty until a
+  /// windowed schedule kills a block. Per layer the number of dead blocks.
+  std::vector<std::vector<uint8_t>> dead;
+  std::vector<uint32_t> deadInLayer;
+  /// The windowed schedule whose deaths are applied, its deaths in step
+  /// order (layer, block, step) and how many of them are applied.
+  uint64_t deathSchedule = 0;
+  std::vector<std::array<uint32_t, 3>> deaths;
+  size_t deathsApplied = 0;
   std::chrono::steady_clock::time_point stepStart;
   bool inStep = false;
 
   kvrt::Backend &backend() { return *context->backend; }
+  bool isDead(uint32_t layer, uint32_t block) const {
+    return !dead.empty() && dead[layer][block];
+  }
   /// Records the HBM slots in use now in the peak counter.
   void noteHbmUse() {
     const Tier &hbm = tiers[KVRT_TIER_HBM];

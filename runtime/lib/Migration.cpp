@@ -152,6 +152,12 @@ kvrt_status kvrt::validateGroup(const kvrt_cache &cache,
                   r.layer, blocks);
     kvrt_tier src = sourceTier(r.direction), dst = destTier(r.direction);
     for (uint32_t b = r.first; b < r.first + r.count; ++b) {
+      if (cache.isDead(r.layer, b))
+        return fail(KVRT_ERR_MISMATCH,
+                    "migration %zu: block %u of layer %u is dead (it left the "
+                    "layer's sliding window), cannot %s it",
+                    i, b, r.layer,
+                    r.direction == KVRT_PROMOTE ? "promote" : "demote");
       uint64_t key = (uint64_t(r.layer) << 32) | b;
       auto it = moved.find(key);
       kvrt_tier now =

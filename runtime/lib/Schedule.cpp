@@ -40,11 +40,81 @@ kvrt_status kvrt::checkRecord(const kvrt_schedule &s, const kvrt_migration &m,
   return KVRT_OK;
 }
 
+uint32_t kvrt::deathStep(const kvrt_schedule &s, uint32_t layer,
+                         uint32_t block) {
+  if (layer >= s.windows.size() || !s.windows[layer] || !s.blocksPerSeq)
+    return std::numeric_limits<uint32_t>::max();
+  uint64_t k = block % s.blocksPerSeq;
+  uint64_t d = (k + 1) * s.blockTokens + s.windows[layer];
+  if (d <= s.promptTokens)
+    return 0;
+  d -= s.promptTokens;
+  return d >= std::numeric_limits<uint32_t>::max()
+             ? std::numeric_limits<uint32_t>::max() - 1
+             : uint32_t(d);
+}
+
+kvrt_status kvrt::checkWindows(const kvrt_schedule &s) {
+  if (s.windows.empty())
+    return KVRT_OK;
+  if (s.windows.size() != s.numLayers)
+    return fail(KVRT_ERR_MISMATCH, "%zu windows for %u layers",
+                s.windows.size(), s.numLayers);
+  if (!s.blockTokens)
+    return fail(KVRT_ERR_MISMATCH,
+                "windows need the block size (block_tokens is 0)");
+  if (!s.blocksPerSeq || s.blocksPerLayer % s.blocksPerSeq)
+    return fail(KVRT_ERR_MISMATCH,
+                "blocks_per_seq %u does not divide the %u blocks per layer",
+                s.blocksPerSeq, s.blocksPerLayer);
+  for (uint32_t l = 0; l < s.numLayers; ++l)
+    if (s.windows[l] > 0x7fffffffu)
+      return fail(KVRT_ERR_MISMATCH,
+                  "window of layer %u is %u tokens, more than 2^31-1", l,
+                  s.windows[l]);
+  return KVRT_OK;
+}
+
 kvrt_status kvrt::simulateSchedule(const kvrt_schedule &s, uint64_t hbmCap,
                                    uint64_t dramCap, const char *who) {
+  KVRT_TRY(checkWindows(s));
   std::vector<uint8_t> inHbm = s.initialHbm;
   uint64_t total = uint64_t(s.numLayers) * s.blocksPerLayer;
+  // Deaths in step order; a block dead at step 0 never exists.
+  struct Death {
+    uint32_t step, layer, block;
+  };
+  std::vector<Death> deaths;
+  std::vector<uint8_t> dead;
+  if (!s.windows.empty()) {
+    dead.assign(inHbm.size(), 0);
+    for (uint32_t l = 0; l < s.numLayers; ++l)
+      for (uint32_t b = 0; b < s.blocksPerLayer; ++b) {
+        uint32_t d = deathStep(s, l, b);
+        if (d < s.numSteps)
+          deaths.push_back({d, l, b});
+      }
+    std::stable_sort(deaths.begin(), deaths.end(),
+                     [](const Death &a, const Death &b) {
+                       return a.step < b.step;
+                     });
+  }
   uint64_t hbm = std::count(inHbm.begin(), inHbm.end(), uint8_t(1));
+  size_t nextDeath = 0;
+  // A step's deaths free their slots first, with the step's demotions
+  // (docs/schedule-format.md, "Sliding windows").
+  auto dieUpTo = [&](uint32_t step) {
+    for (; nextDeath < deaths.size() && deaths[nextDeath].step <= step;
+         ++nextDeath) {
+      size_t at = size_t(deaths[nextDeath].layer) * s.blocksPerLayer +
+                  deaths[nextDeath].block;
+      hbm -= inHbm[at];
+      inHbm[at] = 0;
+      dead[at] = 1;
+      --total;
+    }
+  };
+  dieUpTo(0);
   auto checkCaps = [&](const char *when, uint32_t step,
                        uint32_t layer) -> kvrt_status {
     if (hbm > hbmCap)
@@ -72,6 +142,17 @@ kvrt_status kvrt::simulateSchedule(const kvrt_schedule &s, uint64_t hbmCap,
   };
   for (size_t i = 0; i < ms.size();) {
     uint32_t step = ms[i].step;
+    dieUpTo(step);
+    if (!dead.empty())
+      for (size_t j = i; j < ms.size() && ms[j].step == step; ++j)
+        for (uint32_t b = ms[j].first_block;
+             b < ms[j].first_block + ms[j].count; ++b)
+          if (dead[size_t(ms[j].layer) * s.blocksPerLayer + b])
+            return fail(KVRT_ERR_MISMATCH,
+                        "migration %zu (step %u, layer %u): block %u is dead "
+                        "(it left the layer's %u-token window at step %u)",
+                        j, step, ms[j].layer, b, s.windows[ms[j].layer],
+                        deathStep(s, ms[j].layer, b));
     KVRT_TRY(netStepMoves(
         s, step, [&](uint32_t l, uint32_t b) { return at(l, b) != 0; },
         demotions, promotions));
@@ -177,6 +258,26 @@ extern "C" kvrt_status kvrt_schedule_set_assumptions(kvrt_schedule *s,
   return KVRT_OK;
 }
 
+extern "C" kvrt_status kvrt_schedule_set_windows(kvrt_schedule *s,
+                                                 const uint32_t *windows,
+                                                 uint32_t prompt_tokens,
+                                                 uint32_t blocks_per_seq) {
+  if (!s || !windows)
+    return fail(KVRT_ERR_INVALID_ARGUMENT, "null schedule or windows");
+  if (!blocks_per_seq || s->blocksPerLayer % blocks_per_seq)
+    return fail(KVRT_ERR_MISMATCH,
+                "blocks_per_seq %u does not divide the %u blocks per layer",
+                blocks_per_seq, s->blocksPerLayer);
+  try {
+    s->windows.assign(windows, windows + s->numLayers);
+  } catch (const std::bad_alloc &) {
+    return fail(KVRT_ERR_ALLOCATION, "cannot hold %u windows", s->numLayers);
+  }
+  s->promptTokens = prompt_tokens;
+  s->blocksPerSeq = blocks_per_seq;
+  return KVRT_OK;
+}
+
 extern "C" kvrt_status kvrt_schedule_check(const kvrt_schedule *s) {
   if (!s)
     return fail(KVRT_ERR_INVALID_ARGUMENT, "null schedule");
@@ -200,6 +301,14 @@ extern "C" uint32_t kvrt_schedule_block_tokens(const kvrt_schedule *s) {
 }
 extern "C" uint32_t kvrt_schedule_hbm_capacity(const kvrt_schedule *s) {
   return s ? s->hbmCapacity : 0;
+}
+extern "C" uint32_t kvrt_schedule_window(const kvrt_schedule *s,
+                                         uint32_t layer) {
+  return s && layer < s->windows.size() ? s->windows[layer] : 0;
+}
+extern "C" uint32_t kvrt_schedule_death_step(const kvrt_schedule *s,
+                                             uint32_t layer, uint32_t block) {
+  return s ? deathStep(*s, layer, block) : std::numeric_limits<uint32_t>::max();
 }
 extern "C" size_t kvrt_schedule_num_migrations(const kvrt_schedule *s) {
   return s ? s->migrations.size() : 0;

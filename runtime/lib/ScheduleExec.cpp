@@ -44,6 +44,61 @@ void pushRequest(std::vector<MigrationRequest> &out, uint32_t layer,
   out.push_back({layer, block, 1, dir});
 }
 
+/// Frees the slots of the blocks of a windowed schedule that are dead by
+/// `step` (kvrt/schedule.h): the block is marked dead and its slot goes back
+/// to its tier, to be reused once the copy that last wrote it completed. No
+/// copy is issued. The simulator drops a block at its chain's record of the
+/// step; the runtime does it at the step's first call, with the step's
+/// demotions, before any promotion of the step can need the slot.
+kvrt_status releaseDead(kvrt_cache &cache, const kvrt_schedule &s,
+                        uint32_t step) {
+  if (s.windows.empty())
+    return KVRT_OK;
+  const uint32_t blocks = cache.geometry.blocksPerLayer;
+  try {
+    if (cache.deathSchedule != s.serial) {
+      cache.deaths.clear();
+      for (uint32_t l = 0; l < s.numLayers; ++l)
+        for (uint32_t b = 0; b < blocks; ++b) {
+          uint32_t d = deathStep(s, l, b);
+          if (d < s.numSteps)
+            cache.deaths.push_back({l, b, d});
+        }
+      std::stable_sort(cache.deaths.begin(), cache.deaths.end(),
+                       [](const std::array<uint32_t, 3> &a,
+                          const std::array<uint32_t, 3> &b) {
+                         return a[2] < b[2];
+                       });
+      cache.deathSchedule = s.serial;
+      cache.deathsApplied = 0;
+    }
+    if (cache.dead.empty()) {
+      cache.dead.assign(s.numLayers, std::vector<uint8_t>(blocks, 0));
+      cache.deadInLayer.assign(s.numLayers, 0);
+    }
+  } catch (const std::bad_alloc &) {
+    return fail(KVRT_ERR_ALLOCATION, "cannot hold the schedule's deaths");
+  }
+  for (; cache.deathsApplied < cache.deaths.size() &&
+         cache.deaths[cache.deathsApplied][2] <= step;
+       ++cache.deathsApplied) {
+    auto [l, b, d] = cache.deaths[cache.deathsApplied];
+    if (cache.dead[l][b])
+      continue;
+    cache.dead[l][b] = 1;
+    ++cache.deadInLayer[l];
+    uint32_t entry = cache.tables[l][b];
+    kvrt_cache::Tier &tier = cache.tiers[entryTier(entry)];
+    uint32_t slot = entrySlot(entry);
+    if (kvrt_handle writer = cache.blockTickets[l][b])
+      tier.releaseTicket[slot] = writer;
+    tier.freeSlots.insert(slot);
+    ++cache.tableVersions[l];
+    ++cache.counters.blocks_released;
+  }
+  return KVRT_OK;
+}
+
 } // namespace
 
 extern "C" kvrt_status kvrt_schedule_validate(const kvrt_cache *cache,
@@ -66,6 +121,8 @@ extern "C" kvrt_status kvrt_cache_apply_placement(kvrt_cache *cache,
   if (!cache || !s)
     return fail(KVRT_ERR_INVALID_ARGUMENT, "null cache or schedule");
   KVRT_TRY(checkShape(*cache, *s));
+  // Blocks dead before decoding never exist: their slots are free first.
+  KVRT_TRY(releaseDead(*cache, *s, 0));
   // Blocks to move, then an order in which every move finds a free slot:
   // alternate demotions and promotions so each reuses the slots the other
   // freed. Counts only; validateGroup re-checks the exact sequence.
@@ -73,6 +130,8 @@ extern "C" kvrt_status kvrt_cache_apply_placement(kvrt_cache *cache,
   const uint32_t blocks = cache->geometry.blocksPerLayer;
   for (uint32_t l = 0; l < s->numLayers; ++l)
     for (uint32_t b = 0; b < blocks; ++b) {
+      if (cache->isDead(l, b))
+        continue;
       bool want = s->initialHbm[size_t(l) * blocks + b] != 0;
       bool have = entryTier(cache->tables[l][b]) == KVRT_TIER_HBM;
       if (want && !have)
@@ -131,6 +190,7 @@ extern "C" kvrt_status kvrt_schedule_apply_step(kvrt_cache *cache,
   // A new step: reduce it to net moves (netStepMoves), issue all of its
   // demotions now and keep its promotions for their layers' calls.
   if (cache->openSchedule != s->serial || cache->openStep != int64_t(step)) {
+    KVRT_TRY(releaseDead(*cache, *s, step));
     std::vector<NetMove> demotions, promotions;
     KVRT_TRY(netStepMoves(
         *s, step,

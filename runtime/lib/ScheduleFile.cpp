@@ -65,15 +65,20 @@ extern "C" kvrt_status kvrt_schedule_write_memory(const kvrt_schedule *s,
   KVRT_TRY(kvrt_schedule_check(s));
   size_t rowBytes = (size_t(s->blocksPerLayer) + 7) / 8;
   size_t place = placementBytes(s->numLayers, s->blocksPerLayer);
-  size_t total = kHeaderBytes + place + s->migrations.size() * kRecordBytes +
-                 kChecksumBytes;
+  // Version 2 only when the schedule has windows: a schedule without them is
+  // written byte for byte as before.
+  bool windowed = !s->windows.empty();
+  size_t windowBytes = windowed ? size_t(s->numLayers) * 4 : 0;
+  size_t total = kHeaderBytes + place + windowBytes +
+                 s->migrations.size() * kRecordBytes + kChecksumBytes;
   auto *buffer = static_cast<uint8_t *>(std::calloc(total, 1));
   if (!buffer)
     return fail(KVRT_ERR_ALLOCATION, "cannot allocate %zu bytes", total);
   uint8_t *p = buffer;
   std::memcpy(p, kMagic, sizeof(kMagic));
   p += sizeof(kMagic);
-  put(p, KVRT_SCHEDULE_VERSION, 4);
+  put(p, windowed ? KVRT_SCHEDULE_VERSION : KVRT_SCHEDULE_VERSION_NO_WINDOWS,
+      4);
   put(p, kHeaderBytes, 4);
   put(p, s->numLayers, 4);
   put(p, s->blocksPerLayer, 4);
@@ -83,7 +88,8 @@ extern "C" kvrt_status kvrt_schedule_write_memory(const kvrt_schedule *s,
   put(p, 0, 4); // flags
   put(p, s->migrations.size(), 8);
   put(p, place, 8);
-  put(p, 0, 8); // reserved
+  put(p, windowed ? s->promptTokens : 0, 4); // reserved in version 1
+  put(p, windowed ? s->blocksPerSeq : 0, 4);
   for (uint32_t l = 0; l < s->numLayers; ++l) {
     const uint8_t *row = s->initialHbm.data() + size_t(l) * s->blocksPerLayer;
     for (uint32_t b = 0; b < s->blocksPerLayer; ++b)
@@ -91,6 +97,8 @@ extern "C" kvrt_status kvrt_schedule_write_memory(const kvrt_schedule *s,
         p[b / 8] |= static_cast<uint8_t>(1u << (b % 8));
     p += rowBytes;
   }
+  for (uint32_t w : s->windows)
+    put(p, w, 4);
   for (const kvrt_migration &m : s->migrations) {
     put(p, m.step, 4);
     put(p, m.first_block, 4);
@@ -183,10 +191,14 @@ extern "C" kvrt_status kvrt_schedule_read_memory(const void *data, size_t size,
   const uint8_t *p = bytes + sizeof(kMagic);
   uint32_t version = static_cast<uint32_t>(get(p, 4));
   uint32_t headerBytes = static_cast<uint32_t>(get(p, 4));
-  if (version != KVRT_SCHEDULE_VERSION)
+  if (version != KVRT_SCHEDULE_VERSION &&
+      version != KVRT_SCHEDULE_VERSION_NO_WINDOWS)
     return fail(KVRT_ERR_FORMAT,
-                "schedule format version %u; this runtime reads version %u",
-                version, KVRT_SCHEDULE_VERSION);
+                "schedule format version %u; this runtime reads versions %u "
+                "and %u",
+                version, KVRT_SCHEDULE_VERSION_NO_WINDOWS,
+                KVRT_SCHEDULE_VERSION);
+  bool windowed = version == KVRT_SCHEDULE_VERSION;
   if (headerBytes != kHeaderBytes)
     return fail(KVRT_ERR_FORMAT, "header size %u, expected %zu", headerBytes,
                 kHeaderBytes);
@@ -198,7 +210,9 @@ extern "C" kvrt_status kvrt_schedule_read_memory(const void *data, size_t size,
   uint32_t flags = static_cast<uint32_t>(get(p, 4));
   uint64_t numMigrations = get(p, 8);
   uint64_t place = get(p, 8);
-  uint64_t reserved = get(p, 8);
+  uint32_t promptTokens = static_cast<uint32_t>(get(p, 4));
+  uint32_t blocksPerSeq = static_cast<uint32_t>(get(p, 4));
+  uint64_t reserved = windowed ? 0 : promptTokens | uint64_t(blocksPerSeq) << 32;
   if (flags != 0 || reserved != 0)
     return fail(KVRT_ERR_FORMAT, "nonzero flags (0x%x) or reserved field",
                 flags);
@@ -211,11 +225,12 @@ extern "C" kvrt_status kvrt_schedule_read_memory(const void *data, size_t size,
                 "x %u blocks",
                 static_cast<unsigned long long>(place),
                 placementBytes(layers, blocks), layers, blocks);
+  uint64_t windowBytes = windowed ? uint64_t(layers) * 4 : 0;
   uint64_t maxRecords =
       (std::numeric_limits<uint64_t>::max() - place) / kRecordBytes / 2;
   uint64_t expected = numMigrations > maxRecords
                           ? std::numeric_limits<uint64_t>::max()
-                          : kHeaderBytes + place +
+                          : kHeaderBytes + place + windowBytes +
                                 numMigrations * kRecordBytes + kChecksumBytes;
   if (expected != size)
     return fail(KVRT_ERR_FORMAT,
@@ -245,6 +260,26 @@ extern "C" kvrt_status kvrt_schedule_read_memory(const void *data, size_t size,
                     "placement row of layer %u has bits set past block %u", l,
                     blocks);
     p += rowBytes;
+  }
+  if (windowed) {
+    if (!blockTokens)
+      return fail(KVRT_ERR_FORMAT,
+                  "version 2 (windowed) schedule with block_tokens 0; "
+                  "windows need the block size");
+    if (!blocksPerSeq || blocks % blocksPerSeq)
+      return fail(KVRT_ERR_FORMAT,
+                  "blocks_per_seq %u does not divide the %u blocks per layer",
+                  blocksPerSeq, blocks);
+    s->windows.resize(layers);
+    for (uint32_t l = 0; l < layers; ++l) {
+      s->windows[l] = static_cast<uint32_t>(get(p, 4));
+      if (s->windows[l] > 0x7fffffffu)
+        return fail(KVRT_ERR_FORMAT,
+                    "window of layer %u is %u tokens, more than 2^31-1", l,
+                    s->windows[l]);
+    }
+    s->promptTokens = promptTokens;
+    s->blocksPerSeq = blocksPerSeq;
   }
   try {
     s->migrations.resize(numMigrations);

@@ -32,6 +32,12 @@ struct kvrt_schedule {
   /// numLayers * blocksPerLayer entries, 1 = initially in HBM.
   std::vector<uint8_t> initialHbm;
   std::vector<kvrt_migration> migrations;
+  /// Sliding windows (format version 2): per layer the window in tokens
+  /// (0 = global); empty = no windows. With them, the prompt length and the
+  /// blocks per sequence place a block's tokens, so its death step follows.
+  std::vector<uint32_t> windows;
+  uint32_t promptTokens = 0;
+  uint32_t blocksPerSeq = 0;
 };
 
 namespace kvrt {
@@ -44,6 +50,16 @@ inline bool migrationBefore(const kvrt_migration &a, const kvrt_migration &b) {
     return a.layer < b.layer;
   return a.direction == KVRT_DEMOTE && b.direction == KVRT_PROMOTE;
 }
+
+/// First step at which block `block` of `layer` is dead (its tokens all left
+/// the layer's window): 0 = dead before decoding, UINT32_MAX = never (a
+/// global layer or no windows). The formula of the planner's
+/// Workload::deathStepOf (docs/model.md, "Sliding-window (local) layers").
+uint32_t deathStep(const kvrt_schedule &s, uint32_t layer, uint32_t block);
+
+/// Checks the windows against the shape: one per layer, block size and
+/// blocks per sequence set, the blocks per sequence dividing the layer's.
+kvrt_status checkWindows(const kvrt_schedule &s);
 
 /// Checks one record's ranges against the schedule's shape.
 kvrt_status checkRecord(const kvrt_schedule &s, const kvrt_migration &m,

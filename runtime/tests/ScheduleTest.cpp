@@ -163,10 +163,15 @@ TEST(Schedule, CorruptFilesAreRejected) {
   EXPECT_EQ(parse(bad), KVRT_ERR_FORMAT);
   EXPECT_TRUE(messageHas("bad magic"));
   bad = good;
+  bad[8] = 3;
+  reseal(bad);
+  EXPECT_EQ(parse(bad), KVRT_ERR_FORMAT);
+  EXPECT_TRUE(messageHas("version 3"));
+  // A version 1 file relabelled 2 lacks the window section.
+  bad = good;
   bad[8] = 2;
   reseal(bad);
   EXPECT_EQ(parse(bad), KVRT_ERR_FORMAT);
-  EXPECT_TRUE(messageHas("version 2"));
   bad = good;
   bad[bad.size() - 1] ^= 1;
   EXPECT_EQ(parse(bad), KVRT_ERR_FORMAT);

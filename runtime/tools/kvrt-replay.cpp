@@ -5,7 +5,8 @@
 // initial placement, then every step's migrations layer by layer, as a
 // decode driver issues them (no attention: each block holds one 16-bit
 // element per token, so a plan of a 137 GB cache replays in a few hundred
-// MB). Prints the runtime's counters; fails when a migration does not fit
+// MB). A windowed schedule frees a block's slot when it leaves its layer's
+// window, as the plan does. Prints the runtime's counters; fails when a migration does not fit
 // or the peak HBM occupancy counter exceeds the assumed capacity.
 //
 // usage: kvrt-replay SCHEDULE [--backend host|cuda] [--steps N]
@@ -62,8 +63,17 @@ int main(int argc, char **argv) {
   uint32_t blocks = kvrt_schedule_blocks_per_layer(s);
   uint32_t capacity = kvrt_schedule_hbm_capacity(s);
   uint32_t total = layers * blocks;
-  if (!capacity || capacity > total)
+  if (!capacity || capacity > total) {
+    // A plan whose HBM holds the whole cache: replay on a pool of exactly
+    // the cache's blocks (every block fits), and say so.
+    if (capacity)
+      std::printf("kvrt-replay: planned capacity %u blocks exceeds the "
+                  "cache's %u; replaying with %u\n",
+                  capacity, total, total);
     capacity = total;
+    CHECK(kvrt_schedule_set_assumptions(s, kvrt_schedule_block_tokens(s),
+                                        capacity));
+  }
   kvrt_cache_config c{};
   c.num_layers = layers;
   c.num_kv_heads = 1;
@@ -99,6 +109,23 @@ int main(int argc, char **argv) {
   std::printf("kvrt-replay: %s: %u layers x %u blocks, %u steps, %zu "
               "migration records\n",
               path, layers, blocks, n, kvrt_schedule_num_migrations(s));
+  // Sliding windows (format version 2): runs of equal windows as
+  // "WINDOWxLAYERS" (0 = global), and the blocks whose slots the runtime
+  // freed when they left their window.
+  bool windowed = false;
+  for (uint32_t l = 0; l < layers; ++l)
+    windowed |= kvrt_schedule_window(s, l) != 0;
+  if (windowed) {
+    std::printf("kvrt-replay: windows ");
+    for (uint32_t l = 0; l < layers;) {
+      uint32_t w = kvrt_schedule_window(s, l), run = 0;
+      while (l < layers && kvrt_schedule_window(s, l) == w)
+        ++l, ++run;
+      std::printf("%s%ux%u", run == l ? "" : ",", w, run);
+    }
+    std::printf(": %llu blocks left their window\n",
+                (unsigned long long)k.blocks_released);
+  }
   std::printf("kvrt-replay: blocks migrated %llu (%llu copies)\n",
               (unsigned long long)k.blocks_migrated,
               (unsigned long long)k.copies_issued);

@@ -17,6 +17,10 @@
 //   initial-hbm 0 3
 //   step 0 layer 1 seq 0: demote 3 promote 0 new-block-in-hbm
 //
+// A workload with sliding-window layers writes version 2, which adds the
+// line `windows W0 W1 ...` (one window in tokens per layer, 0 = global)
+// after the shape; version 1 files are read as before.
+//
 // Blocks are numbered as in Residency.h: (seq * layers + layer) *
 // blocksPerSeqLayer + index. Record lines come in trace order (step, layer,
 // sequence); records without decisions are omitted. '#' starts a comment.
@@ -33,6 +37,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace kvopt {
 namespace solver {
@@ -41,6 +46,9 @@ namespace solver {
 struct ScheduleShape {
   uint32_t layers = 0, sequences = 0, promptLen = 0, decodeSteps = 0,
            tokensPerBlock = 0;
+  /// Per layer the sliding window in tokens (0 = global); empty when no
+  /// layer has one (then the file is version 1, as before).
+  std::vector<uint32_t> windows;
   static ScheduleShape of(const Workload &w);
 };
 

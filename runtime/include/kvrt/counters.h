@@ -35,6 +35,9 @@ typedef struct kvrt_counters {
   /// when issued, a demotion frees its slot when issued); the reset sets it
   /// to the current use.
   uint64_t peak_hbm_blocks;
+  /// Blocks of sliding-window layers that left their window while a
+  /// windowed schedule ran: their slots were freed without a copy.
+  uint64_t blocks_released;
 } kvrt_counters;
 
 kvrt_status kvrt_counters_get(const kvrt_cache *cache, kvrt_counters *out);

@@ -21,7 +21,10 @@ extern "C" {
 #endif
 
 /// Current version of the schedule file format.
-#define KVRT_SCHEDULE_VERSION 1u
+#define KVRT_SCHEDULE_VERSION 2u
+/// A schedule without windows is written as version 1 (unchanged); both are
+/// read.
+#define KVRT_SCHEDULE_VERSION_NO_WINDOWS 1u
 
 /// One planned migration of a block range of one layer.
 typedef struct kvrt_migration {
@@ -55,6 +58,19 @@ kvrt_status kvrt_schedule_add_migrations(kvrt_schedule *schedule,
 kvrt_status kvrt_schedule_set_assumptions(kvrt_schedule *schedule,
                                           uint32_t block_tokens,
                                           uint32_t hbm_capacity_blocks);
+
+/// Records sliding windows (format version 2): `windows` has num_layers
+/// entries, the window of each layer in tokens (0 = global attention). A
+/// block of a windowed layer whose tokens all precede the window of step i
+/// (prompt_tokens + i - window) is dead from step i on: it holds no slot in
+/// either tier and no migration may move it. Block b of a layer holds
+/// tokens [j*block_tokens, (j+1)*block_tokens) of its sequence, j = b %
+/// blocks_per_seq; block_tokens is the assumption set with
+/// kvrt_schedule_set_assumptions (required with windows).
+kvrt_status kvrt_schedule_set_windows(kvrt_schedule *schedule,
+                                      const uint32_t *windows,
+                                      uint32_t prompt_tokens,
+                                      uint32_t blocks_per_seq);
 
 /// Checks the schedule on its own: ranges, steps < num_steps, every
 /// migration moves blocks that are in its source tier at that point, peak
@@ -96,6 +112,12 @@ uint32_t kvrt_schedule_num_steps(const kvrt_schedule *schedule);
 /// tokens per block and HBM capacity in blocks.
 uint32_t kvrt_schedule_block_tokens(const kvrt_schedule *schedule);
 uint32_t kvrt_schedule_hbm_capacity(const kvrt_schedule *schedule);
+/// Window of `layer` in tokens (0: global, or no windows).
+uint32_t kvrt_schedule_window(const kvrt_schedule *schedule, uint32_t layer);
+/// First step at which a block is dead (0: before decoding; UINT32_MAX:
+/// never).
+uint32_t kvrt_schedule_death_step(const kvrt_schedule *schedule,
+                                  uint32_t layer, uint32_t block);
 size_t kvrt_schedule_num_migrations(const kvrt_schedule *schedule);
 /// The i-th migration in execution order.
 kvrt_status kvrt_schedule_get_migration(const kvrt_schedule *schedule,
