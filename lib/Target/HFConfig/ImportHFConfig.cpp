@@ -7,6 +7,7 @@
 #include "kvopt/Target/ImportHFConfig.h"
 
 #include "kvopt/Core/Deployment.h"
+#include "kvopt/Core/Limits.h"
 #include "kvopt/Core/ModelConfig.h"
 #include "kvopt/Dialect/KvTier/IR/KvTierOps.h"
 
@@ -160,6 +161,17 @@ mlir::kvtier::importHFConfig(llvm::SourceMgr &sourceMgr, MLIRContext *ctx,
     emitError(loc) << "import options need 0 < block (" << options.blockTokens
                    << ") <= max-tokens (" << options.maxTokens
                    << ") and batch > 0 (" << options.batch << ")";
+    return {};
+  }
+  // The cache type holds what the planner and the runtime hold
+  // (kvopt/Core/Limits.h); refuse here, naming the option, rather than
+  // write a module the dialect's verifier refuses.
+  if (options.maxTokens > kvopt::kMaxTokens || options.batch > kvopt::kMaxBatch) {
+    bool tokens = options.maxTokens > kvopt::kMaxTokens;
+    emitError(loc) << "import option '" << (tokens ? "max-tokens" : "batch")
+                   << "' = " << (tokens ? options.maxTokens : options.batch)
+                   << " is above the supported limit of "
+                   << (tokens ? kvopt::kMaxTokens : kvopt::kMaxBatch);
     return {};
   }
 
