@@ -16,6 +16,8 @@ public:
       : acc(acc), costs(costs), opt(o) {}
 
   std::string name() const override { return "balanced-oracle"; }
+  /// The cold list (victims); the missing sets are found by a scan (step).
+  ResidencyFeatures features() const override { return {true, false}; }
 
   llvm::Error initialize(const SimContext &ctx,
                          std::vector<BlockId> &hbm) override {
@@ -97,15 +99,23 @@ public:
     // of the records, and the scan was most of the run).
     if (free <= 0 && firstVictim(res, info, act, act.demote.size()) == kNoBlock)
       return llvm::Error::success();
-    // Candidates: missing blocks, by remaining stay.
+    // Candidates: the (seq, layer)'s DRAM blocks in the read set (the
+    // missing set), by remaining stay. The residency keeps no missing lists
+    // for this policy (features()): a scan of the chain's block states, in
+    // block order, at the records that get here costs less than keeping the
+    // lists at every change of every read set. The order of the scan does
+    // not matter: the selection below is by a strict total order.
     cand.clear();
     size_t longStays = 0;
-    llvm::ArrayRef<BlockId> missing = res.missing(info.seq, info.layer);
-    for (size_t i = 0, n = missing.size(); i < n; ++i) {
-      // The list is in no order: fetch the stay ends a few blocks ahead.
-      if (i + kPrefetch < n)
-        __builtin_prefetch(&endStep[missing[i + kPrefetch]]);
-      BlockId b = missing[i];
+    const BlockId base = res.blockOf(info.seq, info.layer, 0);
+    const uint32_t T = std::max(1u, res.tokensPerBlock());
+    const uint64_t held =
+        (uint64_t(res.tokensIn(info.seq, info.layer)) + T - 1) / T;
+    const uint64_t nb = std::min<uint64_t>(res.blocksPerSeqLayer(), held);
+    for (uint64_t k = res.deadIn(info.seq, info.layer); k < nb; ++k) {
+      BlockId b = BlockId(base + k);
+      if (res.inHbm(b) || res.readCount(b) == 0)
+        continue;
       uint32_t stay = stayFrom(b, info.step + 1);
       if (stay >= opt.minStay) {
         cand.push_back({stay, b});
@@ -223,7 +233,6 @@ private:
   }
 
   static constexpr uint32_t kUnknown = UINT32_MAX;
-  static constexpr size_t kPrefetch = 16;
 
   const BlockAccesses &acc;
   ResourceCosts costs;
