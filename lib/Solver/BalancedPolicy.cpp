@@ -112,15 +112,34 @@ public:
     const uint64_t held =
         (uint64_t(res.tokensIn(info.seq, info.layer)) + T - 1) / T;
     const uint64_t nb = std::min<uint64_t>(res.blocksPerSeqLayer(), held);
-    for (uint64_t k = res.deadIn(info.seq, info.layer); k < nb; ++k) {
-      BlockId b = BlockId(base + k);
-      if (res.inHbm(b) || res.readCount(b) == 0)
-        continue;
-      uint32_t stay = stayFrom(b, info.step + 1);
+    const uint32_t from = info.step + 1;
+    auto consider = [&](BlockId b, uint32_t stay) {
       if (stay >= opt.minStay) {
         cand.push_back({stay, b});
         longStays += stay >= opt.minStayBeyondSlack;
       }
+    };
+    // Blocks whose cached stay end is still valid are taken at once; the
+    // others need their event lists (a cache miss each, most of this
+    // loop's time), so they are collected and read with prefetches ahead.
+    stale.clear();
+    for (uint64_t k = res.deadIn(info.seq, info.layer); k < nb; ++k) {
+      BlockId b = BlockId(base + k);
+      if (res.inHbm(b) || res.readCount(b) == 0)
+        continue;
+      uint32_t cached = endStep[b];
+      if (cached == kUnknown || from > cached) {
+        stale.push_back(b);
+        continue;
+      }
+      consider(b, cached > from ? cached - from : 0);
+    }
+    for (size_t i = 0, n = stale.size(); i < n; ++i) {
+      if (i + kPrefetch < n) {
+        BlockId p = stale[i + kPrefetch];
+        __builtin_prefetch(acc.blockEvents(p).data() + cursor[p]);
+      }
+      consider(stale[i], stayFrom(stale[i], from));
     }
     size_t want = size_t(std::ceil(deficit / std::max(1u, res.tokensPerBlock())));
     want = std::min(want, cand.size());
@@ -233,6 +252,8 @@ private:
   }
 
   static constexpr uint32_t kUnknown = UINT32_MAX;
+  /// How far ahead the stale blocks' event lists are prefetched.
+  static constexpr size_t kPrefetch = 8;
 
   const BlockAccesses &acc;
   ResourceCosts costs;
@@ -241,6 +262,7 @@ private:
   /// Per block: the step its current stay ends (stayFrom), or kUnknown.
   std::vector<uint32_t> endStep;
   std::vector<std::pair<uint32_t, BlockId>> cand;
+  std::vector<BlockId> stale;
 };
 
 } // namespace
