@@ -10,6 +10,8 @@ Residency::Residency(uint32_t layers, uint32_t batch, uint32_t tokensPerBlock,
     : feat(features), nLayers(layers), nBatch(batch),
       blockTokens(tokensPerBlock), perSeqLayer(blocksPerSeqLayer),
       capacity(capacityBlocks), windows(std::move(layerWindows)) {
+  if (blockTokens && (blockTokens & (blockTokens - 1)) == 0)
+    blockShift = uint32_t(__builtin_ctz(blockTokens));
   uint64_t chains = uint64_t(layers) * batch;
   uint64_t total = chains * blocksPerSeqLayer;
   wordsPerSet = (blocksPerSeqLayer * tokensPerBlock + 63) / 64;

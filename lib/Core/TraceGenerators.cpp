@@ -274,15 +274,27 @@ private:
     // window is sparse enough, else enumerate the free slots.
     uint64_t tries = 0;
     const uint64_t maxTries = 64 * (count + 8);
+    // The generator state, the bitset's words and its low-word mark in
+    // locals: through the references the compiler reloaded and stored them
+    // at every try (the same numbers are drawn in the same order).
+    Rng r = rng;
+    uint64_t *bits = s.bits.data();
+    uint64_t low = s.lowWord;
     while (count && tries < maxTries) {
-      uint32_t t = lo + uint32_t(rng.below(span));
+      uint32_t t = lo + uint32_t(r.below(span));
       ++tries;
-      if (s.has(t))
+      uint64_t &word = bits[t >> 6];
+      uint64_t bit = uint64_t(1) << (t & 63);
+      if (word & bit)
         continue;
-      s.set(t);
+      word |= bit;
+      if ((t >> 6) < low)
+        low = t >> 6;
       added.push_back(t);
       --count;
     }
+    rng = r;
+    s.lowWord = low;
     if (!count)
       return;
     std::vector<uint32_t> free;

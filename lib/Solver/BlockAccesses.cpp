@@ -75,15 +75,22 @@ BlockAccesses::buildOnePass(const TraceSource &trace, BlockAccesses a,
   const uint64_t records = h.recordCount();
   const uint64_t keys = uint64_t(h.layers) * h.batch;
   std::vector<ChunkBuffer> buf(keys);
+  // Block of a token: a shift for power-of-two block sizes (one per event).
+  const uint32_t T = a.blockTokens;
+  const uint32_t shift =
+      T && (T & (T - 1)) == 0 ? uint32_t(__builtin_ctz(T)) : 32;
+  auto blockIndex = [&](uint32_t t) {
+    return shift < 32 ? t >> shift : t / T;
+  };
   if (llvm::Error err = forEachValidRecord(
           trace, [&](const TraceRecord &rec, uint64_t n,
                      const ReadSetTracker &tracker) {
             ChunkBuffer &b = buf[uint64_t(rec.seq) * a.nLayers + rec.layer];
             uint32_t base = rec.step << 1;
             for (uint32_t t : rec.removed)
-              b.push(((t / a.blockTokens) << 16) | base);
+              b.push((blockIndex(t) << 16) | base);
             for (uint32_t t : rec.added)
-              b.push(((t / a.blockTokens) << 16) | base | 1);
+              b.push((blockIndex(t) << 16) | base | 1);
             a.nAccesses += tracker.size(rec.layer, rec.seq);
             a.perStep[rec.step] += tracker.size(rec.layer, rec.seq);
             if (progress && (n & 0xfff) == 0)

@@ -73,6 +73,9 @@ struct Ctx {
   std::vector<WinCost> win;
   uint32_t windowSteps;
   uint32_t L, B, P, D, T;
+  /// Window of each step 0..D (a table: the division was a visible share
+  /// of the per-run work).
+  std::vector<uint32_t> stepWindow;
 };
 
 class BlockSolver {
@@ -83,7 +86,7 @@ public:
   double solve(BlockId j, Accum *accum, BlockPlan *plan);
 
 private:
-  uint32_t winOf(uint32_t step) const { return step / ctx.windowSteps; }
+  uint32_t winOf(uint32_t step) const { return ctx.stepWindow[step]; }
   Transition transition(uint32_t i, double ent, bool appendStep,
                         uint32_t l, uint32_t b) const;
   void runMatrix(const Run &r, double out[2][2], uint8_t shape[2][2]) const;
@@ -203,7 +206,15 @@ double BlockSolver::solve(BlockId j, Accum *accum, BlockPlan *plan) {
   llvm::ArrayRef<uint32_t> ev = acc.blockEvents(j);
   size_t evPos = 0;
   uint32_t c = 0;
+  // The runs are kept only for the backtrack; the bound alone needs the
+  // dynamic program's two values and the previous run (one pass, the same
+  // operations in the same order as over a stored list).
+  const bool keep = accum || plan;
   runs.clear();
+  Run prev;
+  bool first = true;
+  double m[2][2];
+  uint8_t shape[2][2];
   // A block of a local layer ends at its death step: no reads, moves or
   // occupancy after it (bound.md section 3c).
   const uint32_t stop = std::min(nSteps, acc.deathStep(j));
@@ -230,24 +241,16 @@ double BlockSolver::solve(BlockId j, Accum *accum, BlockPlan *plan) {
         end = std::min(end, appBeg);
     }
     r.len = end - i;
-    runs.push_back(r);
     i = end;
-  }
-  if (runs.empty())
-    return 0;
-  // Forward DP over runs.
-  double m[2][2];
-  uint8_t shape[2][2];
-  for (size_t k = 0; k < runs.size(); ++k) {
-    Run &r = runs[k];
+    // Forward DP over runs.
     double in[2];
-    if (k == 0) {
+    if (first) {
       // Prompt blocks choose their initial tier freely (initialisation);
       // a created block's tier is its creation state (run cost).
       in[H] = in[D] = 0;
       r.xChoice[H] = r.xChoice[D] = 0;
     } else {
-      const Run &p = runs[k - 1];
+      const Run &p = prev;
       uint32_t last = p.start + p.len - 1;
       r.x = transition(last, p.ent, p.append && !p.creation, l, b);
       for (unsigned a = 0; a < 2; ++a) {
@@ -258,7 +261,7 @@ double BlockSolver::solve(BlockId j, Accum *accum, BlockPlan *plan) {
     }
     runMatrix(r, m, shape);
     r.intRoundTrip = false;
-    if (r.len > 1) {
+    if (keep && r.len > 1) {
       const WinCost &w = ctx.win[r.w];
       r.intRoundTrip =
           r.ent * (w.dem + w.prom) < w.lambda * double(ctx.L * ctx.B);
@@ -272,10 +275,16 @@ double BlockSolver::solve(BlockId j, Accum *accum, BlockPlan *plan) {
     }
     v[H] = nv[H];
     v[D] = nv[D];
+    if (keep)
+      runs.push_back(r);
+    prev = r;
+    first = false;
   }
+  if (first)
+    return 0;
   // Terminal: an append in the last step (not the creation) goes to DRAM
   // when the block is demoted at that record, so H pays the cheaper one.
-  const Run &lastRun = runs.back();
+  const Run &lastRun = prev;
   double termH = 0, termD = 0, termAppMin = 0;
   if (lastRun.append && !lastRun.creation) {
     const WinCost &w = ctx.win[lastRun.w];
@@ -484,6 +493,9 @@ DualValue LagrangianBound::evaluate(const DualPrices &prices, bool gradient,
           acc.decodeSteps(),
           acc.tokensPerBlock()};
   const size_t W = prices.windows();
+  ctx.stepWindow.resize(size_t(acc.decodeSteps()) + 1);
+  for (uint32_t i = 0; i <= acc.decodeSteps(); ++i)
+    ctx.stepWindow[i] = i / prices.windowSteps;
   ctx.win.resize(W);
   for (size_t w = 0; w < W; ++w) {
     const ResourceVec &mu = prices.mu[w];

@@ -49,8 +49,10 @@ public:
   uint64_t totalBlocks() const { return state.size(); }
 
   BlockId blockOf(uint32_t seq, uint32_t layer, uint32_t token) const {
-    return BlockId((uint64_t(seq) * nLayers + layer) * perSeqLayer +
-                   token / blockTokens);
+    // A shift for power-of-two block sizes (the common 1 and 16): this runs
+    // for every change of every read set.
+    uint32_t k = blockShift < 32 ? token >> blockShift : token / blockTokens;
+    return BlockId((uint64_t(seq) * nLayers + layer) * perSeqLayer + k);
   }
   uint32_t layerOf(BlockId b) const {
     return uint32_t((b / perSeqLayer) % nLayers);
@@ -139,6 +141,8 @@ private:
 
   ResidencyFeatures feat;
   uint32_t nLayers, nBatch, blockTokens;
+  /// log2(blockTokens) when it is a power of two, else 32.
+  uint32_t blockShift = 32;
   uint64_t perSeqLayer, capacity;
   uint32_t nTokens = 0;
   uint64_t nHbm = 0, nCold = 0;
