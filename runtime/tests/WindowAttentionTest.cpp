@@ -52,8 +52,7 @@ void decodeAndCompare(kvrt_cache *cache, const kvrt_cache_config &c,
   const size_t qn = size_t(c.num_seqs) * c.num_q_heads * c.head_dim;
   const size_t kvn = size_t(c.num_seqs) * c.num_kv_heads * c.head_dim;
   std::vector<float> q(qn), out(qn), ref(qn), k(kvn), v(kvn);
-  std::vector<uint32_t> lens(c.num_seqs), first(c.num_seqs),
-      ntok(c.num_seqs);
+  std::vector<uint32_t> lens(c.num_seqs), first(c.num_seqs), ntok(c.num_seqs);
   for (uint32_t step = 0; step < steps; ++step) {
     if (schedule)
       KVRT_ASSERT_OK(
@@ -67,8 +66,8 @@ void decodeAndCompare(kvrt_cache *cache, const kvrt_cache_config &c,
       expectedReads(cache, c, l, windows[l], lens.data(), want);
       kvrt_counters before, after;
       KVRT_ASSERT_OK(kvrt_counters_get(cache, &before));
-      KVRT_ASSERT_OK(kvrt_attention_step(cache, l, q.data(), k.data(),
-                                         v.data(), out.data()));
+      KVRT_ASSERT_OK(kvrt_attention_step(cache, l, q.data(), k.data(), v.data(),
+                                         out.data()));
       KVRT_ASSERT_OK(kvrt_cache_synchronize(cache));
       KVRT_ASSERT_OK(kvrt_counters_get(cache, &after));
       for (uint32_t s = 0; s < c.num_seqs; ++s) {
@@ -129,10 +128,10 @@ TEST_P(WindowAttention, MatchesMaskedReference) {
   std::vector<uint32_t> first = {10, 10}, all = {21, 28};
   std::vector<float> q(size_t(2) * 4 * 16), a(q.size()), b(q.size());
   KVRT_ASSERT_OK(kvrt_gen_queries(&c, 11, 0, 0, q.data()));
-  KVRT_ASSERT_OK(kvrt_reference_attention_range(&c, 11, 0, first.data(),
-                                                all.data(), q.data(), a.data()));
-  KVRT_ASSERT_OK(kvrt_reference_attention(&c, 11, 0, all.data(), q.data(),
-                                          b.data()));
+  KVRT_ASSERT_OK(kvrt_reference_attention_range(
+      &c, 11, 0, first.data(), all.data(), q.data(), a.data()));
+  KVRT_ASSERT_OK(
+      kvrt_reference_attention(&c, 11, 0, all.data(), q.data(), b.data()));
   EXPECT_GT(kvrt_max_rel_error(&c, a.data(), b.data()), 1e-3);
   uint64_t bad = 1;
   KVRT_ASSERT_OK(kvrt_cache_verify(cache.get(), 11, &bad));

@@ -170,8 +170,8 @@ TEST(Window, RuntimeFreesTheSlotAndThePromotionFits) {
                                 out.data()),
             KVRT_ERR_MISMATCH);
   EXPECT_TRUE(messageHas("left its sliding window")) << kvrt_last_error();
-  KVRT_ASSERT_OK(kvrt_attention_step(cache.get(), 1, q.data(), nullptr,
-                                     nullptr, out.data()));
+  KVRT_ASSERT_OK(kvrt_attention_step(cache.get(), 1, q.data(), nullptr, nullptr,
+                                     out.data()));
 }
 
 TEST(Window, CacheWindowsMustMatchTheSchedule) {

@@ -47,7 +47,8 @@ static LogicalResult collectCaches(DriverModel &model) {
     model.caches.push_back({info.op, info.layerBase, analysis.getWindow(info)});
   model.layers = analysis.getNumRuntimeLayers();
   if (model.caches.empty())
-    return model.module.emitError(
+    return emitError(
+        model.module.getLoc(),
         "no kvtier.cache in the module: nothing for the CUDA driver to run");
   CacheOp first = model.caches.front().op;
   for (DriverCache &cache : model.caches) {
@@ -153,8 +154,9 @@ static LogicalResult findDecodeFunction(DriverModel &model) {
   if (walk.wasInterrupted())
     return failure();
   if (!model.decode)
-    return model.module.emitError(
-        "no kvtier.attention in the module: nothing for the CUDA driver to run");
+    return emitError(model.module.getLoc(),
+                     "no kvtier.attention in the module: nothing for the CUDA "
+                     "driver to run");
   return success();
 }
 
@@ -297,7 +299,8 @@ static LogicalResult computeHbmBlocks(DriverModel &model) {
   MemorySystemAttr system = lookupMemorySystem(model.module);
   TierAttr hbm = system ? system.getHbmTier() : TierAttr();
   if (!hbm)
-    return model.module.emitError(
+    return emitError(
+        model.module.getLoc(),
         "no kvtier.memory_system with an HBM tier on the module; the CUDA "
         "driver sizes the HBM pool from it");
   int64_t weights = 0;
@@ -307,7 +310,7 @@ static LogicalResult computeHbmBlocks(DriverModel &model) {
   int64_t blockBytes = model.geometry.getBlockBytes();
   model.hbmPlanBlocks = (hbm.getCapacityBytes() - weights) / blockBytes;
   if (model.hbmPlanBlocks <= 0)
-    return model.module.emitError("HBM tier '")
+    return emitError(model.module.getLoc(), "HBM tier '")
            << hbm.getName() << "' leaves no room for one " << blockBytes
            << " B block after " << weights << " B of resident weights";
   model.hbmSlots =
@@ -330,17 +333,20 @@ static LogicalResult checkSchedule(DriverModel &model,
                            ? model.plan.getFile().str()
                            : options.schedulePath;
   if (model.schedulePath.empty())
-    return model.module.emitError(
+    return emitError(
+        model.module.getLoc(),
         "#kvtier.plan names no schedule file; re-plan with schedule-file= or "
         "pass --kvtier-cuda-schedule");
   ScheduleHolder holder;
   if (kvrt_schedule_read(model.schedulePath.c_str(), &holder.schedule))
-    return model.module.emitError("cannot use the plan's schedule file '")
+    return emitError(model.module.getLoc(),
+                     "cannot use the plan's schedule file '")
            << model.schedulePath << "': " << kvrt_last_error();
   const kvrt_schedule *s = holder.schedule;
   auto mismatch = [&]() {
-    InFlightDiagnostic diag = model.module.emitError("schedule file '")
-                              << model.schedulePath << "' does not match the module: ";
+    InFlightDiagnostic diag =
+        emitError(model.module.getLoc(), "schedule file '")
+        << model.schedulePath << "' does not match the module: ";
     diag.attachNote(model.caches.front().op.getLoc())
         << "the module's caches have " << model.layers << " layers of "
         << model.blocksPerLayer << " blocks (" << model.geometry.getBatch()
@@ -381,17 +387,17 @@ static LogicalResult checkSchedule(DriverModel &model,
       for (int64_t l = 0; l < type.getLayers(); ++l) {
         uint32_t planned = kvrt_schedule_window(s, cache.layerBase + l);
         if (int64_t(planned) != cache.window)
-          return mismatch() << "its window of runtime layer "
-                            << cache.layerBase + l << " is " << planned
-                            << " tokens, layer " << l << " of cache '"
-                            << cache.op.getName() << "' has "
-                            << (cache.window ? std::to_string(cache.window) +
-                                                   " tokens"
-                                             : std::string("none (global)"));
+          return mismatch()
+                 << "its window of runtime layer " << cache.layerBase + l
+                 << " is " << planned << " tokens, layer " << l << " of cache '"
+                 << cache.op.getName() << "' has "
+                 << (cache.window ? std::to_string(cache.window) + " tokens"
+                                  : std::string("none (global)"));
       }
     }
     if (int64_t(kvrt_schedule_blocks_per_seq(s)) != model.blocksPerSeq)
-      return mismatch() << "its windows count " << kvrt_schedule_blocks_per_seq(s)
+      return mismatch() << "its windows count "
+                        << kvrt_schedule_blocks_per_seq(s)
                         << " blocks per sequence, the caches have "
                         << model.blocksPerSeq;
     int64_t planned = kvrt_schedule_prompt_tokens(s);
@@ -418,9 +424,10 @@ mlir::kvtier::buildDriverModel(ModuleOp module,
   model.seed = options.seed;
   model.plan = module->getAttrOfType<PlanAttr>(KvTierDialect::getPlanAttrName());
   if (!model.plan)
-    return module.emitError("no #kvtier.plan on the module: run kv-opt "
-                            "--kvtier-plan-kv-tiers first; the CUDA driver "
-                            "executes a plan");
+    return emitError(module.getLoc(),
+                     "no #kvtier.plan on the module: run kv-opt "
+                     "--kvtier-plan-kv-tiers first; the CUDA driver "
+                     "executes a plan");
   if (failed(collectCaches(model)) || failed(findDecodeFunction(model)) ||
       failed(checkStepOps(model)) || failed(resolveQueryHeads(model, options)) ||
       failed(computeHbmBlocks(model)) || failed(checkSchedule(model, options)))
