@@ -9,28 +9,57 @@
 #include "CacheImpl.h"
 #include "Error.h"
 
+#include <algorithm>
+
 using namespace kvrt;
 
 namespace {
 
-/// Adds the K/V bytes a step reads from (and appends into) each tier.
+/// Adds the K/V bytes a step reads from (and appends into) each tier: the
+/// tokens of the layer's window, each from the tier of its block (a block
+/// partly before the window is charged only for its tokens in it), and the
+/// appended token. Blocks before the window are not read and not counted.
 void countTraffic(kvrt_cache &cache, uint32_t layer, bool append) {
   const CacheGeometry &g = cache.geometry;
   const kvrt_cache_config &c = g.config;
   const uint64_t tokenBytes = 2ull * c.num_kv_heads * c.head_dim * g.elemSize;
   const std::vector<uint32_t> &table = cache.tables[layer];
+  const uint32_t bs = c.block_tokens;
   for (uint32_t s = 0; s < c.num_seqs; ++s) {
     uint32_t n = cache.lens[s];
+    uint32_t first = windowStart(cache.windows[layer], n);
     const uint32_t *row = table.data() + size_t(s) * c.max_blocks_per_seq;
     if (append)
-      cache.counters.bytes_appended[entryTier(row[n / c.block_tokens])] +=
-          tokenBytes;
+      cache.counters.bytes_appended[entryTier(row[n / bs])] += tokenBytes;
     n += append ? 1 : 0;
-    for (uint32_t j = 0; j * c.block_tokens < n; ++j) {
-      uint32_t tokens = std::min(c.block_tokens, n - j * c.block_tokens);
-      cache.counters.bytes_read[entryTier(row[j])] += tokens * tokenBytes;
+    for (uint32_t j = first / bs; j * bs < n; ++j) {
+      uint32_t lo = std::max(first, j * bs), hi = std::min(n, (j + 1) * bs);
+      cache.counters.bytes_read[entryTier(row[j])] += (hi - lo) * tokenBytes;
     }
   }
+}
+
+/// The blocks attention reads must be live: a dead block's slot may hold
+/// another block. With the window the schedule freed them for, none is.
+kvrt_status checkWindowLive(const kvrt_cache &cache, uint32_t layer,
+                            bool append) {
+  if (cache.deadInLayer.empty() || !cache.deadInLayer[layer])
+    return KVRT_OK;
+  const kvrt_cache_config &c = cache.geometry.config;
+  const uint32_t bs = c.block_tokens;
+  for (uint32_t s = 0; s < c.num_seqs; ++s) {
+    uint32_t n = cache.lens[s] + (append ? 1 : 0);
+    uint32_t first = windowStart(cache.windows[layer], cache.lens[s]);
+    for (uint32_t j = first / bs; j * bs < n; ++j)
+      if (cache.isDead(layer, s * c.max_blocks_per_seq + j))
+        return fail(KVRT_ERR_MISMATCH,
+                    "layer %u, sequence %u: attention over tokens [%u, %u) "
+                    "(window %u) would read block %u, which left its sliding "
+                    "window and gave its slot back",
+                    layer, s, first, n, cache.windows[layer],
+                    s * c.max_blocks_per_seq + j);
+  }
+  return KVRT_OK;
 }
 
 } // namespace
@@ -48,18 +77,13 @@ extern "C" kvrt_status kvrt_attention_step(kvrt_cache *cache, uint32_t layer,
   if (layer >= cache->tables.size())
     return fail(KVRT_ERR_MISMATCH, "layer %u out of range (cache has %zu)",
                 layer, cache->tables.size());
-  if (!cache->deadInLayer.empty() && cache->deadInLayer[layer])
-    return fail(KVRT_ERR_MISMATCH,
-                "layer %u has %u blocks that left its sliding window (their "
-                "slots are reused); the runtime's attention reads every "
-                "block and has no window",
-                layer, cache->deadInLayer[layer]);
   if (k_new)
     for (uint32_t s = 0; s < cache->lens.size(); ++s)
       if (cache->lens[s] >= cache->geometry.maxTokens)
         return fail(KVRT_ERR_MISMATCH,
                     "sequence %u is full (%u tokens); cannot append", s,
                     cache->lens[s]);
+  KVRT_TRY(checkWindowLive(*cache, layer, k_new != nullptr));
   KVRT_TRY(computeWaitLayer(*cache, layer));
   KVRT_TRY(
       cache->kernels->attention(cache->inputs(layer), q, k_new, v_new, out));

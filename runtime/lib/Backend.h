@@ -57,7 +57,21 @@ struct KernelInputs {
   uint64_t tableVersion = 0;
   const uint32_t *lens = nullptr;
   uint64_t lensVersion = 0;
+  /// Sliding window of the layer in tokens (0 = global): attention at
+  /// length n reads tokens [windowStart(window, n), n) plus the appended one.
+  uint32_t window = 0;
+  /// Per block of the layer, 1 = dead (left the window; its slot may belong
+  /// to another block now); null when the layer has no dead block.
+  const uint8_t *dead = nullptr;
 };
+
+/// First token a layer with `window` tokens (0 = global) reads when its
+/// sequence holds `len` cached tokens: the window covers the `window` most
+/// recent cached tokens [len - window, len), token-exact, plus the token
+/// appended in the step (docs/model.md, "Sliding-window (local) layers").
+inline uint32_t windowStart(uint32_t window, uint32_t len) {
+  return window && len > window ? len - window : 0;
+}
 
 /// Compute of one cache, issued in order on the backend's compute stream.
 class CacheKernels {

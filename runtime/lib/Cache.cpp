@@ -113,6 +113,17 @@ kvrt_status checkBlock(const kvrt_cache *cache, uint32_t layer,
   return KVRT_OK;
 }
 
+/// A dead block has no slot of its own any more: its old slot may hold
+/// another block, so its bytes can be neither read nor written.
+kvrt_status checkLive(const kvrt_cache *cache, uint32_t layer, uint32_t block) {
+  if (cache->isDead(layer, block))
+    return fail(KVRT_ERR_MISMATCH,
+                "block %u of layer %u is dead (it left the layer's %u-token "
+                "sliding window); it has no slot",
+                block, layer, cache->windows[layer]);
+  return KVRT_OK;
+}
+
 } // namespace
 
 extern "C" kvrt_status kvrt_cache_create(kvrt_context *context,
@@ -166,6 +177,7 @@ extern "C" kvrt_status kvrt_cache_create(kvrt_context *context,
     cache->layerTickets.assign(layers, {0, 0});
     cache->tableVersions.assign(layers, 1);
     cache->lens.assign(config->num_seqs, 0);
+    cache->windows.assign(layers, 0);
     uint32_t next[2] = {0, 0};
     for (uint32_t l = 0; l < layers; ++l)
       for (uint32_t b = 0; b < g.blocksPerLayer; ++b) {
@@ -230,6 +242,35 @@ extern "C" kvrt_status kvrt_cache_set_seq_lens(kvrt_cache *cache,
   return KVRT_OK;
 }
 
+extern "C" kvrt_status kvrt_cache_set_windows(kvrt_cache *cache,
+                                              const uint32_t *windows) {
+  if (!cache || !windows)
+    return fail(KVRT_ERR_INVALID_ARGUMENT, "null cache or windows");
+  for (uint32_t l = 0; l < cache->windows.size(); ++l) {
+    if (windows[l] > 0x7fffffffu)
+      return fail(KVRT_ERR_INVALID_ARGUMENT,
+                  "window of layer %u is %u tokens, more than 2^31-1", l,
+                  windows[l]);
+    if (windows[l] != cache->windows[l] && !cache->deadInLayer.empty() &&
+        cache->deadInLayer[l])
+      return fail(KVRT_ERR_MISMATCH,
+                  "layer %u has %u dead blocks of its %u-token window; its "
+                  "window cannot become %u",
+                  l, cache->deadInLayer[l], cache->windows[l], windows[l]);
+  }
+  cache->windows.assign(windows, windows + cache->windows.size());
+  return KVRT_OK;
+}
+
+extern "C" kvrt_status kvrt_cache_get_windows(const kvrt_cache *cache,
+                                              uint32_t *windows) {
+  if (!cache || !windows)
+    return fail(KVRT_ERR_INVALID_ARGUMENT, "null cache or windows");
+  for (size_t l = 0; l < cache->windows.size(); ++l)
+    windows[l] = cache->windows[l];
+  return KVRT_OK;
+}
+
 extern "C" kvrt_status kvrt_cache_get_seq_lens(const kvrt_cache *cache,
                                                uint32_t *lens) {
   if (!cache || !lens)
@@ -288,6 +329,7 @@ extern "C" kvrt_status kvrt_cache_synchronize(kvrt_cache *cache) {
 extern "C" kvrt_status kvrt_cache_read_block(kvrt_cache *cache, uint32_t layer,
                                              uint32_t block, void *dst) {
   KVRT_TRY(checkBlock(cache, layer, block));
+  KVRT_TRY(checkLive(cache, layer, block));
   if (!dst)
     return fail(KVRT_ERR_INVALID_ARGUMENT, "null destination");
   KVRT_TRY(cache->backend().hostWait(cache->blockTickets[layer][block]));
@@ -298,6 +340,7 @@ extern "C" kvrt_status kvrt_cache_read_block(kvrt_cache *cache, uint32_t layer,
 extern "C" kvrt_status kvrt_cache_write_block(kvrt_cache *cache, uint32_t layer,
                                               uint32_t block, const void *src) {
   KVRT_TRY(checkBlock(cache, layer, block));
+  KVRT_TRY(checkLive(cache, layer, block));
   if (!src)
     return fail(KVRT_ERR_INVALID_ARGUMENT, "null source");
   KVRT_TRY(cache->backend().computeWait(cache->blockTickets[layer][block]));

@@ -54,6 +54,9 @@ struct kvrt_cache {
   /// windowed schedule kills a block. Per layer the number of dead blocks.
   std::vector<std::vector<uint8_t>> dead;
   std::vector<uint32_t> deadInLayer;
+  /// Per layer its sliding window in tokens (0 = global attention): set by
+  /// kvrt_cache_set_windows or adopted from a windowed schedule's placement.
+  std::vector<uint32_t> windows;
   /// The windowed schedule whose deaths are applied, its deaths in step
   /// order (layer, block, step) and how many of them are applied.
   uint64_t deathSchedule = 0;
@@ -80,6 +83,9 @@ struct kvrt_cache {
     in.tableVersion = tableVersions[layer];
     in.lens = lens.data();
     in.lensVersion = lensVersion;
+    in.window = windows[layer];
+    if (!deadInLayer.empty() && deadInLayer[layer])
+      in.dead = dead[layer].data();
     return in;
   }
 };

@@ -39,6 +39,9 @@ struct AttnParams {
   const float *q;
   float *ws;
   uint32_t append;
+  /// Sliding window in tokens (0 = global): tokens before
+  /// lens[s] - window are not read.
+  uint32_t window;
   uint32_t qHeads, kvHeads, headDim, blockTokens, maxBlocks, group, splits;
   int dtype;
   float scale;
@@ -164,9 +167,12 @@ __global__ void __launch_bounds__(kThreads) attentionPartial(AttnParams p) {
     sq[i] = p.q[(static_cast<size_t>(s) * p.qHeads + h * group) * D + i];
   __syncthreads();
 
-  const uint32_t n = p.lens[s] + p.append;
+  const uint32_t len = p.lens[s];
+  const uint32_t first = p.window && len > p.window ? len - p.window : 0;
+  const uint32_t n = len + p.append - first;
   const uint32_t chunk = (n + p.splits - 1) / p.splits;
-  const uint32_t t0 = min(n, split * chunk), t1 = min(n, t0 + chunk);
+  const uint32_t t0 = first + min(n, split * chunk);
+  const uint32_t t1 = first + min(n, split * chunk + chunk);
   const bool vec = D == 32u * NPL;
   float m[G], l[G], acc[G][NPL];
 #pragma unroll
@@ -278,8 +284,9 @@ __global__ void fillLayerKernel(char *base0, char *base1, size_t slotBytes,
                                 uint32_t layer, uint64_t kvs, uint32_t numSeqs,
                                 uint32_t maxTokens, uint32_t kvHeads,
                                 uint32_t D, uint32_t bs, uint32_t maxBlocks,
-                                int dtype) {
-  const uint32_t b = blockIdx.x, s = b / maxBlocks, j = b % maxBlocks;
+                                int dtype, uint32_t firstBlock) {
+  const uint32_t b = firstBlock + blockIdx.x, s = b / maxBlocks,
+                 j = b % maxBlocks;
   char *blk = const_cast<char *>(blockAddr(base0, base1, slotBytes, table, b));
   const uint32_t len = lens[s];
   const uint32_t n = 2 * kvHeads * bs * D;
@@ -386,7 +393,8 @@ public:
     }
     uint32_t maxN = 0;
     for (uint32_t s = 0; s < c.num_seqs; ++s)
-      maxN = std::max(maxN, in.lens[s] + (kNew ? 1u : 0u));
+      maxN = std::max(maxN, in.lens[s] + (kNew ? 1u : 0u) -
+                                windowStart(in.window, in.lens[s]));
     AttnParams p;
     p.base0 = g.base[0];
     p.base1 = g.base[1];
@@ -396,6 +404,7 @@ public:
     p.q = q;
     p.ws = workspace;
     p.append = kNew ? 1 : 0;
+    p.window = in.window;
     p.qHeads = c.num_q_heads;
     p.kvHeads = c.num_kv_heads;
     p.headDim = c.head_dim;
@@ -420,11 +429,23 @@ public:
   kvrt_status fillLayer(const KernelInputs &in, uint64_t seed) override {
     const kvrt_cache_config &c = g.config;
     KVRT_TRY(upload(in));
-    fillLayerKernel<<<g.blocksPerLayer, 256, 0, stream>>>(
-        g.base[0], g.base[1], g.slotBytes, table(in.layer), dLens, in.layer,
-        kvSeed(seed), c.num_seqs, g.maxTokens, c.num_kv_heads, c.head_dim,
-        c.block_tokens, c.max_blocks_per_seq, static_cast<int>(c.dtype));
-    KVRT_CUDA_TRY(cudaGetLastError());
+    // One launch per run of live blocks: a dead block's old slot may hold
+    // another block now.
+    for (uint32_t b = 0; b < g.blocksPerLayer;) {
+      if (in.dead && in.dead[b]) {
+        ++b;
+        continue;
+      }
+      uint32_t end = b + 1;
+      while (end < g.blocksPerLayer && !(in.dead && in.dead[end]))
+        ++end;
+      fillLayerKernel<<<end - b, 256, 0, stream>>>(
+          g.base[0], g.base[1], g.slotBytes, table(in.layer), dLens, in.layer,
+          kvSeed(seed), c.num_seqs, g.maxTokens, c.num_kv_heads, c.head_dim,
+          c.block_tokens, c.max_blocks_per_seq, static_cast<int>(c.dtype), b);
+      KVRT_CUDA_TRY(cudaGetLastError());
+      b = end;
+    }
     return KVRT_OK;
   }
 

@@ -2,7 +2,8 @@
 //
 // Split-tier paged decode attention on the CPU. Each block is addressed
 // through the layer's block table, whatever its tier, exactly as the CUDA
-// kernel does; the arithmetic (fp32 online softmax) matches it too.
+// kernel does; the arithmetic (fp32 online softmax) matches it too. A
+// sliding-window layer reads only the tokens of its window (windowStart).
 //
 //===----------------------------------------------------------------------===//
 #include "HostKernels.h"
@@ -31,6 +32,8 @@ public:
     std::vector<float> acc(d);
     for (uint32_t s = 0; s < c.num_seqs; ++s) {
       uint32_t n = in.lens[s];
+      // Sliding window: the tokens before `first` are not read at all.
+      const uint32_t first = windowStart(in.window, n);
       if (kNew) {
         char *block = blockPtr(in, s, n / bs);
         uint32_t off = n % bs;
@@ -48,7 +51,7 @@ public:
         uint32_t h = qh / group;
         float m = -std::numeric_limits<float>::infinity(), l = 0.0f;
         std::fill(acc.begin(), acc.end(), 0.0f);
-        for (uint32_t p = 0; p < n; ++p) {
+        for (uint32_t p = first; p < n; ++p) {
           const char *block = blockPtr(in, s, p / bs);
           uint32_t off = p % bs;
           float score = 0.0f;
@@ -65,7 +68,7 @@ public:
           m = mNew;
         }
         for (uint32_t e = 0; e < d; ++e)
-          ov[e] = n ? acc[e] / l : 0.0f;
+          ov[e] = n > first ? acc[e] / l : 0.0f;
       }
     }
     return KVRT_OK;
@@ -77,6 +80,9 @@ public:
     const int dtype = static_cast<int>(c.dtype);
     uint64_t kvs = kvSeed(seed);
     for (uint32_t b = 0; b < g.blocksPerLayer; ++b) {
+      // A dead block's old slot may hold another block now.
+      if (in.dead && in.dead[b])
+        continue;
       uint32_t s = b / c.max_blocks_per_seq, j = b % c.max_blocks_per_seq;
       char *block = blockPtr(in, s, j);
       for (uint32_t kv = 0; kv < 2; ++kv)

@@ -306,6 +306,15 @@ extern "C" uint32_t kvrt_schedule_window(const kvrt_schedule *s,
                                          uint32_t layer) {
   return s && layer < s->windows.size() ? s->windows[layer] : 0;
 }
+extern "C" int kvrt_schedule_has_windows(const kvrt_schedule *s) {
+  return s && !s->windows.empty();
+}
+extern "C" uint32_t kvrt_schedule_prompt_tokens(const kvrt_schedule *s) {
+  return s && !s->windows.empty() ? s->promptTokens : 0;
+}
+extern "C" uint32_t kvrt_schedule_blocks_per_seq(const kvrt_schedule *s) {
+  return s && !s->windows.empty() ? s->blocksPerSeq : 0;
+}
 extern "C" uint32_t kvrt_schedule_death_step(const kvrt_schedule *s,
                                              uint32_t layer, uint32_t block) {
   return s ? deathStep(*s, layer, block) : std::numeric_limits<uint32_t>::max();

@@ -44,6 +44,26 @@ void pushRequest(std::vector<MigrationRequest> &out, uint32_t layer,
   out.push_back({layer, block, 1, dir});
 }
 
+/// A windowed schedule's windows become the cache's attention windows: a
+/// cache without windows (all 0) takes them, a cache with windows must have
+/// the same ones (its attention would otherwise read tokens whose blocks the
+/// schedule frees, or skip tokens the plan reads).
+kvrt_status adoptWindows(kvrt_cache &cache, const kvrt_schedule &s) {
+  if (s.windows.empty())
+    return KVRT_OK;
+  bool unset = std::all_of(cache.windows.begin(), cache.windows.end(),
+                           [](uint32_t w) { return w == 0; });
+  if (!unset)
+    for (uint32_t l = 0; l < s.numLayers; ++l)
+      if (cache.windows[l] != s.windows[l])
+        return fail(KVRT_ERR_MISMATCH,
+                    "layer %u: the schedule's window is %u tokens, the "
+                    "cache's attention window is %u",
+                    l, s.windows[l], cache.windows[l]);
+  cache.windows = s.windows;
+  return KVRT_OK;
+}
+
 /// Frees the slots of the blocks of a windowed schedule that are dead by
 /// `step` (kvrt/schedule.h): the block is marked dead and its slot goes back
 /// to its tier, to be reused once the copy that last wrote it completed. No
@@ -54,6 +74,7 @@ kvrt_status releaseDead(kvrt_cache &cache, const kvrt_schedule &s,
                         uint32_t step) {
   if (s.windows.empty())
     return KVRT_OK;
+  KVRT_TRY(adoptWindows(cache, s));
   const uint32_t blocks = cache.geometry.blocksPerLayer;
   try {
     if (cache.deathSchedule != s.serial) {

@@ -105,6 +105,15 @@ extern "C" kvrt_status kvrt_reference_attention(const kvrt_cache_config *c,
                                                 uint64_t seed, uint32_t layer,
                                                 const uint32_t *ntokens,
                                                 const float *q, float *out) {
+  return kvrt_reference_attention_range(c, seed, layer, nullptr, ntokens, q,
+                                        out);
+}
+
+extern "C" kvrt_status
+kvrt_reference_attention_range(const kvrt_cache_config *c, uint64_t seed,
+                               uint32_t layer, const uint32_t *first,
+                               const uint32_t *ntokens, const float *q,
+                               float *out) {
   KVRT_TRY(checkConfigPointer(c));
   if (!ntokens || !q || !out)
     return fail(KVRT_ERR_INVALID_ARGUMENT, "null argument");
@@ -116,10 +125,13 @@ extern "C" kvrt_status kvrt_reference_attention(const kvrt_cache_config *c,
   uint64_t kvs = kvSeed(seed);
   std::vector<double> scores, acc(d);
   for (uint32_t s = 0; s < c->num_seqs; ++s) {
-    uint32_t n = ntokens[s];
+    uint32_t n = ntokens[s], lo = first ? first[s] : 0;
     if (n > maxTokens)
       return fail(KVRT_ERR_MISMATCH, "sequence %u: %u tokens exceed %u", s, n,
                   maxTokens);
+    if (lo > n)
+      return fail(KVRT_ERR_INVALID_ARGUMENT,
+                  "sequence %u: first token %u is past the end %u", s, lo, n);
     for (uint32_t qh = 0; qh < c->num_q_heads; ++qh) {
       const float *qv = q + (size_t(s) * c->num_q_heads + qh) * d;
       float *ov = out + (size_t(s) * c->num_q_heads + qh) * d;
@@ -129,9 +141,12 @@ extern "C" kvrt_status kvrt_reference_attention(const kvrt_cache_config *c,
                                            maxTokens, kvh, d));
         return static_cast<double>(roundToDtype(x, dtype));
       };
-      scores.assign(n, 0.0);
-      double m = -std::numeric_limits<double>::infinity();
-      for (uint32_t p = 0; p < n; ++p) {
+      // Dense over [0, n) with a mask: tokens before `lo` get -inf scores
+      // and weight exactly 0, as a masked softmax gives them.
+      const double masked = -std::numeric_limits<double>::infinity();
+      scores.assign(n, masked);
+      double m = masked;
+      for (uint32_t p = lo; p < n; ++p) {
         double dot = 0.0;
         for (uint32_t e = 0; e < d; ++e)
           dot += static_cast<double>(qv[e]) * value(p, 0, e);
@@ -141,13 +156,15 @@ extern "C" kvrt_status kvrt_reference_attention(const kvrt_cache_config *c,
       double sum = 0.0;
       std::fill(acc.begin(), acc.end(), 0.0);
       for (uint32_t p = 0; p < n; ++p) {
+        if (scores[p] == masked)
+          continue;
         double w = std::exp(scores[p] - m);
         sum += w;
         for (uint32_t e = 0; e < d; ++e)
           acc[e] += w * value(p, 1, e);
       }
       for (uint32_t e = 0; e < d; ++e)
-        ov[e] = n ? static_cast<float>(acc[e] / sum) : 0.0f;
+        ov[e] = n > lo ? static_cast<float>(acc[e] / sum) : 0.0f;
     }
   }
   return KVRT_OK;
@@ -185,6 +202,9 @@ extern "C" kvrt_status kvrt_cache_verify(kvrt_cache *cache, uint64_t seed,
   uint64_t bad = 0;
   for (uint32_t l = 0; l < c.num_layers; ++l)
     for (uint32_t b = 0; b < g.blocksPerLayer; ++b) {
+      // A dead block (it left its window) has no slot and no content.
+      if (cache->isDead(l, b))
+        continue;
       KVRT_TRY(kvrt_cache_read_block(cache, l, b, block.data()));
       uint32_t s = b / c.max_blocks_per_seq, j = b % c.max_blocks_per_seq;
       bool ok = true;

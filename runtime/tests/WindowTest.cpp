@@ -141,17 +141,59 @@ TEST(Window, RuntimeFreesTheSlotAndThePromotionFits) {
   EXPECT_LE(k.peak_hbm_blocks, kCapacity);
   EXPECT_EQ(k.blocks_migrated, 1u);
   EXPECT_EQ(k.blocks_released, 2u); // blocks 0 and 1 of layer 0
-  // The dead block cannot be moved, and attention on its layer is refused
-  // (the runtime's attention has no window).
+  // The cache took the schedule's windows with its placement.
+  uint32_t windows[2] = {7, 7};
+  KVRT_ASSERT_OK(kvrt_cache_get_windows(cache.get(), windows));
+  EXPECT_EQ(windows[0], 4u);
+  EXPECT_EQ(windows[1], 0u);
+  // The dead block cannot be moved, read or given another window.
   SchedulePtr late = windowSchedule(true);
   kvrt_migration m{9, 0, 0, 1, KVRT_DEMOTE};
   KVRT_ASSERT_OK(kvrt_schedule_add_migrations(late.get(), &m, 1));
   EXPECT_NE(kvrt_schedule_apply_step(cache.get(), late.get(), 9, 0), KVRT_OK);
+  std::vector<uint8_t> bytes(kvrt_block_bytes(&c));
+  EXPECT_EQ(kvrt_cache_read_block(cache.get(), 0, 0, bytes.data()),
+            KVRT_ERR_MISMATCH);
+  EXPECT_TRUE(messageHas("block 0 of layer 0 is dead")) << kvrt_last_error();
+  EXPECT_EQ(kvrt_cache_write_block(cache.get(), 0, 1, bytes.data()),
+            KVRT_ERR_MISMATCH);
+  uint32_t wider[2] = {8, 0};
+  EXPECT_EQ(kvrt_cache_set_windows(cache.get(), wider), KVRT_ERR_MISMATCH);
+  EXPECT_TRUE(messageHas("window cannot become 8")) << kvrt_last_error();
+  // Lengths that do not follow the schedule (4 tokens at step 9) put dead
+  // blocks in layer 0's window: attention refuses instead of reading slots
+  // that now hold other blocks. Layer 1 (global, nothing dead) attends.
   std::vector<float> q(4, 0.f), out(4, 0.f);
+  uint32_t lens[1] = {4};
+  KVRT_ASSERT_OK(kvrt_cache_set_seq_lens(cache.get(), lens));
   EXPECT_EQ(kvrt_attention_step(cache.get(), 0, q.data(), nullptr, nullptr,
                                 out.data()),
             KVRT_ERR_MISMATCH);
-  EXPECT_TRUE(messageHas("sliding window")) << kvrt_last_error();
+  EXPECT_TRUE(messageHas("left its sliding window")) << kvrt_last_error();
+  KVRT_ASSERT_OK(kvrt_attention_step(cache.get(), 1, q.data(), nullptr, nullptr,
+                                     out.data()));
+}
+
+TEST(Window, CacheWindowsMustMatchTheSchedule) {
+  ContextPtr ctx = makeHostContext();
+  kvrt_cache_config c = windowConfig();
+  kvrt_cache *raw = nullptr;
+  KVRT_ASSERT_OK(kvrt_cache_create(ctx.get(), &c, &raw));
+  CachePtr cache(raw);
+  uint32_t other[2] = {8, 0};
+  KVRT_ASSERT_OK(kvrt_cache_set_windows(cache.get(), other));
+  EXPECT_EQ(kvrt_cache_apply_placement(cache.get(), windowSchedule(true).get()),
+            KVRT_ERR_MISMATCH);
+  EXPECT_TRUE(messageHas("layer 0: the schedule's window is 4 tokens, the "
+                         "cache's attention window is 8"))
+      << kvrt_last_error();
+  uint32_t huge[2] = {0x80000000u, 0};
+  EXPECT_EQ(kvrt_cache_set_windows(cache.get(), huge),
+            KVRT_ERR_INVALID_ARGUMENT);
+  uint32_t same[2] = {4, 0};
+  KVRT_ASSERT_OK(kvrt_cache_set_windows(cache.get(), same));
+  KVRT_ASSERT_OK(
+      kvrt_cache_apply_placement(cache.get(), windowSchedule(true).get()));
 }
 
 TEST(Window, FileRoundTripIsVersion2) {

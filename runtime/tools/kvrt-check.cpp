@@ -127,6 +127,9 @@ struct Shape {
   const char *name;
   kvrt_dtype dtype;
   uint32_t layers, kvHeads, qHeads, headDim, blockTokens, seqs, blocksPerSeq;
+  /// Sliding window of the even layers in tokens (0: every layer global);
+  /// the odd layers stay global.
+  uint32_t window;
 };
 
 bool checkAttention(const Options &o, const Shape &sh) {
@@ -152,10 +155,20 @@ bool checkAttention(const Options &o, const Shape &sh) {
     return false;
   CHECK_OK(kvrt_schedule_validate(f.cache, f.plan));
   CHECK_OK(kvrt_cache_apply_placement(f.cache, f.plan));
+  std::vector<uint32_t> windows(c.num_layers, 0);
+  for (uint32_t l = 0; l < c.num_layers; l += 2)
+    windows[l] = sh.window;
+  CHECK_OK(kvrt_cache_set_windows(f.cache, windows.data()));
   uint32_t maxTokens = c.max_blocks_per_seq * c.block_tokens;
-  std::vector<uint32_t> lens(c.num_seqs), ntok(c.num_seqs);
+  std::vector<uint32_t> lens(c.num_seqs), ntok(c.num_seqs), first(c.num_seqs);
+  // Bytes attention must read: each window's tokens and the appended one.
+  const uint64_t tokenBytes = kvrt_block_bytes(&c) / c.block_tokens;
+  uint64_t expectRead = 0;
+  // Sequence 0 starts empty (inside any window); with a window the others
+  // start past it, so it cuts their first blocks.
+  const uint32_t from = sh.window < maxTokens - steps ? sh.window : 0;
   for (uint32_t s = 0; s < c.num_seqs; ++s)
-    lens[s] = s == 0 ? 0 : rng() % (maxTokens - steps);
+    lens[s] = s == 0 ? 0 : from + rng() % (maxTokens - steps - from);
   CHECK_OK(kvrt_cache_set_seq_lens(f.cache, lens.data()));
   CHECK_OK(kvrt_cache_fill_random(f.cache, o.seed));
   size_t qn = size_t(c.num_seqs) * c.num_q_heads * c.head_dim;
@@ -184,10 +197,15 @@ bool checkAttention(const Options &o, const Shape &sh) {
                                    (const float *)dk, (const float *)dv,
                                    (float *)dout));
       CHECK_OK(kvrt_buffer_download(f.ctx, out.data(), dout, qn * 4));
-      for (uint32_t s = 0; s < c.num_seqs; ++s)
+      for (uint32_t s = 0; s < c.num_seqs; ++s) {
+        uint32_t w = windows[l];
+        first[s] = w && lens[s] > w ? lens[s] - w : 0;
         ntok[s] = lens[s] + 1;
-      CHECK_OK(kvrt_reference_attention(&c, o.seed, l, ntok.data(), q.data(),
-                                        ref.data()));
+        expectRead += (ntok[s] - first[s]) * tokenBytes;
+      }
+      CHECK_OK(kvrt_reference_attention_range(&c, o.seed, l, first.data(),
+                                              ntok.data(), q.data(),
+                                              ref.data()));
       double err = kvrt_max_rel_error(&c, out.data(), ref.data());
       worst = std::max(worst, err);
       EXPECT(err < 1e-5, "%s: step %u layer %u relative error %.3g", sh.name,
@@ -203,6 +221,10 @@ bool checkAttention(const Options &o, const Shape &sh) {
          (unsigned long long)bad);
   kvrt_counters counters;
   CHECK_OK(kvrt_counters_get(f.cache, &counters));
+  EXPECT(counters.bytes_read[0] + counters.bytes_read[1] == expectRead,
+         "%s: attention read %llu B, the windows hold %llu B", sh.name,
+         (unsigned long long)(counters.bytes_read[0] + counters.bytes_read[1]),
+         (unsigned long long)expectRead);
   std::printf("  attention %-28s max rel error %.2e  (HBM %llu B, DRAM %llu B "
               "read)\n",
               sh.name, worst, (unsigned long long)counters.bytes_read[0],
@@ -402,12 +424,18 @@ int main(int argc, char **argv) {
               o.backend == KVRT_BACKEND_CUDA ? "cuda" : "host",
               (unsigned long long)o.seed, o.delayUs);
   const Shape shapes[] = {
-      {"f32 gqa4 d64 bs16", KVRT_DTYPE_F32, 3, 2, 8, 64, 16, 3, 6},
-      {"f32 mha d128 bs8", KVRT_DTYPE_F32, 2, 4, 4, 128, 8, 2, 5},
-      {"f32 gqa16 d256 bs4", KVRT_DTYPE_F32, 2, 1, 16, 256, 4, 1, 7},
-      {"f32 odd d33 bs5", KVRT_DTYPE_F32, 2, 3, 6, 33, 5, 2, 4},
-      {"bf16 gqa4 d128 bs16 long", KVRT_DTYPE_BF16, 2, 2, 8, 128, 16, 2, 48},
-      {"f16 gqa2 d64 bs16", KVRT_DTYPE_F16, 2, 2, 4, 64, 16, 2, 8},
+      {"f32 gqa4 d64 bs16", KVRT_DTYPE_F32, 3, 2, 8, 64, 16, 3, 6, 0},
+      {"f32 mha d128 bs8", KVRT_DTYPE_F32, 2, 4, 4, 128, 8, 2, 5, 0},
+      {"f32 gqa16 d256 bs4", KVRT_DTYPE_F32, 2, 1, 16, 256, 4, 1, 7, 0},
+      {"f32 odd d33 bs5", KVRT_DTYPE_F32, 2, 3, 6, 33, 5, 2, 4, 0},
+      {"bf16 gqa4 d128 bs16 long", KVRT_DTYPE_BF16, 2, 2, 8, 128, 16, 2, 48, 0},
+      {"f16 gqa2 d64 bs16", KVRT_DTYPE_F16, 2, 2, 4, 64, 16, 2, 8, 0},
+      // Sliding windows (even layers): partial first blocks, several
+      // splits of a long window on the CUDA kernel, a window of one token.
+      {"f32 gqa4 d64 bs16 window 7", KVRT_DTYPE_F32, 3, 2, 8, 64, 16, 3, 6, 7},
+      {"bf16 gqa4 d128 bs16 window 300", KVRT_DTYPE_BF16, 2, 2, 8, 128, 16, 2,
+       48, 300},
+      {"f16 mha d33 bs5 window 1", KVRT_DTYPE_F16, 2, 3, 3, 33, 5, 2, 4, 1},
   };
   if (o.only.empty() || o.only == "attention")
     for (const Shape &s : shapes)

@@ -84,6 +84,13 @@ static cl::opt<unsigned> sinks("sinks", cl::desc("attention sinks"),
                                cl::init(4), GEN_SUBS);
 static cl::opt<uint64_t> seed("seed", cl::desc("generator seed"), cl::init(1),
                               GEN_SUBS);
+static cl::opt<std::string> layerWindows(
+    "layer-windows",
+    cl::desc("per-layer sliding windows in tokens, a comma list of W or WxN "
+             "(N layers of window W; 0 = global), one per layer: e.g. "
+             "128x2,0x2. Local layers read only their window "
+             "(docs/model.md, \"Sliding-window (local) layers\")"),
+    cl::init(""), cl::sub(generateCmd));
 
 // Simulation options.
 static cl::opt<std::string> hardware("hardware",
@@ -217,8 +224,37 @@ uint64_t simulationBytes(const TraceHeader &h, const Workload &w,
   return need > 1.8e19L ? UINT64_MAX : uint64_t(need);
 }
 
+/// Parses --layer-windows: "W" or "WxN" items, comma separated, each W a
+/// whole number of tokens below 2^31 and N a positive layer count.
+llvm::Expected<std::vector<uint32_t>> parseLayerWindows(llvm::StringRef text) {
+  std::vector<uint32_t> out;
+  llvm::SmallVector<llvm::StringRef> items;
+  text.split(items, ',');
+  for (llvm::StringRef item : items) {
+    auto [w, n] = item.trim().split('x');
+    uint64_t window = 0, count = 1;
+    bool hasCount = item.contains('x');
+    if (w.getAsInteger(10, window) || window > 0x7fffffffu ||
+        (hasCount && (n.getAsInteger(10, count) || count == 0)) ||
+        out.size() + count > uint64_t(kMaxLayers))
+      return makeFieldError("kv-trace generate", "layer-windows",
+                            "'" + item.str() +
+                                "' is not a window W or WxN (W tokens, 0 = "
+                                "global, below 2^31; N layers >= 1) in '" +
+                                text.str() + "'");
+    out.insert(out.end(), count, uint32_t(window));
+  }
+  return out;
+}
+
 llvm::Expected<GeneratorParams> generatorParams() {
   GeneratorParams g;
+  if (!layerWindows.empty()) {
+    auto w = parseLayerWindows(layerWindows);
+    if (!w)
+      return w.takeError();
+    g.layerWindows = std::move(*w);
+  }
   auto k = parseGeneratorKind(kind);
   if (!k)
     return k.takeError();

@@ -37,16 +37,18 @@ static std::string runtimeDtype(Type type) {
   return "";
 }
 
-/// Collects the caches in program order with their runtime layers (both
-/// from KvCacheAnalysis); all must be GQA caches of one geometry that the
-/// runtime can store.
+/// Collects the caches in program order with their runtime layers and
+/// windows (all from KvCacheAnalysis); all must be GQA caches the runtime can
+/// store, of one geometry but for max_tokens: a shorter cache is a
+/// sliding-window layer group, run as windowed layers of the longest shape.
 static LogicalResult collectCaches(DriverModel &model) {
   KvCacheAnalysis analysis(model.module);
   for (CacheInfo &info : analysis.getCaches())
-    model.caches.push_back({info.op, info.layerBase});
+    model.caches.push_back({info.op, info.layerBase, analysis.getWindow(info)});
   model.layers = analysis.getNumRuntimeLayers();
   if (model.caches.empty())
-    return model.module.emitError(
+    return emitError(
+        model.module.getLoc(),
         "no kvtier.cache in the module: nothing for the CUDA driver to run");
   CacheOp first = model.caches.front().op;
   for (DriverCache &cache : model.caches) {
@@ -64,10 +66,52 @@ static LogicalResult collectCaches(DriverModel &model) {
              << type.getHeadDim()
              << " exceeds the kvrt attention kernel's limit of 256";
   }
-  if (failed(analysis.verifySharedGeometry(
-          SharedGeometry::Runtime, "run as one runtime cache by the CUDA driver")))
+  const char *purpose = "run as one runtime cache by the CUDA driver";
+  // Entry bytes, batch and block as the planner needs them (max_tokens may
+  // differ), then what the runtime's one cache shape adds.
+  if (failed(analysis.verifySharedGeometry(SharedGeometry::Planning, purpose)))
     return failure();
-  model.geometry = cast<CacheType>(first.getCache().getType());
+  auto firstType = cast<CacheType>(first.getCache().getType());
+  for (DriverCache &cache : model.caches) {
+    auto type = cast<CacheType>(cache.op.getCache().getType());
+    std::string field, mine, theirs;
+    auto differs = [&](StringRef name, auto a, auto b) {
+      if (!field.empty() || a == b)
+        return;
+      field = name.str();
+      llvm::raw_string_ostream(mine) << a;
+      llvm::raw_string_ostream(theirs) << b;
+    };
+    differs("kv_heads", type.getKvHeads(), firstType.getKvHeads());
+    differs("head_dim", type.getHeadDim(), firstType.getHeadDim());
+    differs("element", type.getElement(), firstType.getElement());
+    if (field.empty())
+      continue;
+    InFlightDiagnostic diag =
+        cache.op.emitError("caches ")
+        << purpose << " must share one geometry; this cache's " << field
+        << " is " << mine << ", '" << first.getName() << "' has " << theirs
+        << "; layer groups: " << analysis.describeGroups()
+        << "; the runtime's layers differ only in their sliding window "
+           "(max_tokens)";
+    diag.attachNote(first.getLoc()) << "first cache declared here";
+    return failure();
+  }
+  // The runtime cache has the longest cache's shape; a local layer group
+  // uses its first blocks and frees them as they leave the window.
+  model.geometry = firstType;
+  for (DriverCache &cache : model.caches) {
+    auto type = cast<CacheType>(cache.op.getCache().getType());
+    if (type.getMaxTokens() > model.geometry.getMaxTokens())
+      model.geometry = type;
+  }
+  model.windows.assign(model.layers, 0);
+  for (DriverCache &cache : model.caches) {
+    auto type = cast<CacheType>(cache.op.getCache().getType());
+    for (int64_t l = 0; l < type.getLayers(); ++l)
+      model.windows[cache.layerBase + l] = cache.window;
+    model.windowed |= cache.window != 0;
+  }
   model.dtype = runtimeDtype(model.geometry.getElement());
   model.blocksPerSeq = model.geometry.getBlocksPerLayer();
   model.blocksPerLayer = model.blocksPerSeq * model.geometry.getBatch();
@@ -110,8 +154,9 @@ static LogicalResult findDecodeFunction(DriverModel &model) {
   if (walk.wasInterrupted())
     return failure();
   if (!model.decode)
-    return model.module.emitError(
-        "no kvtier.attention in the module: nothing for the CUDA driver to run");
+    return emitError(model.module.getLoc(),
+                     "no kvtier.attention in the module: nothing for the CUDA "
+                     "driver to run");
   return success();
 }
 
@@ -254,7 +299,8 @@ static LogicalResult computeHbmBlocks(DriverModel &model) {
   MemorySystemAttr system = lookupMemorySystem(model.module);
   TierAttr hbm = system ? system.getHbmTier() : TierAttr();
   if (!hbm)
-    return model.module.emitError(
+    return emitError(
+        model.module.getLoc(),
         "no kvtier.memory_system with an HBM tier on the module; the CUDA "
         "driver sizes the HBM pool from it");
   int64_t weights = 0;
@@ -264,7 +310,7 @@ static LogicalResult computeHbmBlocks(DriverModel &model) {
   int64_t blockBytes = model.geometry.getBlockBytes();
   model.hbmPlanBlocks = (hbm.getCapacityBytes() - weights) / blockBytes;
   if (model.hbmPlanBlocks <= 0)
-    return model.module.emitError("HBM tier '")
+    return emitError(model.module.getLoc(), "HBM tier '")
            << hbm.getName() << "' leaves no room for one " << blockBytes
            << " B block after " << weights << " B of resident weights";
   model.hbmSlots =
@@ -287,17 +333,20 @@ static LogicalResult checkSchedule(DriverModel &model,
                            ? model.plan.getFile().str()
                            : options.schedulePath;
   if (model.schedulePath.empty())
-    return model.module.emitError(
+    return emitError(
+        model.module.getLoc(),
         "#kvtier.plan names no schedule file; re-plan with schedule-file= or "
         "pass --kvtier-cuda-schedule");
   ScheduleHolder holder;
   if (kvrt_schedule_read(model.schedulePath.c_str(), &holder.schedule))
-    return model.module.emitError("cannot use the plan's schedule file '")
+    return emitError(model.module.getLoc(),
+                     "cannot use the plan's schedule file '")
            << model.schedulePath << "': " << kvrt_last_error();
   const kvrt_schedule *s = holder.schedule;
   auto mismatch = [&]() {
-    InFlightDiagnostic diag = model.module.emitError("schedule file '")
-                              << model.schedulePath << "' does not match the module: ";
+    InFlightDiagnostic diag =
+        emitError(model.module.getLoc(), "schedule file '")
+        << model.schedulePath << "' does not match the module: ";
     diag.attachNote(model.caches.front().op.getLoc())
         << "the module's caches have " << model.layers << " layers of "
         << model.blocksPerLayer << " blocks (" << model.geometry.getBatch()
@@ -323,6 +372,42 @@ static LogicalResult checkSchedule(DriverModel &model,
   model.promptTokens = options.promptTokens > 0
                            ? options.promptTokens
                            : maxTokens - model.decodeSteps;
+  // Sliding windows: the schedule frees a local layer's blocks when they
+  // leave the window, so it must have been planned with the module's
+  // windows, prompt and blocks per sequence.
+  if (model.windowed != bool(kvrt_schedule_has_windows(s)))
+    return mismatch() << (model.windowed
+                              ? "it has no sliding windows (format version "
+                                "1), the module has local layer groups"
+                              : "it has sliding windows, the module's caches "
+                                "are all global");
+  if (model.windowed) {
+    for (DriverCache &cache : model.caches) {
+      auto type = cast<CacheType>(cache.op.getCache().getType());
+      for (int64_t l = 0; l < type.getLayers(); ++l) {
+        uint32_t planned = kvrt_schedule_window(s, cache.layerBase + l);
+        if (int64_t(planned) != cache.window)
+          return mismatch()
+                 << "its window of runtime layer " << cache.layerBase + l
+                 << " is " << planned << " tokens, layer " << l << " of cache '"
+                 << cache.op.getName() << "' has "
+                 << (cache.window ? std::to_string(cache.window) + " tokens"
+                                  : std::string("none (global)"));
+      }
+    }
+    if (int64_t(kvrt_schedule_blocks_per_seq(s)) != model.blocksPerSeq)
+      return mismatch() << "its windows count "
+                        << kvrt_schedule_blocks_per_seq(s)
+                        << " blocks per sequence, the caches have "
+                        << model.blocksPerSeq;
+    int64_t planned = kvrt_schedule_prompt_tokens(s);
+    if (options.promptTokens > 0 && options.promptTokens != planned)
+      return mismatch() << "it was planned for a prompt of " << planned
+                        << " tokens (its windows free blocks by step), "
+                           "--kvtier-cuda-prompt asks for "
+                        << options.promptTokens;
+    model.promptTokens = planned;
+  }
   if (model.decodeSteps < 1 || model.promptTokens < 1 ||
       model.promptTokens + model.decodeSteps > maxTokens)
     return mismatch() << "a prompt of " << model.promptTokens << " tokens and "
@@ -339,9 +424,10 @@ mlir::kvtier::buildDriverModel(ModuleOp module,
   model.seed = options.seed;
   model.plan = module->getAttrOfType<PlanAttr>(KvTierDialect::getPlanAttrName());
   if (!model.plan)
-    return module.emitError("no #kvtier.plan on the module: run kv-opt "
-                            "--kvtier-plan-kv-tiers first; the CUDA driver "
-                            "executes a plan");
+    return emitError(module.getLoc(),
+                     "no #kvtier.plan on the module: run kv-opt "
+                     "--kvtier-plan-kv-tiers first; the CUDA driver "
+                     "executes a plan");
   if (failed(collectCaches(model)) || failed(findDecodeFunction(model)) ||
       failed(checkStepOps(model)) || failed(resolveQueryHeads(model, options)) ||
       failed(computeHbmBlocks(model)) || failed(checkSchedule(model, options)))

@@ -24,6 +24,9 @@ namespace mlir::kvtier {
 struct DriverCache {
   CacheOp op;
   unsigned layerBase = 0;
+  /// Sliding window of its layers in tokens (0 = global): its max_tokens
+  /// when shorter than the longest cache's (KvCacheAnalysis::getWindow).
+  int64_t window = 0;
 };
 
 /// Everything the emitted driver is written from.
@@ -32,9 +35,15 @@ struct DriverModel {
   PlanAttr plan;
   /// The function holding the step's kvtier ops.
   func::FuncOp decode;
-  /// Caches in program order; all share `geometry` but for `layers`.
+  /// Caches in program order; all share `geometry` but for `layers` and
+  /// `max_tokens` (a shorter cache is a sliding-window layer group).
   SmallVector<DriverCache> caches;
+  /// The longest cache's type: the runtime cache's shape.
   CacheType geometry;
+  /// Per runtime layer its window in tokens (0 = global); any nonzero makes
+  /// the plan windowed (its schedule file must carry the same windows).
+  SmallVector<int64_t> windows;
+  bool windowed = false;
   /// Merged runtime cache shape.
   int64_t layers = 0, qHeads = 0, blocksPerSeq = 0, blocksPerLayer = 0;
   /// kvrt_dtype enumerator of the element type.

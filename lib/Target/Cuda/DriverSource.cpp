@@ -46,7 +46,10 @@ static void writeBanner(const DriverModel &m, raw_ostream &os) {
   for (DriverCache c : m.caches) {
     auto type = cast<CacheType>(c.op.getCache().getType());
     os << "//   \"" << c.op.getName() << "\": runtime layers [" << c.layerBase
-       << ", " << c.layerBase + type.getLayers() << ")\n";
+       << ", " << c.layerBase + type.getLayers() << ")";
+    if (c.window)
+      os << ", sliding window of " << c.window << " tokens";
+    os << "\n";
   }
   os << "// Geometry: kv_heads " << g.getKvHeads() << ", q heads " << m.qHeads
      << ", head_dim " << g.getHeadDim() << ", " << g.getElement() << ", block "
@@ -98,7 +101,13 @@ static void writeConstants(const DriverModel &m, raw_ostream &os) {
      << "  KVOPT_PROMPT_TOKENS = " << m.promptTokens << ",\n"
      << "  KVOPT_DECODE_STEPS = " << m.decodeSteps << ",\n"
      << "  KVOPT_IR_MIGRATIONS = " << m.irMigrations << ",\n"
+     << "  KVOPT_WINDOWED = " << (m.windowed ? 1 : 0) << ",\n"
      << "};\n";
+  os << "/// Sliding window of each runtime layer in tokens (0 = global).\n";
+  os << "static const uint32_t KVOPT_WINDOWS[KVOPT_LAYERS] = {";
+  for (size_t l = 0; l < m.windows.size(); ++l)
+    os << (l ? ", " : "") << m.windows[l];
+  os << "};\n";
   os << "static const uint64_t KVOPT_HBM_PLAN_BLOCKS = " << m.hbmPlanBlocks
      << "ull;\n";
   os << "static const kvrt_dtype KVOPT_DTYPE = " << m.dtype << ";\n";
@@ -355,6 +364,18 @@ static kvrt_status kvopt_load_schedule(const char *path, kvrt_schedule **out) {
   if (st == KVRT_OK)
     st = kvrt_schedule_set_assumptions(copy, kvrt_schedule_block_tokens(file),
                                        KVOPT_HBM_SLOTS);
+  if (st == KVRT_OK && kvrt_schedule_has_windows(file)) {
+    uint32_t windows[KVOPT_LAYERS];
+    for (uint32_t l = 0; l < layers && l < KVOPT_LAYERS; ++l)
+      windows[l] = kvrt_schedule_window(file, l);
+    st = layers == KVOPT_LAYERS
+             ? kvrt_schedule_set_windows(copy, windows,
+                                         kvrt_schedule_prompt_tokens(file),
+                                         kvrt_schedule_blocks_per_seq(file))
+             : kvopt_fail(KVRT_ERR_MISMATCH,
+                          "schedule '%s' has %u layers, the caches %u", path,
+                          (unsigned)layers, (unsigned)KVOPT_LAYERS);
+  }
   if (st == KVRT_OK)
     st = kvrt_schedule_check(copy);
   free(moves);
@@ -390,7 +411,18 @@ int main(int argc, char **argv) {
   c->dram_capacity_blocks = KVOPT_LAYERS * KVOPT_NUM_SEQS * KVOPT_BLOCKS_PER_SEQ;
   c->scale = 0.0f;
   KVOPT_CHECK(kvrt_cache_create(d.context, c, &d.cache));
+  // Local layers attend only their window (the schedule must agree).
+  KVOPT_CHECK(kvrt_cache_set_windows(d.cache, KVOPT_WINDOWS));
   KVOPT_CHECK(kvopt_load_schedule(args.schedule, &d.schedule));
+  if (kvrt_schedule_has_windows(d.schedule) &&
+      kvrt_schedule_prompt_tokens(d.schedule) != args.prompt) {
+    fprintf(stderr, "error: --prompt %u: the schedule's windows free blocks "
+                    "by decode step for a prompt of %u tokens\n"
+                    "kvopt-driver: FAIL\n",
+            (unsigned)args.prompt,
+            (unsigned)kvrt_schedule_prompt_tokens(d.schedule));
+    return 1;
+  }
   if (args.steps > kvrt_schedule_num_steps(d.schedule)) {
     fprintf(stderr, "error: %u steps requested, the schedule plans %u\n"
                     "kvopt-driver: FAIL\n",
@@ -399,7 +431,7 @@ int main(int argc, char **argv) {
   }
   KVOPT_CHECK(kvrt_schedule_validate(d.cache, d.schedule));
   KVOPT_CHECK(kvrt_cache_apply_placement(d.cache, d.schedule));
-  uint32_t lens[KVOPT_NUM_SEQS], ntok[KVOPT_NUM_SEQS];
+  uint32_t lens[KVOPT_NUM_SEQS], ntok[KVOPT_NUM_SEQS], first[KVOPT_NUM_SEQS];
   for (uint32_t s = 0; s < KVOPT_NUM_SEQS; ++s)
     lens[s] = args.prompt;
   KVOPT_CHECK(kvrt_cache_set_seq_lens(d.cache, lens));
@@ -427,6 +459,10 @@ int main(int argc, char **argv) {
 
   double worst = 0.0;
   uint32_t done = 0;
+  // Bytes attention reads under the window model: per layer and sequence
+  // the window's cached tokens and the appended one (docs/model.md).
+  const uint64_t token_bytes = kvrt_block_bytes(c) / KVOPT_BLOCK_TOKENS;
+  uint64_t expect_read = 0;
   for (uint32_t step = 0; step < args.steps; ++step) {
     // Inputs of every layer are staged before the timed step.
     for (uint32_t l = 0; l < KVOPT_LAYERS; ++l) {
@@ -450,13 +486,20 @@ int main(int argc, char **argv) {
                         "kvopt-driver: FAIL\n", (unsigned)step, (unsigned)l);
         return 1;
       }
+      for (uint32_t s = 0; s < KVOPT_NUM_SEQS; ++s) {
+        uint32_t w = KVOPT_WINDOWS[l];
+        first[s] = w && lens[s] > w ? lens[s] - w : 0;
+        ntok[s] = lens[s] + 1;
+        expect_read += (uint64_t)(ntok[s] - first[s]) * token_bytes;
+      }
       if (!args.check)
         continue;
-      for (uint32_t s = 0; s < KVOPT_NUM_SEQS; ++s)
-        ntok[s] = lens[s] + 1;
       KVOPT_CHECK(kvrt_buffer_download(d.context, hout, d.out[l], qn * 4));
       KVOPT_CHECK(kvrt_gen_queries(c, args.seed, step, l, hq));
-      KVOPT_CHECK(kvrt_reference_attention(c, args.seed, l, ntok, hq, href));
+      // Dense single-tier reference over [0, n] with the tokens before the
+      // layer's window masked out.
+      KVOPT_CHECK(kvrt_reference_attention_range(c, args.seed, l, first, ntok,
+                                                 hq, href));
       double err = kvrt_max_rel_error(c, hout, href);
       worst = err > worst ? err : worst;
     }
@@ -480,6 +523,26 @@ int main(int argc, char **argv) {
          (unsigned long long)n.bytes_read[KVRT_TIER_DRAM],
          (unsigned long long)n.bytes_appended[KVRT_TIER_HBM],
          (unsigned long long)n.bytes_appended[KVRT_TIER_DRAM]);
+  uint64_t read = n.bytes_read[KVRT_TIER_HBM] + n.bytes_read[KVRT_TIER_DRAM];
+  int readMismatch = read != expect_read;
+  printf("kvopt-driver: bytes read %llu, window model %llu\n",
+         (unsigned long long)read, (unsigned long long)expect_read);
+  // Blocks that left their window during the run (those dead before step 0
+  // never existed): the schedule's death steps 1 .. done-1.
+  uint64_t expect_released = 0;
+  int releasedMismatch = 0;
+  if (kvrt_schedule_has_windows(d.schedule)) {
+    for (uint32_t l = 0; l < KVOPT_LAYERS; ++l)
+      for (uint32_t b = 0; b < KVOPT_NUM_SEQS * KVOPT_BLOCKS_PER_SEQ; ++b) {
+        uint32_t at = kvrt_schedule_death_step(d.schedule, l, b);
+        expect_released += at > 0 && at < done;
+      }
+    releasedMismatch = n.blocks_released != expect_released;
+    printf("kvopt-driver: blocks that left their window %llu (schedule: "
+           "%llu)\n",
+           (unsigned long long)n.blocks_released,
+           (unsigned long long)expect_released);
+  }
   printf("kvopt-driver: migrated %llu B promoted, %llu B demoted (%llu blocks, "
          "%llu copies)\n",
          (unsigned long long)n.bytes_promoted,
@@ -516,7 +579,8 @@ int main(int argc, char **argv) {
   kvrt_schedule_destroy(d.schedule);
   kvrt_cache_destroy(d.cache);
   kvrt_context_destroy(d.context);
-  if (worst >= 1e-5 || bad != 0 || overCapacity) {
+  if (worst >= 1e-5 || bad != 0 || overCapacity || readMismatch ||
+      releasedMismatch) {
     printf("kvopt-driver: FAIL\n");
     return 1;
   }

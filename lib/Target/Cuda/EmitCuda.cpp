@@ -31,7 +31,8 @@ LogicalResult mlir::kvtier::emitCudaDriver(ModuleOp module, raw_ostream &os,
   std::string stepSource;
   llvm::raw_string_ostream stepStream(stepSource);
   if (failed(emitc::translateToCpp(step->get(), stepStream)))
-    return module.emitError("cannot print the lowered decode step as C++");
+    return emitError(module.getLoc(),
+                     "cannot print the lowered decode step as C++");
   writeDriverSource(*model, stepSource, os);
   return success();
 }
@@ -67,8 +68,9 @@ void mlir::kvtier::registerEmitCudaTranslation() {
         options.promptTokens = prompt.getValue();
         options.seed = seed.getValue();
         if (options.gqaGroup < 0 || options.promptTokens < 0)
-          return module.emitError("--kvtier-cuda-gqa-group and "
-                                  "--kvtier-cuda-prompt must not be negative");
+          return emitError(module.getLoc(),
+                           "--kvtier-cuda-gqa-group and "
+                           "--kvtier-cuda-prompt must not be negative");
         return emitCudaDriver(module, os, options);
       },
       [](DialectRegistry &registry) {

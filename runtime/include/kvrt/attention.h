@@ -28,6 +28,12 @@ extern "C" {
 /// and attention covers lens[s] + 1 tokens; without, lens[s] tokens (a
 /// sequence of length 0 then yields zeros). Lengths do not change; call
 /// kvrt_cache_advance after the step's last layer.
+/// A layer with a sliding window w (kvrt_cache_set_windows) attends only
+/// tokens [lens[s] - w, lens[s]) (from 0 when lens[s] <= w) plus the appended
+/// one, token-exact; the counters charge only those tokens, each to its
+/// block's tier. A window whose tokens lie in a dead block (freed by a
+/// windowed schedule, e.g. lengths that do not follow the schedule) gives
+/// KVRT_ERR_MISMATCH.
 /// Waits (on the device) for the layer's in-flight migrations.
 kvrt_status kvrt_attention_step(kvrt_cache *cache, uint32_t layer,
                                 const float *q, const float *k_new,

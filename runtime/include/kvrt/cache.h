@@ -39,6 +39,20 @@ uint32_t kvrt_cache_blocks_per_layer(const kvrt_cache *cache);
 /// Sets the number of valid tokens of each sequence (array of num_seqs).
 /// Fails with KVRT_ERR_MISMATCH if a length exceeds the capacity.
 kvrt_status kvrt_cache_set_seq_lens(kvrt_cache *cache, const uint32_t *lens);
+/// Sets each layer's sliding window in tokens (`windows` has num_layers
+/// entries; 0 = global attention, the default). A layer with window w,
+/// attending with n tokens cached, reads exactly the w most recent cached
+/// tokens [max(0, n - w), n), token by token (a block partly before the
+/// window is read only from the window's first token), plus the token the
+/// step appends: the model's window (docs/model.md, "Sliding-window (local)
+/// layers"). kvrt_cache_apply_placement of a windowed schedule sets them
+/// from the schedule. Errors: a window above 2^31-1
+/// (KVRT_ERR_INVALID_ARGUMENT); changing the window of a layer that has dead
+/// blocks (KVRT_ERR_MISMATCH).
+kvrt_status kvrt_cache_set_windows(kvrt_cache *cache, const uint32_t *windows);
+/// Copies each layer's window (num_layers entries) to `windows`.
+kvrt_status kvrt_cache_get_windows(const kvrt_cache *cache, uint32_t *windows);
+
 /// Copies the sequence lengths (num_seqs entries) to `lens`.
 kvrt_status kvrt_cache_get_seq_lens(const kvrt_cache *cache, uint32_t *lens);
 /// Adds one token to every sequence (call after the last layer of a step).
@@ -65,7 +79,9 @@ kvrt_status kvrt_cache_synchronize(kvrt_cache *cache);
 
 /// Reads one block's bytes (K then V, [kv_heads][block_tokens][head_dim]
 /// each, dtype elements) into `dst` (kvrt_block_bytes bytes), after its
-/// in-flight migration and all earlier writes.
+/// in-flight migration and all earlier writes. A dead block (it left its
+/// layer's window; kvrt/schedule.h) has no slot: KVRT_ERR_MISMATCH, here and
+/// in kvrt_cache_write_block.
 kvrt_status kvrt_cache_read_block(kvrt_cache *cache, uint32_t layer,
                                   uint32_t block, void *dst);
 /// Overwrites one block's bytes from `src`, ordered like an append.

@@ -114,6 +114,11 @@ uint32_t kvrt_schedule_block_tokens(const kvrt_schedule *schedule);
 uint32_t kvrt_schedule_hbm_capacity(const kvrt_schedule *schedule);
 /// Window of `layer` in tokens (0: global, or no windows).
 uint32_t kvrt_schedule_window(const kvrt_schedule *schedule, uint32_t layer);
+/// Whether the schedule has windows (format version 2), and the prompt
+/// tokens and blocks per sequence recorded with them (0 without windows).
+int kvrt_schedule_has_windows(const kvrt_schedule *schedule);
+uint32_t kvrt_schedule_prompt_tokens(const kvrt_schedule *schedule);
+uint32_t kvrt_schedule_blocks_per_seq(const kvrt_schedule *schedule);
 /// First step at which a block is dead (0: before decoding; UINT32_MAX:
 /// never).
 uint32_t kvrt_schedule_death_step(const kvrt_schedule *schedule,

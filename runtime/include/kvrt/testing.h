@@ -41,12 +41,25 @@ kvrt_status kvrt_reference_attention(const kvrt_cache_config *config,
                                      const uint32_t *ntokens, const float *q,
                                      float *out);
 
+/// The same reference restricted to tokens [first[s], ntokens[s]) of each
+/// sequence (first null: 0), computed densely over [0, ntokens[s]) with the
+/// tokens before first[s] masked out: a sliding window. For a layer with
+/// window w attending with lens[s] cached tokens and appending one:
+/// first[s] = lens[s] > w ? lens[s] - w : 0, ntokens[s] = lens[s] + 1
+/// (kvrt_cache_set_windows).
+kvrt_status kvrt_reference_attention_range(const kvrt_cache_config *config,
+                                           uint64_t seed, uint32_t layer,
+                                           const uint32_t *first,
+                                           const uint32_t *ntokens,
+                                           const float *q, float *out);
+
 /// Max over (sequence, head) of |out - ref|_inf / max(|ref|_inf, 1e-30).
 double kvrt_max_rel_error(const kvrt_cache_config *config, const float *out,
                           const float *ref);
 
 /// Compares every block with the generator (positions < length) and zeros
 /// (beyond); *mismatched_blocks receives the number of blocks that differ.
+/// Dead blocks (they left their layer's window) are skipped.
 kvrt_status kvrt_cache_verify(kvrt_cache *cache, uint64_t seed,
                               uint64_t *mismatched_blocks);
 

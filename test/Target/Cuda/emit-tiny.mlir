@@ -12,7 +12,7 @@
 // RUN: cmp %t.a.cu %t.b.cu
 // The group option must agree with the query tensors (4 heads for 2 KV heads).
 // RUN: not kv-translate --kvtier-to-cuda %s --kvtier-cuda-schedule=%t.kvsched --kvtier-cuda-gqa-group=3 2>&1 | FileCheck %s --check-prefix=GROUP
-// GROUP: emit-tiny.mlir:[[# @LINE + 70]]:11: error: query tensor has 4 heads but --kvtier-cuda-gqa-group=3 asks for 6
+// GROUP: emit-tiny.mlir:[[# @LINE + 72]]:11: error: query tensor has 4 heads but --kvtier-cuda-gqa-group=3 asks for 6
 
 // CHECK: // Plan: policy "sliding-window", status "gap_open", bound 1e-06 s, schedule 2e-06 s, gap 0.5, 112 migrations.
 // CHECK: // Schedule side file: {{.*}}.kvsched (16 decode steps, 112 migration records).
@@ -31,6 +31,8 @@
 // CHECK-NEXT: KVOPT_HBM_SLOTS = 8,
 // CHECK-NEXT: KVOPT_PROMPT_TOKENS = 48,
 // CHECK-NEXT: KVOPT_DECODE_STEPS = 16,
+// CHECK: KVOPT_WINDOWED = 0,
+// CHECK: static const uint32_t KVOPT_WINDOWS[KVOPT_LAYERS] = {0, 0};
 // CHECK: KVOPT_HBM_PLAN_BLOCKS = 8ull;
 // CHECK: KVOPT_DTYPE = KVRT_DTYPE_F32;
 
@@ -66,7 +68,7 @@
 // CHECK: kvrt_cache_apply_placement(
 // CHECK: kvrt_cache_fill_random(
 // CHECK: kvopt_step(&d, step, d.position)
-// CHECK: kvrt_reference_attention(
+// CHECK: kvrt_reference_attention_range(
 // CHECK: kvrt_cache_advance(
 // CHECK: kvrt_cache_verify(
 // CHECK: kvopt-driver: PASS

@@ -238,3 +238,31 @@ module attributes {kvtier.plan = #kvtier.plan<policy = "p", status = "optimal", 
     return
   }
 }
+
+// -----
+
+// Caches of different lengths are sliding-window layer groups and are
+// accepted; a different entry size with them is still refused, naming it.
+module attributes {kvtier.plan = #kvtier.plan<policy = "p", status = "optimal", bound = 1.0, schedule = 1.0, gap = 0.0, file = "x.kvsched", migrations = 0>} {
+  func.func @decode(%pos: index) {
+    // expected-note @+1 {{first cache declared here}}
+    %a = kvtier.cache "local" : !kvtier.cache<layers = 1, kv_heads = 2, head_dim = 8, element = f32, block = 4, max_tokens = 16, batch = 1>
+    // expected-error @+1 {{caches run as one runtime cache by the CUDA driver must share one geometry; this cache's entry bytes is 64, 'local' has 128; layer groups: 'local' (1 layers, 128 B per token per layer, max_tokens 16, batch 1, block 4), 'global' (1 layers, 64 B per token per layer, max_tokens 64, batch 1, block 4); layer groups planned together may differ only in max_tokens}}
+    %b = kvtier.cache "global" : !kvtier.cache<layers = 1, kv_heads = 2, head_dim = 8, element = f16, block = 4, max_tokens = 64, batch = 1>
+    return
+  }
+}
+
+// -----
+
+// Same entry size and different lengths, but different heads: the runtime's
+// layers may differ only in their window.
+module attributes {kvtier.plan = #kvtier.plan<policy = "p", status = "optimal", bound = 1.0, schedule = 1.0, gap = 0.0, file = "x.kvsched", migrations = 0>} {
+  func.func @decode(%pos: index) {
+    // expected-note @+1 {{first cache declared here}}
+    %a = kvtier.cache "local" : !kvtier.cache<layers = 1, kv_heads = 2, head_dim = 8, element = f32, block = 4, max_tokens = 16, batch = 1>
+    // expected-error @+1 {{caches run as one runtime cache by the CUDA driver must share one geometry; this cache's head_dim is 16, 'local' has 8; layer groups: }}
+    %b = kvtier.cache "global" : !kvtier.cache<layers = 1, kv_heads = 2, head_dim = 16, element = f16, block = 4, max_tokens = 64, batch = 1>
+    return
+  }
+}
