@@ -47,6 +47,7 @@
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/Matchers.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/STLExtras.h"
 
 using namespace mlir;
@@ -526,6 +527,28 @@ std::string mlir::kvtier::detail::matchLoopAttention(AttentionOp op,
         return "a scratch buffer of the fused loop ('" +
                user->getName().getStringRef().str() +
                "') is used outside it";
+  // The call reads its buffers at the kvtier.attention, after the nest:
+  // nothing in between may write memory, and no later op may take over the
+  // buffer of a tensor the nest read through bufferization.to_buffer.
+  for (Operation *o = lb->op->getNextNode(); o && o != op; o = o->getNextNode())
+    if (!isMemoryEffectFree(o))
+      return "'" + o->getName().getStringRef().str() +
+             "' between the fused loop and its kvtier.attention has memory "
+             "effects";
+  for (Value read : SmallVector<Value>{qLoad.getBase(), kw->source, vw->source,
+                     maskLoad.getMemRef()}) {
+    auto toBuffer = def<bufferization::ToBufferOp>(read);
+    if (!toBuffer)
+      continue;
+    for (Operation *user : toBuffer.getTensor().getUsers())
+      if (user != toBuffer &&
+          (user->getBlock() != block || !user->isBeforeInBlock(toBuffer)))
+        return "a tensor the fused loop reads through "
+               "bufferization.to_buffer has a later user ('" +
+               user->getName().getStringRef().str() +
+               "'), which may take over its buffer before the runtime "
+               "reads it";
+  }
   m.nest = lb->op;
   m.query = qLoad.getBase();
   m.kCache = kw->cache;
