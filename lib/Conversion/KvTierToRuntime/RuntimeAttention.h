@@ -1,8 +1,9 @@
 //===- RuntimeAttention.h - matched attention forms (internal) --*- C++ -*-===//
 //
 // Part of kv-opt. The pieces of one raised attention that the runtime
-// lowering replaces, shared by the linalg matcher (KvTierToRuntime.cpp) and
-// the TOSA matcher (TosaAttention.cpp). Private to this library.
+// lowering replaces, shared by the rewrite (KvTierToRuntime.cpp) and the
+// linalg, TOSA and fused-loop matchers (LinalgAttention.cpp,
+// TosaAttention.cpp, LoopAttention.cpp). Private to this library.
 //
 //===----------------------------------------------------------------------===//
 
