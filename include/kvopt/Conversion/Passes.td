@@ -18,13 +18,17 @@ def LowerToRuntime : Pass<"kvtier-lower-to-runtime", "::mlir::ModuleOp"> {
     the runtime's paged two-tier cache, the attention runs on the runtime's
     split-tier kernel over the planned placement, and the schedule's
     migrations of the (step, layer) are issued first. The upstream Q.K^T,
-    softmax and .V ops become dead and are erased; every other op (the
+    softmax and .V ops (or the attention loop nest) become dead and are
+    erased; every other op (the
     graph's own cache update included) stays for the upstream pipeline
     (bufferization, linalg -> loops -> LLVM).
 
-    An attention the runtime cannot take (f64, a mask, GQA broadcasts, tosa
-    or fused-loop forms) keeps its upstream computation; a remark names the
-    reason. All kvtier ops are removed, so the result contains upstream
+    The forms taken: linalg on tensors, TOSA with a decode mask, and fused
+    online-softmax loops over memrefs (the cache writes as store loops; the
+    loop nest becomes `kvrt_mlir_attention_masked` writing the nest's output
+    buffer), GQA included (docs/lowering.md). An attention the runtime
+    cannot take (f64, another form, a near miss of one) keeps its upstream
+    computation; a remark names the reason. All kvtier ops are removed, so the result contains upstream
     dialects only.
   }];
   let options = [

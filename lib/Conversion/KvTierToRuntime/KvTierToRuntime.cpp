@@ -4,8 +4,8 @@
 // the kvrt runtime on memrefs (docs/lowering.md). The forms it takes are
 // matched by LinalgAttention.cpp (linalg on tensors, GQA included) and
 // TosaAttention.cpp (TOSA with a decode mask, GQA included); this file
-// holds the checks shared by both (a written cache, f32, no fused loops)
-// and the rewrite.
+// holds the checks shared by both (a written cache, f32), hands a fused
+// loop over memrefs to LoopAttention.cpp, and does the rewrites.
 //
 //===----------------------------------------------------------------------===//
 
@@ -89,11 +89,15 @@ FailureOr<RuntimeAttention> matchRuntimeAttention(AttentionOp op,
   if (llvm::any_of(m.ops, [](Operation *o) {
         return isa<LoopLikeOpInterface>(o) ||
                llvm::any_of(o->getResultTypes(), llvm::IsaPred<BaseMemRefType>);
-      }))
-    return why = "the attention is a fused loop (online softmax) over "
-                 "memrefs; only the linalg-on-tensors and TOSA forms of "
-                 "docs/lowering.md are lowered, not loops",
-           failure();
+      })) {
+    why = matchLoopAttention(op, m.loop, m.ops);
+    if (!why.empty())
+      return why = "the attention is a fused loop (online softmax) over "
+                   "memrefs not of the form lowered: " +
+                   why,
+             failure();
+    return m;
+  }
   Operation *prev = op->getPrevNode();
   if (isa_and_nonnull<tosa::MatMulOp>(prev) && attentionId(prev) == id) {
     why = matchTosaAttention(op, prev, m);
@@ -161,6 +165,21 @@ Value schedulePathBuffer(OpBuilder &b, Location loc, ModuleOp module,
       b, loc, MemRefType::get({ShapedType::kDynamic}, b.getI8Type()), got);
 }
 
+/// The static identity-layout memref `value` flattened to memref<?xT>.
+Value flattenBuffer(OpBuilder &b, Location loc, Value value) {
+  auto type = cast<MemRefType>(value.getType());
+  ReassociationIndices all;
+  for (int64_t i = 0; i < type.getRank(); ++i)
+    all.push_back(i);
+  Value flat = value;
+  if (type.getRank() != 1)
+    flat = memref::CollapseShapeOp::create(b, loc, value,
+                                           ArrayRef<ReassociationIndices>{all});
+  return memref::CastOp::create(
+      b, loc, MemRefType::get({ShapedType::kDynamic}, type.getElementType()),
+      flat);
+}
+
 /// Declares `kvrt_mlir_attention` (C interface) in `module` once, or with
 /// `masked` its variant taking the additive mask over the cache's tokens.
 func::FuncOp declareRuntime(OpBuilder &b, ModuleOp module, bool masked) {
@@ -202,12 +221,43 @@ struct AttentionToRuntime : OpRewritePattern<AttentionOp> {
     auto type = cast<CacheType>(op.getCache().getType());
     auto module = op->getParentOfType<ModuleOp>();
     Location loc = op.getLoc();
-    func::FuncOp callee = declareRuntime(rewriter, module, bool(m->mask));
-
-    rewriter.setInsertionPointAfter(m->pv);
     auto i64 = [&](int64_t v) -> Value {
       return arith::ConstantIntOp::create(rewriter, loc, v, 64);
     };
+    if (const LoopAttention &l = m->loop; l.nest) {
+      // The fused loop: the call at the kvtier.attention (after the cache
+      // writes, which stay, and the nest), writing the nest's output buffer.
+      func::FuncOp callee = declareRuntime(rewriter, module, /*masked=*/true);
+      rewriter.setInsertionPoint(op);
+      Value path =
+          schedulePathBuffer(rewriter, loc, module, options.schedulePath);
+      Value scale = arith::ConstantFloatOp::create(
+          rewriter, loc, rewriter.getF32Type(), llvm::APFloat(l.scale));
+      SmallVector<Value> args = {
+          path,
+          i64(options.analysis->getNumRuntimeLayers()),
+          i64(type.getKvHeads()),
+          i64(type.getKvHeads() * l.group),
+          i64(type.getHeadDim()),
+          i64(type.getBlock()),
+          i64(type.getBatch()),
+          i64(type.getMaxTokens()),
+          scale,
+          i64(*layer),
+          op.getPosition()};
+      for (Value v : {l.query, l.kNew, l.vNew, l.kCache, l.vCache, l.out,
+                      l.mask})
+        args.push_back(flattenBuffer(rewriter, loc, v));
+      func::CallOp::create(rewriter, loc, callee, args);
+      rewriter.eraseOp(op);
+      rewriter.eraseOp(l.nest);
+      for (Operation *scratch : l.scratch)
+        rewriter.eraseOp(scratch);
+      return success();
+    }
+    func::FuncOp callee = declareRuntime(rewriter, module, bool(m->mask));
+
+    rewriter.setInsertionPointAfter(m->pv);
     Value path =
         schedulePathBuffer(rewriter, loc, module, options.schedulePath);
     Value q = toDynamicBuffer(rewriter, loc, m->query);

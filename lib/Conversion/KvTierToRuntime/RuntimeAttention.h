@@ -1,8 +1,9 @@
 //===- RuntimeAttention.h - matched attention forms (internal) --*- C++ -*-===//
 //
 // Part of kv-opt. The pieces of one raised attention that the runtime
-// lowering replaces, shared by the linalg matcher (KvTierToRuntime.cpp) and
-// the TOSA matcher (TosaAttention.cpp). Private to this library.
+// lowering replaces, shared by the rewrite (KvTierToRuntime.cpp) and the
+// linalg, TOSA and fused-loop matchers (LinalgAttention.cpp,
+// TosaAttention.cpp, LoopAttention.cpp). Private to this library.
 //
 //===----------------------------------------------------------------------===//
 
@@ -16,6 +17,20 @@
 #include <string>
 
 namespace mlir::kvtier::detail {
+
+/// The pieces of one fused-loop attention over memrefs (LoopAttention.cpp);
+/// every memref is static with the identity layout.
+struct LoopAttention {
+  /// The outermost loop of the attention nest (erased by the rewrite).
+  Operation *nest = nullptr;
+  /// [B, Hq, 1, D] query and output, [B, H, T, D] caches (written before
+  /// the nest), [B, H, 1, D] new token, one row of T mask values.
+  Value query, out, kCache, vCache, kNew, vNew, mask;
+  /// Buffers only the nest uses (its accumulator), erased with it.
+  SmallVector<Operation *> scratch;
+  float scale = 1.0f;
+  int64_t group = 1;
+};
 
 /// The pieces of one supported attention.
 struct RuntimeAttention {
@@ -35,6 +50,8 @@ struct RuntimeAttention {
   int64_t group = 1;
   /// Every upstream op tagged with the attention's id.
   SmallVector<Operation *> ops;
+  /// Set (`loop.nest`) when the attention is the fused-loop form.
+  LoopAttention loop;
 };
 
 /// The attention id an op was tagged with by the raise, or -1.
@@ -57,6 +74,12 @@ std::string matchLinalgAttention(AttentionOp op, Operation *prev,
 /// Returns an empty string on success, else why it does not match.
 std::string matchTosaAttention(AttentionOp op, Operation *pv,
                                RuntimeAttention &m);
+
+/// Matches the fused-loop form over memrefs (online softmax, cache writes
+/// as store loops; LoopAttention.cpp) of `op`, whose tagged ops are `ops`.
+/// Returns an empty string on success, else why it does not match.
+std::string matchLoopAttention(AttentionOp op, LoopAttention &m,
+                               ArrayRef<Operation *> ops);
 
 } // namespace mlir::kvtier::detail
 
