@@ -152,6 +152,14 @@ Instance &getInstance(const char *path, const kvrt_cache_config &config,
   auto inst = std::make_unique<Instance>();
   inst->path = path;
   check(kvrt_schedule_read(path, &inst->schedule), "reading the schedule");
+  // The lowered graph attends every cached token ([0, position], checked
+  // against its mask at each call); a windowed schedule would make the
+  // runtime attend only each local layer's window, a different result.
+  if (kvrt_schedule_has_windows(inst->schedule))
+    die("schedule '%s' has sliding-window layers; the lowered graph attends "
+        "every cached token, so its attention cannot run on a windowed "
+        "schedule",
+        path);
   kvrt_cache_config c = config;
   uint32_t blockTokens = kvrt_schedule_block_tokens(inst->schedule);
   if (blockTokens && blockTokens != c.block_tokens)
