@@ -77,7 +77,12 @@ int64_t KvCacheAnalysis::getTotalBytes() const {
   int64_t total = 0;
   for (const CacheInfo &info : caches) {
     KvCacheTypeInterface type = info.type;
-    total += type.getTotalBytes();
+    // A cache with an explicit window holds at most `window` tokens of each
+    // sequence (like the shorter-cache form, whose max_tokens is the window).
+    if (std::optional<uint64_t> window = CacheOp(info.op).getWindow())
+      total += type.getBytesPerToken() * int64_t(*window) * type.getBatch();
+    else
+      total += type.getTotalBytes();
   }
   return total;
 }
@@ -122,6 +127,8 @@ int64_t KvCacheAnalysis::getMaxTokens() const {
 
 int64_t KvCacheAnalysis::getWindow(const CacheInfo &info) const {
   KvCacheTypeInterface t = info.type;
+  if (std::optional<uint64_t> window = CacheOp(info.op).getWindow())
+    return int64_t(*window);
   int64_t longest = getMaxTokens();
   return t.getMaxTokens() < longest ? t.getMaxTokens() : 0;
 }
@@ -164,6 +171,15 @@ LogicalResult KvCacheAnalysis::verifySharedGeometry(SharedGeometry kind,
     // group (window = its max_tokens), planned with the others in one HBM.
     if (kind != SharedGeometry::Planning)
       differs("max_tokens", t.getMaxTokens(), f.getMaxTokens());
+    else if (CacheOp(info.op).getWindow() && t.getMaxTokens() != getMaxTokens())
+      // An explicit window: max_tokens is the sequence length, which the
+      // longest cache gives.
+      return CacheOp(info.op).emitError("cache with a window attribute has "
+                                        "max_tokens ")
+             << t.getMaxTokens() << ", the longest cache has " << getMaxTokens()
+             << ": with `window`, max_tokens is the sequence length, which "
+                "every layer group spans; layer groups: "
+             << describeGroups();
     differs("batch", t.getBatch(), f.getBatch());
     differs("block", t.getBlock(), f.getBlock());
     if (kind == SharedGeometry::Runtime) {

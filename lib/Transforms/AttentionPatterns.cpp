@@ -333,7 +333,8 @@ LogicalResult mlir::kvtier::emitAttention(RewriterBase &rewriter,
   rewriter.setInsertionPoint(declBlock, firstNonCache);
   auto cache = CacheOp::create(
       rewriter, anchor->getLoc(), cacheType,
-      rewriter.getStringAttr("attn" + std::to_string(id) + ".kv"), nullptr);
+      rewriter.getStringAttr("attn" + std::to_string(id) + ".kv"), nullptr,
+      nullptr);
   rewriter.setInsertionPointAfter(anchor);
   Location loc = anchor->getLoc();
   std::optional<DominanceInfo> localDominance;

@@ -82,7 +82,7 @@ void mergeCaches(ArrayRef<CacheOp> caches, StringRef name) {
       earliest = cache;
   builder.setInsertionPoint(earliest);
   auto cache = CacheOp::create(builder, earliest->getLoc(), merged,
-                               builder.getStringAttr(name), nullptr);
+                               builder.getStringAttr(name), nullptr, nullptr);
   for (auto [layer, old] : llvm::enumerate(caches)) {
     if (AttentionOp attention = attentionOf(old)) {
       attention.getCacheMutable().assign(cache);

@@ -113,6 +113,21 @@ module attributes {kvtier.memory_system = #kvtier.memory_system<tiers = [
 
 // -----
 
+// A cache with a window attribute spans the sequence: its max_tokens must be
+// the longest cache's.
+module {
+  func.func @f(%pos: index) {
+    %a = kvtier.cache "m.kv" : !kvtier.cache<layers = 1, kv_heads = 1, head_dim = 8, element = f32, block = 4, max_tokens = 64, batch = 1>
+    // expected-error @+1 {{cache with a window attribute has max_tokens 48, the longest cache has 64: with `window`, max_tokens is the sequence length, which every layer group spans; layer groups: 'm.kv' (1 layers, 64 B per token per layer, max_tokens 64, batch 1, block 4), 'm.swa16' (1 layers, 64 B per token per layer, max_tokens 48, batch 1, block 4)}}
+    %b = kvtier.cache "m.swa16" {window = 16 : i64} : !kvtier.cache<layers = 1, kv_heads = 1, head_dim = 8, element = f32, block = 4, max_tokens = 48, batch = 1>
+    kvtier.attention %a layer 0 at %pos : !kvtier.cache<layers = 1, kv_heads = 1, head_dim = 8, element = f32, block = 4, max_tokens = 64, batch = 1>
+    kvtier.attention %b layer 0 at %pos : !kvtier.cache<layers = 1, kv_heads = 1, head_dim = 8, element = f32, block = 4, max_tokens = 48, batch = 1>
+    return
+  }
+}
+
+// -----
+
 // Layer groups may differ in length (a shorter cache is a sliding window),
 // never in entry size: both groups and their sizes are named.
 module {

@@ -70,7 +70,8 @@ public:
   /// The sparsity hint shared by all attention ops that carry one; nullopt
   /// when none carries one. `conflict` is set to an op that disagrees.
   std::optional<double> getSparsityHint(AttentionOp *conflict = nullptr) const;
-  /// Bytes of all caches at full length.
+  /// Bytes of all caches at full length (a cache with a `window` attribute:
+  /// at its window's length).
   int64_t getTotalBytes() const;
 
   /// Layers of the merged runtime cache (all caches' layers).

@@ -59,6 +59,17 @@ struct LowerToRuntimePass
     if (failed(analysis.verifySharedGeometry(
             SharedGeometry::Runtime, "lowered to one runtime cache")))
       return signalPassFailure();
+    // The lowered attention attends every cached token ([0, position]).
+    for (const CacheInfo &info : analysis.getCaches())
+      if (int64_t window = analysis.getWindow(info)) {
+        CacheOp(info.op).emitError("cache '")
+            << CacheOp(info.op).getName() << "' is a sliding window of "
+            << window
+            << " tokens; the lowering to the kvrt runtime attends every "
+               "cached token, so windowed layers are lowered only by "
+               "kv-translate --kvtier-to-cuda";
+        return signalPassFailure();
+      }
 
     // Attention the runtime cannot take keeps its upstream computation.
     SmallVector<AttentionOp> all;

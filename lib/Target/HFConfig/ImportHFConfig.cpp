@@ -208,9 +208,14 @@ mlir::kvtier::importHFConfig(llvm::SourceMgr &sourceMgr, MLIRContext *ctx,
   Value pos = body->getArgument(0);
   Type element = kvElementType(ctx, model.kvDtypeBytes);
 
+  // Local layers are a cache as long as their window when global layers
+  // give the sequence length; when every layer is local, the cache spans
+  // the sequence and carries the window as an attribute.
+  bool allLocal =
+      llvm::all_of(groups, [](const LayerGroup &g) { return g.window != 0; });
   for (const LayerGroup &group : groups) {
     int64_t layers = int64_t(group.layers.size());
-    int64_t maxTokens = group.window
+    int64_t maxTokens = group.window && !allLocal
                             ? std::min<int64_t>(group.window, options.maxTokens)
                             : options.maxTokens;
     int64_t block = std::min(options.blockTokens, maxTokens);
@@ -225,7 +230,10 @@ mlir::kvtier::importHFConfig(llvm::SourceMgr &sourceMgr, MLIRContext *ctx,
     std::string name = model.name + (group.window ? ".swa" + std::to_string(
                                                                  group.window)
                                                   : ".kv");
-    auto cache = CacheOp::create(b, loc, cacheType, name, PlacementAttr());
+    auto cache = CacheOp::create(b, loc, cacheType, name, PlacementAttr(),
+                                 IntegerAttr());
+    if (allLocal)
+      cache.setWindowAttr(b.getI64IntegerAttr(group.window));
     for (int64_t i = 0; i < layers; ++i) {
       AppendOp::create(b, loc, cache, i, pos);
       auto attn = AttentionOp::create(b, loc, Type(), cache, i, pos, Value(),

@@ -400,3 +400,20 @@ module attributes {kvtier.memory_system = #kvtier.memory_system<tiers = [#kvtier
 
 // expected-error @+1 {{expected a link attribute, got 5 : i64}}
 module attributes {kvtier.memory_system = #kvtier.memory_system<tiers = [#kvtier.tier<"h" hbm, capacity = 1 GB, read = 4 TB/s, write = 4 TB/s>], links = [5]>} {}
+
+// -----
+
+// A window must drop tokens: one that covers the whole cache is refused.
+func.func @window_not_below_max_tokens() {
+  // expected-error @+1 {{'kvtier.cache' op window (64 tokens) must be below max_tokens (64): a window that covers every token is global attention; drop the attribute}}
+  %a = kvtier.cache "m.swa64" {window = 64 : i64} : !kvtier.cache<layers = 1, kv_heads = 1, head_dim = 8, element = f32, block = 4, max_tokens = 64, batch = 1>
+  return
+}
+
+// -----
+
+func.func @window_not_positive() {
+  // expected-error @+1 {{'kvtier.cache' op attribute 'window' failed to satisfy constraint}}
+  %a = kvtier.cache "m.swa0" {window = 0 : i64} : !kvtier.cache<layers = 1, kv_heads = 1, head_dim = 8, element = f32, block = 4, max_tokens = 64, batch = 1>
+  return
+}

@@ -30,6 +30,13 @@ LogicalResult CacheOp::verify() {
   if (getName().empty())
     return emitOpError("cache name must not be empty");
   auto type = cast<KvCacheTypeInterface>(getCache().getType());
+  if (std::optional<uint64_t> window = getWindow())
+    if (int64_t(*window) >= type.getMaxTokens())
+      return emitOpError("window (")
+             << *window << " tokens) must be below max_tokens ("
+             << type.getMaxTokens()
+             << "): a window that covers every token is global attention; "
+                "drop the attribute";
   if (std::optional<PlacementAttr> placement = getPlacement()) {
     int64_t total =
         type.getLayers() * type.getBatch() * type.getBlocksPerLayer();

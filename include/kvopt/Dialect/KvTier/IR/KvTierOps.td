@@ -25,9 +25,22 @@ def KvTier_CacheOp : KvTier_Op<"cache"> {
     ```mlir
     %kv = kvtier.cache "llama.kv" : !kvtier.cache<layers = 32, kv_heads = 8, head_dim = 128, element = bf16, block = 16, max_tokens = 32768, batch = 1>
     ```
+
+    Sliding-window (local) layers are a cache whose attention reads only the
+    last `window` tokens before the position (docs/model.md). They are
+    written either as a cache shorter than the module's longest cache (its
+    `max_tokens` is the window: the form for models that mix local and
+    global layers), or with an explicit `window` below `max_tokens`, where
+    `max_tokens` is the sequence length (the form for models whose layers
+    are all local, which have no longer cache to give the length):
+
+    ```mlir
+    %kv = kvtier.cache "mistral.swa4096" {window = 4096 : i64} : !kvtier.cache<layers = 32, kv_heads = 8, head_dim = 128, element = bf16, block = 16, max_tokens = 32768, batch = 1>
+    ```
   }];
   let arguments = (ins StrAttr:$name,
-                       OptionalAttr<KvTier_PlacementAttr>:$placement);
+                       OptionalAttr<KvTier_PlacementAttr>:$placement,
+                       OptionalAttr<ConfinedAttr<I64Attr, [IntPositive]>>:$window);
   let results = (outs KvTier_AnyKvCache:$cache);
   let assemblyFormat = "$name attr-dict `:` type($cache)";
   let hasVerifier = 1;
