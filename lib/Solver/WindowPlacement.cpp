@@ -36,18 +36,31 @@ void startWalk(llvm::ArrayRef<uint32_t> ev, Walk &w) {
 }
 
 /// Move a cursor from step `from` to step `to` (>= from).
-/// `prefix[i]` = sum of the step weights of steps [0, i).
-void advanceWalk(llvm::ArrayRef<uint32_t> ev, const std::vector<double> &prefix,
-                 Walk &w, uint32_t from, uint32_t to) {
+/// `prefix[i]` = sum of the step weights of steps [0, i). Inline, and with
+/// no event in (from, to] it is one multiply-add (the operation the loop's
+/// last line performs then), so the per-period walk of every block costs
+/// little more than reading its cursor.
+inline void advanceWalk(const uint32_t *ev, uint32_t size,
+                        const std::vector<double> &prefix, Walk &w,
+                        uint32_t from, uint32_t to) {
+  if (w.pos == size || BlockAccesses::eventStep(ev[w.pos]) > to) {
+    w.cum += double(w.cnt) * (prefix[to] - prefix[from]);
+    return;
+  }
   uint32_t t = from;
-  while (w.pos < ev.size() && BlockAccesses::eventStep(ev[w.pos]) <= to) {
+  while (w.pos < size && BlockAccesses::eventStep(ev[w.pos]) <= to) {
     uint32_t e = BlockAccesses::eventStep(ev[w.pos]);
     w.cum += double(w.cnt) * (prefix[e] - prefix[t]);
     t = e;
-    while (w.pos < ev.size() && BlockAccesses::eventStep(ev[w.pos]) == e)
+    while (w.pos < size && BlockAccesses::eventStep(ev[w.pos]) == e)
       w.cnt += BlockAccesses::eventIsAdd(ev[w.pos++]) ? 1 : uint32_t(-1);
   }
   w.cum += double(w.cnt) * (prefix[to] - prefix[t]);
+}
+
+void advanceWalk(llvm::ArrayRef<uint32_t> ev, const std::vector<double> &prefix,
+                 Walk &w, uint32_t from, uint32_t to) {
+  advanceWalk(ev.data(), uint32_t(ev.size()), prefix, w, from, to);
 }
 
 using Cand = std::pair<double, BlockId>;
@@ -70,12 +83,17 @@ void balanceLayers(const BlockAccesses &acc, const ResourceCosts &costs,
   const uint32_t L = acc.layers(), T = acc.tokensPerBlock();
   const uint64_t N = acc.totalBlocks();
   const double missLink = std::max(costs.miss[1], costs.miss[2]);
+  // Blocks are numbered (sequence, layer, index) with the index fastest,
+  // so a chain of `per` blocks has one layer (no division per block).
+  const uint64_t per = acc.blocksPerSeqLayer(), chains = N / per;
   std::vector<double> reads(L, 0), hits(L, 0);
-  for (uint64_t j = 0; j < N; ++j) {
-    uint32_t l = acc.layerOf(BlockId(j));
-    reads[l] += at[j].cnt;
-    if (chosen[j])
-      hits[l] += at[j].cnt;
+  for (uint64_t c = 0, j = 0; c < chains; ++c) {
+    uint32_t l = uint32_t(c % L);
+    for (uint64_t e = j + per; j < e; ++j) {
+      reads[l] += at[j].cnt;
+      if (chosen[j])
+        hits[l] += at[j].cnt;
+    }
   }
   std::vector<double> target(L);
   std::vector<uint8_t> over(L, 0);
@@ -93,13 +111,17 @@ void balanceLayers(const BlockAccesses &acc, const ResourceCosts &costs,
   // read count descending, ties by block id (filled in id order).
   const uint64_t perLayer = 2 * (uint64_t(T) + 1);
   std::vector<std::vector<BlockId>> bucket(L * perLayer);
-  for (uint64_t j = 0; j < N; ++j) {
-    uint32_t l = acc.layerOf(BlockId(j));
-    if (!chosen[j] || !over[l])
+  for (uint64_t c = 0; c < chains; ++c) {
+    uint32_t l = uint32_t(c % L);
+    if (!over[l])
       continue;
-    uint32_t cnt = std::min(at[j].cnt, T);
-    bucket[l * perLayer + (inHbm[j] ? T + 1 : 0) + (T - cnt)].push_back(
-        BlockId(j));
+    for (uint64_t j = c * per, e = j + per; j < e; ++j) {
+      if (!chosen[j])
+        continue;
+      uint32_t cnt = std::min(at[j].cnt, T);
+      bucket[l * perLayer + (inHbm[j] ? T + 1 : 0) + (T - cnt)].push_back(
+          BlockId(j));
+    }
   }
   for (uint32_t l = 0; l < L; ++l) {
     if (!over[l])
@@ -171,32 +193,40 @@ WindowPlan kvopt::solver::planWindows(const BlockAccesses &acc,
       initReads[j] = w.cum;
     }
   }
+  // Blocks are numbered (sequence, layer, index) with the index fastest:
+  // block j = c * per + i of chain c has first token i * T.
+  const uint64_t per = acc.blocksPerSeqLayer(), chains = N / per;
   std::vector<Cand> cand;
   for (uint32_t s = 0; s < D; s += period) {
     uint32_t end = std::min(D, s + horizon);
     // Candidates: blocks that exist by their record of step s - 1 (or the
     // prompt blocks for the first placement), with a positive value.
     cand.clear();
-    for (uint64_t j = 0; j < N; ++j) {
-      auto ev = acc.blockEvents(BlockId(j));
-      if (s > atStep)
-        advanceWalk(ev, prefix, at[j], atStep, s);
-      if (end > aheadStep)
-        advanceWalk(ev, prefix, ahead[j], aheadStep, end);
-      uint32_t first = acc.firstToken(BlockId(j));
-      if (first >= P + s)
-        continue;
-      double reads = s == 0 && !initReads.empty() ? initReads[j]
-                                                  : ahead[j].cum - at[j].cum;
-      double v;
-      if (inHbm[j] || s == 0)
-        v = reads + 0.5; // keeping it costs nothing; ties favour staying
-      else if (first + 1 == P + s)
-        v = reads; // created at step s - 1: placed in HBM at creation
-      else
-        v = reads - kappa * std::min<double>(T, P + s - 1 - first);
-      if (v > 0)
-        cand.push_back({v, BlockId(j)});
+    const bool moveAt = s > atStep, moveAhead = end > aheadStep;
+    for (uint64_t j = 0; j < chains * per;) {
+      for (uint64_t i = 0; i < per; ++i, ++j) {
+        auto ev = acc.blockEvents(BlockId(j));
+        const uint32_t size = uint32_t(ev.size());
+        if (moveAt)
+          advanceWalk(ev.data(), size, prefix, at[j], atStep, s);
+        if (moveAhead)
+          advanceWalk(ev.data(), size, prefix, ahead[j], aheadStep, end);
+        uint32_t first = uint32_t(i) * T; // acc.firstToken(j)
+        if (first >= P + s)
+          continue;
+        double reads = s == 0 && !initReads.empty()
+                           ? initReads[j]
+                           : ahead[j].cum - at[j].cum;
+        double v;
+        if (inHbm[j] || s == 0)
+          v = reads + 0.5; // keeping it costs nothing; ties favour staying
+        else if (first + 1 == P + s)
+          v = reads; // created at step s - 1: placed in HBM at creation
+        else
+          v = reads - kappa * std::min<double>(T, P + s - 1 - first);
+        if (v > 0)
+          cand.push_back({v, BlockId(j)});
+      }
     }
     atStep = std::max(atStep, s);
     aheadStep = std::max(aheadStep, end);
