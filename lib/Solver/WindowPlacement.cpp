@@ -24,8 +24,8 @@ namespace {
 /// `pos` = the first event after step t (t is the same for every block and
 /// kept by the caller), `next` = the step of that event (UINT32_MAX: none).
 /// `next` keeps the per-period walk of a block with no event due off the
-/// event table (a cache miss per block and period into a table of hundreds
-/// of megabytes was most of the planner's time).
+/// event table (a cache miss per block and period into a table far larger
+/// than the caches was most of the planner's time).
 struct Walk {
   double cum = 0;
   uint32_t pos = 0;
