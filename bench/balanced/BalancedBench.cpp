@@ -12,6 +12,12 @@
 //    speed-up. Sparsity 0.4 (the HBM is full of read blocks) and 0.6.
 //  * BM_LagrangianFullEvaluation: one bound evaluation over every block at
 //    the initial multipliers (the last phase of the bound).
+//  * BM_WindowPlan{Library,Reference}: one plan of the window placement
+//    (the solver's candidate options) with 16-token blocks, sparsity 0.6,
+//    HBM for 58 % of the blocks (the README default's proportions), the
+//    library's planner and the planner as first written
+//    (unittests/Solver/ReferenceWindowPlacement.h; same plan,
+//    WindowPlacementTest), in the same run.
 //
 // items = token accesses of the trace. The trace index is built once per
 // shape, outside the timing.
@@ -24,8 +30,10 @@
 #include "kvopt/Solver/BlockAccesses.h"
 #include "kvopt/Solver/LagrangianBound.h"
 #include "kvopt/Solver/ResourceCosts.h"
+#include "kvopt/Solver/WindowPlacement.h"
 
 #include "ReferenceBalancedPolicy.h"
+#include "ReferenceWindowPlacement.h"
 
 #include "benchmark/benchmark.h"
 
@@ -104,6 +112,56 @@ void BM_LagrangianFullEvaluation(benchmark::State &state) {
   state.SetItemsProcessed(int64_t(s.acc.accesses()) * state.iterations());
 }
 BENCHMARK(BM_LagrangianFullEvaluation)->Arg(256)->Unit(benchmark::kMillisecond);
+
+/// The window planner's shape: the seed's, with 16-token blocks.
+struct WindowShape {
+  BlockAccesses acc;
+  ResourceCosts costs;
+  uint64_t capacity;
+};
+
+const WindowShape &windowShape(uint32_t decode) {
+  static std::map<uint32_t, std::unique_ptr<WindowShape>> cache;
+  auto &slot = cache[decode];
+  if (slot)
+    return *slot;
+  Workload w = makePaperWorkload(31299, decode);
+  w.tokensPerBlock = 16;
+  MemorySystem mem = llvm::cantFail(getHardwarePreset("paper"));
+  Problem p = llvm::cantFail(Problem::create(mem, w));
+  GeneratorParams g;
+  g.layers = w.model.layers;
+  g.batch = w.batch;
+  g.promptLen = w.promptLen;
+  g.decodeSteps = decode;
+  g.sparsity = 0.6;
+  g.seed = 1;
+  auto trace = llvm::cantFail(makeGenerator(g));
+  BlockAccesses acc = llvm::cantFail(BlockAccesses::build(*trace, p.work));
+  ResourceCosts costs = llvm::cantFail(ResourceCosts::fromModel(p.model));
+  uint64_t cap = uint64_t(0.58 * double(acc.totalBlocks()));
+  slot.reset(new WindowShape{std::move(acc), costs, cap});
+  return *slot;
+}
+
+void runWindowPlan(benchmark::State &state, bool reference) {
+  const WindowShape &s = windowShape(uint32_t(state.range(0)));
+  WindowOptions o = windowCandidates().front();
+  size_t moves = 0;
+  for (auto _ : state) {
+    WindowPlan plan =
+        reference ? reference::referencePlanWindows(s.acc, s.costs, s.capacity, o)
+                  : planWindows(s.acc, s.costs, s.capacity, o);
+    moves = plan.moves.size();
+  }
+  state.counters["moves"] = double(moves);
+  state.SetItemsProcessed(int64_t(s.acc.totalEvents()) * state.iterations());
+}
+
+void BM_WindowPlanLibrary(benchmark::State &st) { runWindowPlan(st, false); }
+void BM_WindowPlanReference(benchmark::State &st) { runWindowPlan(st, true); }
+BENCHMARK(BM_WindowPlanLibrary)->Arg(64)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_WindowPlanReference)->Arg(64)->Unit(benchmark::kMillisecond);
 
 } // namespace
 

@@ -22,23 +22,34 @@ namespace {
 /// A cursor over one block's events: `cum` = weighted reads in steps
 /// [0, t) (step i's reads count `weight[i]` each), `cnt` = reads in step t,
 /// `pos` = the first event after step t (t is the same for every block and
-/// kept by the caller).
+/// kept by the caller), `next` = the step of that event (UINT32_MAX: none).
+/// `next` keeps the per-period walk of a block with no event due off the
+/// event table (a cache miss per block and period into a table far larger
+/// than the caches was most of the planner's time).
 struct Walk {
+  double cum = 0;
   uint32_t pos = 0;
   uint32_t cnt = 0;
-  double cum = 0;
+  uint32_t next = UINT32_MAX;
 };
+
+void setNext(llvm::ArrayRef<uint32_t> ev, Walk &w) {
+  w.next = w.pos < ev.size() ? BlockAccesses::eventStep(ev[w.pos])
+                             : UINT32_MAX;
+}
 
 /// Apply the events of step 0: the cursor then stands at t = 0.
 void startWalk(llvm::ArrayRef<uint32_t> ev, Walk &w) {
   while (w.pos < ev.size() && BlockAccesses::eventStep(ev[w.pos]) == 0)
     w.cnt += BlockAccesses::eventIsAdd(ev[w.pos++]) ? 1 : uint32_t(-1);
+  setNext(ev, w);
 }
 
-/// Move a cursor from step `from` to step `to` (>= from).
-/// `prefix[i]` = sum of the step weights of steps [0, i).
-void advanceWalk(llvm::ArrayRef<uint32_t> ev, const std::vector<double> &prefix,
-                 Walk &w, uint32_t from, uint32_t to) {
+/// Move a cursor over the events `ev` from step `from` to step `to`
+/// (>= from). `prefix[i]` = sum of the step weights of steps [0, i).
+void advanceEvents(llvm::ArrayRef<uint32_t> ev,
+                   const std::vector<double> &prefix, Walk &w, uint32_t from,
+                   uint32_t to) {
   uint32_t t = from;
   while (w.pos < ev.size() && BlockAccesses::eventStep(ev[w.pos]) <= to) {
     uint32_t e = BlockAccesses::eventStep(ev[w.pos]);
@@ -48,7 +59,24 @@ void advanceWalk(llvm::ArrayRef<uint32_t> ev, const std::vector<double> &prefix,
       w.cnt += BlockAccesses::eventIsAdd(ev[w.pos++]) ? 1 : uint32_t(-1);
   }
   w.cum += double(w.cnt) * (prefix[to] - prefix[t]);
+  setNext(ev, w);
 }
+
+/// The same for block j of `acc`; with no event in (from, to] it is the
+/// loop's last line alone (one multiply-add, the same operation), without
+/// reading the event table.
+inline void advanceWalk(const BlockAccesses &acc, BlockId j,
+                        const std::vector<double> &prefix, Walk &w,
+                        uint32_t from, uint32_t to) {
+  if (w.next > to) {
+    w.cum += double(w.cnt) * (prefix[to] - prefix[from]);
+    return;
+  }
+  advanceEvents(acc.blockEvents(j), prefix, w, from, to);
+}
+
+/// Blocks between a prefetch of a cursor's events and their use.
+constexpr uint64_t kPrefetch = 16;
 
 using Cand = std::pair<double, BlockId>;
 /// Most valuable first; ties by block id (a strict total order, so the
@@ -70,12 +98,22 @@ void balanceLayers(const BlockAccesses &acc, const ResourceCosts &costs,
   const uint32_t L = acc.layers(), T = acc.tokensPerBlock();
   const uint64_t N = acc.totalBlocks();
   const double missLink = std::max(costs.miss[1], costs.miss[2]);
+  // Blocks are numbered (sequence, layer, index) with the index fastest,
+  // so a chain of `per` blocks has one layer (no division per block).
+  const uint64_t per = acc.blocksPerSeqLayer(), chains = N / per;
   std::vector<double> reads(L, 0), hits(L, 0);
-  for (uint64_t j = 0; j < N; ++j) {
-    uint32_t l = acc.layerOf(BlockId(j));
-    reads[l] += at[j].cnt;
-    if (chosen[j])
-      hits[l] += at[j].cnt;
+  // Read counts are integers: summed per chain in integers and added once
+  // (the double sums are exact either way, below 2^53), with no
+  // loop-carried floating-point add per block.
+  for (uint64_t c = 0, j = 0; c < chains; ++c) {
+    uint32_t l = uint32_t(c % L);
+    uint64_t r = 0, h = 0;
+    for (uint64_t e = j + per; j < e; ++j) {
+      r += at[j].cnt;
+      h += chosen[j] ? at[j].cnt : 0;
+    }
+    reads[l] += double(r);
+    hits[l] += double(h);
   }
   std::vector<double> target(L);
   std::vector<uint8_t> over(L, 0);
@@ -93,13 +131,17 @@ void balanceLayers(const BlockAccesses &acc, const ResourceCosts &costs,
   // read count descending, ties by block id (filled in id order).
   const uint64_t perLayer = 2 * (uint64_t(T) + 1);
   std::vector<std::vector<BlockId>> bucket(L * perLayer);
-  for (uint64_t j = 0; j < N; ++j) {
-    uint32_t l = acc.layerOf(BlockId(j));
-    if (!chosen[j] || !over[l])
+  for (uint64_t c = 0; c < chains; ++c) {
+    uint32_t l = uint32_t(c % L);
+    if (!over[l])
       continue;
-    uint32_t cnt = std::min(at[j].cnt, T);
-    bucket[l * perLayer + (inHbm[j] ? T + 1 : 0) + (T - cnt)].push_back(
-        BlockId(j));
+    for (uint64_t j = c * per, e = j + per; j < e; ++j) {
+      if (!chosen[j])
+        continue;
+      uint32_t cnt = std::min(at[j].cnt, T);
+      bucket[l * perLayer + (inHbm[j] ? T + 1 : 0) + (T - cnt)].push_back(
+          BlockId(j));
+    }
   }
   for (uint32_t l = 0; l < L; ++l) {
     if (!over[l])
@@ -156,7 +198,7 @@ WindowPlan kvopt::solver::planWindows(const BlockAccesses &acc,
     auto ev = acc.blockEvents(BlockId(j));
     startWalk(ev, at[j]);
     ahead[j] = at[j];
-    advanceWalk(ev, prefix, ahead[j], 0, horizon);
+    advanceEvents(ev, prefix, ahead[j], 0, horizon);
   }
   uint32_t atStep = 0, aheadStep = horizon;
   uint32_t initHorizon = opt.initialHorizon ? std::min(opt.initialHorizon, D) : horizon;
@@ -167,36 +209,53 @@ WindowPlan kvopt::solver::planWindows(const BlockAccesses &acc,
       auto ev = acc.blockEvents(BlockId(j));
       Walk w;
       startWalk(ev, w);
-      advanceWalk(ev, prefix, w, 0, initHorizon);
+      advanceEvents(ev, prefix, w, 0, initHorizon);
       initReads[j] = w.cum;
     }
   }
+  // Blocks are numbered (sequence, layer, index) with the index fastest:
+  // block j = c * per + i of chain c has first token i * T.
+  const uint64_t per = acc.blocksPerSeqLayer(), chains = N / per;
   std::vector<Cand> cand;
   for (uint32_t s = 0; s < D; s += period) {
     uint32_t end = std::min(D, s + horizon);
     // Candidates: blocks that exist by their record of step s - 1 (or the
     // prompt blocks for the first placement), with a positive value.
     cand.clear();
-    for (uint64_t j = 0; j < N; ++j) {
-      auto ev = acc.blockEvents(BlockId(j));
-      if (s > atStep)
-        advanceWalk(ev, prefix, at[j], atStep, s);
-      if (end > aheadStep)
-        advanceWalk(ev, prefix, ahead[j], aheadStep, end);
-      uint32_t first = acc.firstToken(BlockId(j));
-      if (first >= P + s)
-        continue;
-      double reads = s == 0 && !initReads.empty() ? initReads[j]
-                                                  : ahead[j].cum - at[j].cum;
-      double v;
-      if (inHbm[j] || s == 0)
-        v = reads + 0.5; // keeping it costs nothing; ties favour staying
-      else if (first + 1 == P + s)
-        v = reads; // created at step s - 1: placed in HBM at creation
-      else
-        v = reads - kappa * std::min<double>(T, P + s - 1 - first);
-      if (v > 0)
-        cand.push_back({v, BlockId(j)});
+    const bool moveAt = s > atStep, moveAhead = end > aheadStep;
+    for (uint64_t j = 0; j < chains * per;) {
+      for (uint64_t i = 0; i < per; ++i, ++j) {
+        // The event table is read at the cursors of blocks kPrefetch ahead
+        // (blocks with an event due are the common case: a cache miss
+        // each otherwise).
+        if (j + kPrefetch < N) {
+          const uint64_t k = j + kPrefetch;
+          const uint32_t *ev = acc.blockEvents(BlockId(k)).data();
+          if (moveAt && at[k].next <= s)
+            __builtin_prefetch(ev + at[k].pos);
+          if (moveAhead && ahead[k].next <= end)
+            __builtin_prefetch(ev + ahead[k].pos);
+        }
+        if (moveAt)
+          advanceWalk(acc, BlockId(j), prefix, at[j], atStep, s);
+        if (moveAhead)
+          advanceWalk(acc, BlockId(j), prefix, ahead[j], aheadStep, end);
+        uint32_t first = uint32_t(i) * T; // acc.firstToken(j)
+        if (first >= P + s)
+          continue;
+        double reads = s == 0 && !initReads.empty()
+                           ? initReads[j]
+                           : ahead[j].cum - at[j].cum;
+        double v;
+        if (inHbm[j] || s == 0)
+          v = reads + 0.5; // keeping it costs nothing; ties favour staying
+        else if (first + 1 == P + s)
+          v = reads; // created at step s - 1: placed in HBM at creation
+        else
+          v = reads - kappa * std::min<double>(T, P + s - 1 - first);
+        if (v > 0)
+          cand.push_back({v, BlockId(j)});
+      }
     }
     atStep = std::max(atStep, s);
     aheadStep = std::max(aheadStep, end);
