@@ -118,9 +118,20 @@ void PlanKvTiersPass::annotate(const PlanningInput &input,
     int64_t total =
         layers * info.type.getBatch() * info.type.getBlocksPerLayer();
     // The sum of per-layer peaks bounds the cache's peak from above; it is
-    // capped by the cache size (a cache cannot hold more than it has).
+    // capped by the cache size. Only a local-window cache (max_tokens = its
+    // window) can exceed it: a window that does not start on a block
+    // boundary spans one block more than window / block. That is said, not
+    // hidden.
+    peak = std::max(peak, initial);
+    if (peak > total)
+      info.op.emitRemark("the per-layer HBM peaks of this cache's live "
+                         "blocks add up to ")
+          << peak << ", more than its " << total
+          << " blocks: a sliding window that does not "
+          << "start on a block boundary spans one block more per layer and "
+          << "sequence; the placement summary is capped at " << total;
     info.op.setPlacementAttr(PlacementAttr::get(
-        ctx, initial, std::min(std::max(peak, initial), total), total,
+        ctx, std::min(initial, total), std::min(peak, total), total,
         promotions, demotions));
     for (AttentionOp attn : info.attention) {
       unsigned layer = offset + unsigned(attn.getLayer());

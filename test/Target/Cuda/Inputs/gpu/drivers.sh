@@ -5,8 +5,12 @@
 #
 #   drivers.sh prepare BUILD DIR   on a machine with nvcc: plan/translate the
 #                                  tiny, Llama-3.2-1B and Llama-8B-shaped
-#                                  modules and compile their drivers with
-#                                  nvcc -arch=sm_90 (static cudart) into DIR
+#                                  modules, the real gemma-2-9b config (local
+#                                  and global layers) and the real
+#                                  Llama-3.1-8B config planned onto 2.1 GB of
+#                                  HBM for KV, and compile their drivers
+#                                  with nvcc -arch=sm_90 (static cudart)
+#                                  into DIR
 #   drivers.sh run DIR             on the GPU machine: run them on the CUDA
 #                                  backend (checked, then a timing run)
 #
@@ -29,7 +33,27 @@ prepare() {
     "$bin/kv-translate" --kvtier-to-cuda --kvtier-cuda-gqa-group=4 -o llama1b.cu
   ./write-schedule llama8b.kvsched 32 1 512 64 256 16
   "$bin/kv-translate" --kvtier-to-cuda "$here/llama8b-shaped.mlir" -o llama8b.cu
-  for d in tiny llama1b llama8b; do
+  # gemma-2-9b: 42 layers, 21 with a 4096-token window, 8 KV heads x 256,
+  # bf16; 2 sequences of 8192 tokens (5.6 GB of KV), planned for h200-pcie.
+  "$bin/kv-translate" --import-hf-config "$src/examples/configs/gemma-2-9b-it.json" \
+    --max-tokens=8192 --batch=2 2>/dev/null |
+    "$bin/kv-opt" --kvtier-plan-kv-tiers="preset=h200-pcie report=gemma9b.txt prompt=8128 decode=64 solver=lagrangian baselines=false schedule-file=gemma9b.kvsched" |
+    "$bin/kv-translate" --kvtier-to-cuda --kvtier-cuda-gqa-group=2 -o gemma9b.cu
+  # Llama-3.1-8B: 32 layers, 8 KV heads x 128, bf16, 4 sequences of 8192
+  # tokens (4.3 GB of KV) planned onto an H200-like memory system whose HBM
+  # leaves 2.1 GB for KV after the 16.1 GB of weights: the planner splits
+  # KV across the tiers and migrates blocks.
+  cat >h200-18g.json <<'JSON'
+{"name": "h200-18g",
+ "tiers": [{"name": "hbm", "kind": "HBM", "capacity_gb": 18.2, "read_gbps": 4800, "write_gbps": 4800},
+           {"name": "dram", "kind": "DRAM", "capacity_gb": 512, "read_gbps": 307.2, "write_gbps": 307.2}],
+ "links": [{"from": "dram", "to": "hbm", "forward_gbps": 64, "backward_gbps": 64}]}
+JSON
+  "$bin/kv-translate" --import-hf-config "$src/../shared/data/models/Llama-3.1-8B.json" \
+    --max-tokens=8192 --batch=4 --block=16 2>/dev/null |
+    "$bin/kv-opt" --kvtier-plan-kv-tiers="hardware-file=h200-18g.json report=llama31.txt prompt=8128 decode=64 schedule-file=llama31.kvsched" |
+    "$bin/kv-translate" --kvtier-to-cuda --kvtier-cuda-gqa-group=4 -o llama31.cu
+  for d in tiny llama1b llama8b gemma9b llama31; do
     /usr/local/cuda/bin/nvcc -std=c++17 -O2 -arch=sm_90 $d.cu \
       -I"$src/runtime/include" "$build/runtime/libkvrt.a" -o $d
   done
@@ -46,6 +70,14 @@ run() {
   timeout 120 ./llama8b --backend cuda --steps 4
   echo "== Llama-8B-shaped, 64 steps, timing (--no-check)"
   timeout 120 ./llama8b --backend cuda --no-check
+  echo "== gemma-2-9b, 2 x 8192 tokens, 21 local layers (window 4096), h200-pcie plan (2 steps, checked)"
+  timeout 150 ./gemma9b --backend cuda --steps 2
+  echo "== gemma-2-9b, 64 steps, timing (--no-check)"
+  timeout 120 ./gemma9b --backend cuda --no-check
+  echo "== Llama-3.1-8B, 4 x 8192 tokens, planned onto 2.1 GB of HBM for KV (2 steps, checked)"
+  timeout 150 ./llama31 --backend cuda --steps 2
+  echo "== Llama-3.1-8B, 64 steps, timing (--no-check)"
+  timeout 120 ./llama31 --backend cuda --no-check
 }
 
 case "${1:-}" in
