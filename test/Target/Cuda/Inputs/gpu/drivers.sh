@@ -61,23 +61,31 @@ JSON
 
 run() {
   cd "$1"
+  local failed=0
+  # Every driver runs even when one before it fails; the status says so.
+  go() {
+    local t=$1
+    shift
+    timeout "$t" "$@" || { echo "FAILED (exit $?): $*"; failed=1; }
+  }
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
   echo "== tiny (2 layers, 16 steps, sliding-window schedule, checked)"
-  timeout 60 ./tiny --backend cuda
+  go 60 ./tiny --backend cuda
   echo "== Llama-3.2-1B planned for h100-pcie (16 layers, 128 steps, checked)"
-  timeout 90 ./llama1b --backend cuda
+  go 90 ./llama1b --backend cuda
   echo "== Llama-8B-shaped, 1 GiB cache, half in HBM, sliding window (4 steps, checked)"
-  timeout 120 ./llama8b --backend cuda --steps 4
+  go 120 ./llama8b --backend cuda --steps 4
   echo "== Llama-8B-shaped, 64 steps, timing (--no-check)"
-  timeout 120 ./llama8b --backend cuda --no-check
+  go 120 ./llama8b --backend cuda --no-check
   echo "== gemma-2-9b, 2 x 8192 tokens, 21 local layers (window 4096), h200-pcie plan (2 steps, checked)"
-  timeout 150 ./gemma9b --backend cuda --steps 2
+  go 150 ./gemma9b --backend cuda --steps 2
   echo "== gemma-2-9b, 64 steps, timing (--no-check)"
-  timeout 120 ./gemma9b --backend cuda --no-check
+  go 120 ./gemma9b --backend cuda --no-check
   echo "== Llama-3.1-8B, 4 x 8192 tokens, planned onto 2.1 GB of HBM for KV (2 steps, checked)"
-  timeout 150 ./llama31 --backend cuda --steps 2
+  go 150 ./llama31 --backend cuda --steps 2
   echo "== Llama-3.1-8B, 64 steps, timing (--no-check)"
-  timeout 120 ./llama31 --backend cuda --no-check
+  go 120 ./llama31 --backend cuda --no-check
+  return $failed
 }
 
 case "${1:-}" in
