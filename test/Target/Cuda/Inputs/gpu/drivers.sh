@@ -53,7 +53,24 @@ JSON
     --max-tokens=8192 --batch=4 --block=16 2>/dev/null |
     "$bin/kv-opt" --kvtier-plan-kv-tiers="hardware-file=h200-18g.json report=llama31.txt prompt=8128 decode=64 schedule-file=llama31.kvsched" |
     "$bin/kv-translate" --kvtier-to-cuda --kvtier-cuda-gqa-group=4 -o llama31.cu
-  for d in tiny llama1b llama8b gemma9b llama31; do
+  # The same Llama-3.1-8B planned for what the runtime executes and what the
+  # H200 measured (docs/gpu-measurements.md): dense attention (sparsity
+  # hints 0), no weights, 2.14 GB of HBM, the measured bandwidths; the
+  # report's schedule time / 64 is the model's prediction of a step.
+  cat >h200-measured-2g.json <<'JSON'
+{"name": "h200-measured-2g",
+ "tiers": [{"name": "hbm", "kind": "HBM", "capacity_gb": 2.14, "read_gbps": 4606, "write_gbps": 4606},
+           {"name": "dram", "kind": "DRAM", "capacity_gb": 512, "read_gbps": 307.2, "write_gbps": 307.2}],
+ "links": [{"from": "dram", "to": "hbm", "forward_gbps": 51.4, "backward_gbps": 55.1}]}
+JSON
+  "$bin/kv-translate" --import-hf-config "$src/../shared/data/models/Llama-3.1-8B.json" \
+    --max-tokens=8192 --batch=4 --block=16 2>/dev/null |
+    sed -e 's/sparsity = 6.000000e-01 : f64/sparsity = 0.000000e+00 : f64/' \
+      -e 's/resident_weight_bytes = [0-9]*/resident_weight_bytes = 0/' \
+      -e 's/weight_bytes_per_layer_step = [0-9]*/weight_bytes_per_layer_step = 0/' |
+    "$bin/kv-opt" --kvtier-plan-kv-tiers="hardware-file=h200-measured-2g.json report=llama31d.txt prompt=8128 decode=64 schedule-file=llama31d.kvsched" |
+    "$bin/kv-translate" --kvtier-to-cuda --kvtier-cuda-gqa-group=4 -o llama31d.cu
+  for d in tiny llama1b llama8b gemma9b llama31 llama31d; do
     /usr/local/cuda/bin/nvcc -std=c++17 -O2 -arch=sm_90 $d.cu \
       -I"$src/runtime/include" "$build/runtime/libkvrt.a" -o $d
   done
@@ -85,6 +102,8 @@ run() {
   go 150 ./llama31 --backend cuda --steps 2
   echo "== Llama-3.1-8B, 64 steps, timing (--no-check)"
   go 120 ./llama31 --backend cuda --no-check
+  echo "== Llama-3.1-8B, dense plan for the measured H200 (64 steps, timing, --no-check)"
+  go 120 ./llama31d --backend cuda --no-check
   return $failed
 }
 
