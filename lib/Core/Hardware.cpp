@@ -216,6 +216,14 @@ MemorySystem h200() {
               "(theoretical)",
               false, 141, 4800, 512, 307.2, 64, 64, "hbm3e", "ddr5");
 }
+MemorySystem h200Measured() {
+  return make("h200-pcie-measured",
+              "H200 (SXM, x86 host over PCIe) measured by kvrt-bench on "
+              "2026-12-04: HBM read 4.606 TB/s, zero-copy host reads 51.4 "
+              "GB/s, D2H copies 55.1 GB/s; 141 GB HBM3e and 512 GB DDR5 at "
+              "307.2 GB/s (assumed) as in h200-pcie",
+              false, 141, 4606, 512, 307.2, 51.4, 55.1, "hbm3e", "ddr5");
+}
 
 // Multi-GPU systems (include/kvopt/Core/SharedTier.h): one GPU's HBM, one
 // whole shared slow tier, one GPU's own link. Sources in docs/hardware.md.
@@ -295,7 +303,7 @@ const PresetEntry presets[] = {
     {"paper", paper},         {"gh200", gh200},
     {"gh200-144g", gh200Big}, {"gh200-measured", gh200Measured},
     {"gb200", gb200},         {"h100-pcie", h100},
-    {"h200-pcie", h200},
+    {"h200-pcie", h200},      {"h200-pcie-measured", h200Measured},
     {"h100-pcie-x8", allBusy<h100x8>},
     {"h200-pcie-x8", allBusy<h200x8>},
     {"gh200-nvl2", allBusy<gh200Nvl2>},

@@ -21,7 +21,7 @@ struct PlanKvTiersPipelineOptions
     : public PassPipelineOptions<PlanKvTiersPipelineOptions> {
   PassOptions::Option<std::string> preset{
       *this, "preset",
-      llvm::cl::desc("Hardware preset (paper, gh200, gh200-144g, gh200-measured, gb200, h100-pcie, h200-pcie); ignored when the module has a kvtier.memory_system or hardware-file is given"),
+      llvm::cl::desc("Hardware preset (paper, gh200, gh200-144g, gh200-measured, gb200, h100-pcie, h200-pcie, h200-pcie-measured); ignored when the module has a kvtier.memory_system or hardware-file is given"),
       llvm::cl::init("gh200")};
   PassOptions::Option<std::string> hardwareFile{
       *this, "hardware-file",

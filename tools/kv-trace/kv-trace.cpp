@@ -637,7 +637,7 @@ int main(int argc, char **argv) {
   if (presetsCmd) {
     for (const std::string &n : listHardwarePresets()) {
       MemorySystem m = cantFail(getHardwarePreset(n));
-      llvm::outs() << llvm::formatv("{0,-16} {1}{2}\n", n, m.description,
+      llvm::outs() << llvm::formatv("{0,-18} {1}{2}\n", n, m.description,
                                     m.unverified ? " [unverified]" : "");
     }
     llvm::outs() << "\npolicies: " << llvm::join(listPolicyNames(), ", ")

@@ -7,7 +7,7 @@ using namespace kvopt::test;
 
 TEST(Hardware, AllPresetsValidate) {
   std::vector<std::string> names = listHardwarePresets();
-  ASSERT_EQ(names.size(), 11u);
+  ASSERT_EQ(names.size(), 12u);
   for (const std::string &n : names) {
     MemorySystem m = unwrap(getHardwarePreset(n));
     EXPECT_FALSE(bool(m.validate())) << n;
@@ -44,6 +44,12 @@ TEST(Hardware, Gh200Presets) {
   EXPECT_DOUBLE_EQ(h100.hbm().readBandwidth, 3.35e12);
   EXPECT_DOUBLE_EQ(unwrap(getHardwarePreset("h200-pcie")).hbm().capacityBytes,
                    141e9);
+  // Figures of docs/gpu-measurements.md (H200, 2026-12-04).
+  MemorySystem h200m = unwrap(getHardwarePreset("h200-pcie-measured"));
+  EXPECT_DOUBLE_EQ(h200m.hbm().readBandwidth, 4.606e12);
+  EXPECT_DOUBLE_EQ(h200m.hostToDeviceBandwidth(), 51.4e9);
+  EXPECT_DOUBLE_EQ(h200m.deviceToHostBandwidth(), 55.1e9);
+  EXPECT_DOUBLE_EQ(h200m.hbm().capacityBytes, 141e9);
 }
 
 TEST(Hardware, UnknownPresetListsKnownOnes) {

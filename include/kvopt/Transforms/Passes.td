@@ -88,7 +88,7 @@ def PlanKvTiers : Pass<"kvtier-plan-kv-tiers", "::mlir::ModuleOp"> {
   let options = [
     Option<"preset", "preset", "std::string", /*default=*/"\"gh200\"",
            "Hardware preset (paper, gh200, gh200-144g, gh200-measured, gb200, "
-           "h100-pcie, h200-pcie); ignored when the module has a "
+           "h100-pcie, h200-pcie, h200-pcie-measured); ignored when the module has a "
            "kvtier.memory_system or hardware-file is given">,
     Option<"hardwareFile", "hardware-file", "std::string", /*default=*/"\"\"",
            "JSON memory-system description (see docs/hardware.md)">,
