@@ -193,6 +193,8 @@ static LogicalResult checkMigrate(MigrateOp op) {
 /// per step: the runtime writes the token inside kvrt_attention_step and
 /// advances all layers' lengths together at the end of the step.
 static LogicalResult checkStepOps(DriverModel &model) {
+  AttentionOp sparse;
+  double sparseHint = 0;
   llvm::DenseMap<std::pair<Operation *, int64_t>, LayerOps> layers;
   for (Operation &op : model.decode.getBody().front()) {
     if (auto migrate = dyn_cast<MigrateOp>(op)) {
@@ -237,7 +239,20 @@ static LogicalResult checkStepOps(DriverModel &model) {
              << "' has no kvtier.append of that layer before it; the runtime "
                 "writes the step's token inside kvrt_attention_step";
     ops.attention = attention;
+    if (std::optional<llvm::APFloat> hint = attention.getSparsity())
+      if (hint->convertToDouble() > 0 && !sparse) {
+        sparse = attention;
+        sparseHint = hint->convertToDouble();
+      }
   }
+  // The runtime attends every cached token: a plan made for sparse attention
+  // predicted fewer bytes than the driver will read. Said, not hidden.
+  if (sparse)
+    sparse.emitWarning("the plan was made for attention that skips ")
+        << int64_t(sparseHint * 100 + 0.5)
+        << "% of past tokens (sparsity hint), but the emitted runtime "
+           "attends every cached token: the plan's predicted times do not "
+           "apply to this driver; plan with sparsity hints of 0 to match it";
   for (DriverCache &cache : model.caches) {
     auto type = cast<CacheType>(cache.op.getCache().getType());
     for (int64_t l = 0; l < type.getLayers(); ++l)
