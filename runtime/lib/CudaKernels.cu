@@ -962,6 +962,11 @@ private:
     KVRT_CUDA_TRY(cudaFuncSetAttribute(
         tiledKernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
         static_cast<int>(layout.smemBytes)));
+    // Shared memory over L1 (the K/V copies bypass L1): as many CTAs per SM
+    // as the shared memory allows.
+    KVRT_CUDA_TRY(cudaFuncSetAttribute(
+        tiledKernel, cudaFuncAttributePreferredSharedMemoryCarveout,
+        cudaSharedmemCarveoutMaxShared));
     int perSM = 0;
     KVRT_CUDA_TRY(cudaOccupancyMaxActiveBlocksPerMultiprocessor(
         &perSM, tiledKernel, kTiledThreads, layout.smemBytes));
