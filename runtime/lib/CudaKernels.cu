@@ -307,12 +307,13 @@ struct TiledLayout {
   FastDiv chunkDiv, blockDiv;
 };
 
-constexpr uint32_t paddedGroup(uint32_t group) {
+__host__ __device__ constexpr uint32_t paddedGroup(uint32_t group) {
   return group <= 1 ? 1 : group <= 2 ? 2 : group <= 4 ? 4 : group <= 8 ? 8 : 16;
 }
 
 /// Query heads of one P.V thread: at most 32 accumulators per thread.
-constexpr uint32_t pvHeadsPerThread(uint32_t paddedGroup, uint32_t vec) {
+__host__ __device__ constexpr uint32_t pvHeadsPerThread(uint32_t paddedGroup,
+                                                        uint32_t vec) {
   return paddedGroup < 32 / vec ? paddedGroup : 32 / vec;
 }
 
@@ -369,8 +370,8 @@ template <int N> __device__ __forceinline__ void cpAsyncWait() {
 
 /// One 16-byte chunk of a row in shared memory as floats (exact widening).
 template <int DT>
-__device__ __forceinline__ void
-loadChunk(const unsigned char *p, float (&out)[DT == 0 ? 4 : 8]) {
+__device__ __forceinline__ void loadChunk(const unsigned char *p,
+                                          float (&out)[DT == 0 ? 4 : 8]) {
   const uint4 u = *reinterpret_cast<const uint4 *>(p);
   const uint32_t w[4] = {u.x, u.y, u.z, u.w};
 #pragma unroll
@@ -394,11 +395,9 @@ loadChunk(const unsigned char *p, float (&out)[DT == 0 ? 4 : 8]) {
 /// rows go by cp.async (the caller commits); others element by element,
 /// zero padded to whole chunks.
 template <int DT>
-__device__ __forceinline__ void stageTile(const AttnParams &p,
-                                          const TiledLayout &l,
-                                          unsigned char *stage, uint32_t s,
-                                          uint32_t h, uint32_t tb,
-                                          uint32_t n) {
+__device__ __forceinline__ void
+stageTile(const AttnParams &p, const TiledLayout &l, unsigned char *stage,
+          uint32_t s, uint32_t h, uint32_t tb, uint32_t n) {
   constexpr uint32_t es = DT == 0 ? 4 : 2;
   const uint32_t D = p.headDim;
   const size_t kHead = static_cast<size_t>(h) * p.blockTokens * D;
@@ -462,10 +461,10 @@ __global__ void __launch_bounds__(kTiledThreads)
 
   for (uint32_t i = tid; i < G * dq; i += kTiledThreads) {
     const uint32_t g = i / dq, d = i - g * dq;
-    sq[i] = g < group && d < D
-                ? p.q[(static_cast<size_t>(s) * p.qHeads + h * group + g) * D +
-                      d]
-                : 0.0f;
+    sq[i] =
+        g < group && d < D
+            ? p.q[(static_cast<size_t>(s) * p.qHeads + h * group + g) * D + d]
+            : 0.0f;
   }
   if (tid < G) {
     sM[tid] = -INFINITY;
@@ -616,10 +615,9 @@ __global__ void __launch_bounds__(kTiledThreads)
   __syncthreads();
   const uint32_t parts = p.splits;
   auto partialOf = [&](uint32_t g) {
-    return p.ws +
-           ((static_cast<size_t>(s) * p.qHeads + h * group + g) * parts +
-            split) *
-               (D + 2);
+    return p.ws + ((static_cast<size_t>(s) * p.qHeads + h * group + g) * parts +
+                   split) *
+                      (D + 2);
   };
   for (uint32_t i = tid; i < group * D; i += kTiledThreads) {
     const uint32_t g = i / D, d = i - g * D;
@@ -849,8 +847,7 @@ public:
     dim3 grid(p.splits, c.num_kv_heads, c.num_seqs);
     uint32_t parts = p.splits;
     if (tiled) {
-      tiledKernel<<<grid, kTiledThreads, layout.smemBytes, stream>>>(p,
-                                                                     layout);
+      tiledKernel<<<grid, kTiledThreads, layout.smemBytes, stream>>>(p, layout);
     } else {
       size_t smem = size_t(p.group) * c.head_dim * sizeof(float);
       pickPartial(p.group, c.head_dim)<<<grid, kThreads, smem, stream>>>(p);

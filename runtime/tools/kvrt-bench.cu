@@ -515,7 +515,6 @@ void compareKernels(const std::vector<DecodeResult> &legacy,
   std::fflush(stdout);
 }
 
-
 /// Why `path` cannot be the --csv output, checked before any measurement:
 /// empty when it can be.
 std::string csvProblem(const std::string &path) {

@@ -463,12 +463,10 @@ int main(int argc, char **argv) {
       {"f16 mha d33 bs5 window 1", KVRT_DTYPE_F16, 2, 3, 3, 33, 5, 2, 4, 1},
       // Several tiles per split of the CUDA tiled kernel with a partial
       // last tile, a group that is not a power of two, padded head dims.
-      {"bf16 gqa3 d96 bs16 window 200", KVRT_DTYPE_BF16, 2, 2, 6, 96, 16, 2,
-       40, 200},
-      {"f32 gqa16 d256 bs16 long", KVRT_DTYPE_F32, 2, 1, 16, 256, 16, 2, 24,
-       0},
-      {"bf16 gqa8 d256 bs16 long", KVRT_DTYPE_BF16, 2, 1, 8, 256, 16, 2, 24,
-       0},
+      {"bf16 gqa3 d96 bs16 window 200", KVRT_DTYPE_BF16, 2, 2, 6, 96, 16, 2, 40,
+       200},
+      {"f32 gqa16 d256 bs16 long", KVRT_DTYPE_F32, 2, 1, 16, 256, 16, 2, 24, 0},
+      {"bf16 gqa8 d256 bs16 long", KVRT_DTYPE_BF16, 2, 1, 8, 256, 16, 2, 24, 0},
       {"f16 gqa5 d40 bs7 window 50", KVRT_DTYPE_F16, 2, 2, 10, 40, 7, 2, 30,
        50},
   };
@@ -483,8 +481,8 @@ int main(int argc, char **argv) {
     for (const char *kernel : kernels) {
       if (kernel) {
         setenv("KVRT_CUDA_ATTENTION", kernel, 1);
-        std::printf("  attention kernel: %s (KVRT_CUDA_ATTENTION=%s)\n",
-                    kernel, kernel);
+        std::printf("  attention kernel: %s (KVRT_CUDA_ATTENTION=%s)\n", kernel,
+                    kernel);
       }
       for (const Shape &s : shapes)
         checkAttention(o, s);
