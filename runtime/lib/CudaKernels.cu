@@ -403,6 +403,7 @@ stageTile(const AttnParams &p, const TiledLayout &l, unsigned char *stage,
   const size_t kHead = static_cast<size_t>(h) * p.blockTokens * D;
   const size_t vOffset = static_cast<size_t>(p.kvHeads) * p.blockTokens * D;
   const uint32_t jobs = 2 * n * l.chunks;
+#pragma unroll 4
   for (uint32_t idx = threadIdx.x; idx < jobs; idx += kTiledThreads) {
     const uint32_t row = fastDiv(idx, l.chunkDiv);
     const uint32_t c = idx - row * l.chunks;
