@@ -20,7 +20,9 @@
 // query head and tile, then P.V with threads over (16-byte column chunk,
 // query heads, token rows); the CTA writes one partial.
 //
-// attentionCombine merges the partials of either kernel (flash-decoding).
+// attentionCombine merges the legacy kernel's partials (flash-decoding),
+// attentionCombineWeighted the tiled kernel's (the same arithmetic with each
+// partial's weight computed once).
 // appendKv writes the new token into whichever tier holds its block;
 // fillLayer writes generated data in place.
 //
@@ -259,6 +261,8 @@ constexpr uint32_t kTiledWarps = kTiledThreads / 32;
 /// Shared memory for the K and V rows of both stages of a tile; the tile
 /// length is the largest power of two in 8..64 that fits.
 constexpr uint32_t kTiledStagingBudget = 36864;
+/// Most splits per (sequence, KV head) of the tiled kernel.
+constexpr uint32_t kMaxTiledSplits = 4096;
 
 /// Division by a divisor fixed at launch, for dividends below 2^31: a
 /// multiply-high and a shift (round-up method; exact in that range).
@@ -689,6 +693,68 @@ __global__ void attentionCombine(const float *ws, float *out, uint32_t qHeads,
   }
 }
 
+/// Reduces v over the CTA (blockDim.x a multiple of 32): every thread gets
+/// the result, combined in the same fixed order (deterministic). scratch
+/// holds 32 floats; every thread must call it.
+template <bool Max>
+__device__ __forceinline__ float blockReduce(float v, float *scratch) {
+#pragma unroll
+  for (int off = 16; off > 0; off /= 2) {
+    const float o = __shfl_xor_sync(0xffffffffu, v, off);
+    v = Max ? fmaxf(v, o) : v + o;
+  }
+  if (threadIdx.x % 32 == 0)
+    scratch[threadIdx.x / 32] = v;
+  __syncthreads();
+  float r = scratch[0];
+  for (uint32_t w = 1; w < blockDim.x / 32; ++w)
+    r = Max ? fmaxf(r, scratch[w]) : r + scratch[w];
+  __syncthreads();
+  return r;
+}
+
+/// attentionCombine for the tiled kernel's partials (one per split): each
+/// partial's weight exp(m - max) is computed once, into shared memory
+/// ([parts] weights, then 32 floats of reduction scratch), instead of once
+/// per output element; empty partials (m = -inf) weigh 0.
+__global__ void attentionCombineWeighted(const float *ws, float *out,
+                                         uint32_t qHeads, uint32_t D,
+                                         uint32_t parts) {
+  extern __shared__ float sw[];
+  float *scratch = sw + parts;
+  const uint32_t qh = blockIdx.x, s = blockIdx.y;
+  const float *base =
+      ws + (static_cast<size_t>(s) * qHeads + qh) * parts * (D + 2);
+  float mLocal = -INFINITY;
+  for (uint32_t i = threadIdx.x; i < parts; i += blockDim.x) {
+    const float m = base[i * (D + 2)];
+    sw[i] = m;
+    mLocal = fmaxf(mLocal, m);
+  }
+  const float mMax = blockReduce<true>(mLocal, scratch);
+  float sLocal = 0.0f;
+  for (uint32_t i = threadIdx.x; i < parts; i += blockDim.x) {
+    const float m = sw[i];
+    const float w = m == -INFINITY ? 0.0f : expf(m - mMax);
+    sw[i] = w;
+    if (w != 0.0f)
+      sLocal += w * base[i * (D + 2) + 1];
+  }
+  // blockReduce's barriers also publish the weights.
+  const float sum = blockReduce<false>(sLocal, scratch);
+  for (uint32_t d = threadIdx.x; d < D; d += blockDim.x) {
+    float a = 0.0f;
+#pragma unroll 4
+    for (uint32_t i = 0; i < parts; ++i) {
+      const float w = sw[i];
+      if (w != 0.0f)
+        a += w * base[i * (D + 2) + 2 + d];
+    }
+    out[(static_cast<size_t>(s) * qHeads + qh) * D + d] =
+        sum > 0.0f ? a / sum : 0.0f;
+  }
+}
+
 __global__ void appendKv(char *base0, char *base1, size_t slotBytes,
                          const uint32_t *table, const uint32_t *lens,
                          const float *k, const float *v, uint32_t kvHeads,
@@ -857,8 +923,13 @@ public:
     KVRT_CUDA_TRY(cudaGetLastError());
     dim3 combineGrid(c.num_q_heads, c.num_seqs);
     unsigned threads = std::min(256u, (c.head_dim + 31) / 32 * 32);
-    attentionCombine<<<combineGrid, threads, 0, stream>>>(
-        workspace, out, c.num_q_heads, c.head_dim, parts);
+    if (tiled)
+      attentionCombineWeighted<<<combineGrid, threads,
+                                 (parts + 32) * sizeof(float), stream>>>(
+          workspace, out, c.num_q_heads, c.head_dim, parts);
+    else
+      attentionCombine<<<combineGrid, threads, 0, stream>>>(
+          workspace, out, c.num_q_heads, c.head_dim, parts);
     KVRT_CUDA_TRY(cudaGetLastError());
     return KVRT_OK;
   }
@@ -983,7 +1054,10 @@ private:
     if (tiled) {
       // One wave: as many CTAs as fit on the device at once (splits of
       // equal length finish together), each at least two tiles long.
-      uint32_t target = std::max<uint32_t>(1, tiledSlots / ctas);
+      // (At most kMaxTiledSplits: the combine keeps a weight per split in
+      // shared memory.)
+      uint32_t target =
+          std::clamp<uint32_t>(tiledSlots / ctas, 1, kMaxTiledSplits);
       uint32_t minTokens = 2 * layout.tile;
       uint32_t byTokens =
           std::max<uint32_t>(1, (tokens + minTokens - 1) / minTokens);
