@@ -394,10 +394,34 @@ __device__ __forceinline__ void loadChunk(const unsigned char *p,
   }
 }
 
+/// One 16-byte chunk (chunk c) of the row at element `elem` of a block, for
+/// rows that are not whole chunks: element by element, zero padded.
+template <int DT>
+__device__ __forceinline__ void copyChunkElements(unsigned char *dst,
+                                                  const char *base, size_t elem,
+                                                  uint32_t c, uint32_t D) {
+  uint32_t w[4];
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    if constexpr (DT == 0) {
+      const uint32_t d = c * 4 + i;
+      w[i] = d < D ? reinterpret_cast<const uint32_t *>(base)[elem + d] : 0u;
+    } else {
+      const uint32_t d = c * 8 + 2 * i;
+      const uint16_t *src = reinterpret_cast<const uint16_t *>(base) + elem;
+      const uint32_t lo = d < D ? src[d] : 0u;
+      const uint32_t hi = d + 1 < D ? src[d + 1] : 0u;
+      w[i] = lo | hi << 16;
+    }
+  }
+  *reinterpret_cast<uint4 *>(dst) = make_uint4(w[0], w[1], w[2], w[3]);
+}
+
 /// Copies the K and V rows of tokens [tb, tb + n) of KV head h of sequence
-/// s into a stage: K rows first, then V rows, `rowStride` apart. Aligned
-/// rows go by cp.async (the caller commits); others element by element,
-/// zero padded to whole chunks.
+/// s into a stage: K rows first, then V rows, `rowStride` apart. A thread
+/// copies chunk c of a token's K row and of its V row (one block lookup
+/// for both). Aligned rows go by cp.async (the caller commits); others
+/// element by element, zero padded to whole chunks.
 template <int DT>
 __device__ __forceinline__ void
 stageTile(const AttnParams &p, const TiledLayout &l, unsigned char *stage,
@@ -406,42 +430,40 @@ stageTile(const AttnParams &p, const TiledLayout &l, unsigned char *stage,
   const uint32_t D = p.headDim;
   const size_t kHead = static_cast<size_t>(h) * p.blockTokens * D;
   const size_t vOffset = static_cast<size_t>(p.kvHeads) * p.blockTokens * D;
-  const uint32_t jobs = 2 * n * l.chunks;
-#pragma unroll 4
-  for (uint32_t idx = threadIdx.x; idx < jobs; idx += kTiledThreads) {
-    const uint32_t row = fastDiv(idx, l.chunkDiv);
-    const uint32_t c = idx - row * l.chunks;
-    const bool isV = row >= n;
-    const uint32_t t = isV ? row - n : row;
+  const size_t vStage = static_cast<size_t>(l.tile) * l.rowStride;
+  const uint32_t jobs = n * l.chunks;
+  // Job idx: chunk c of token t's rows; returns the block and the K row's
+  // first element.
+  auto locate = [&](uint32_t idx, uint32_t &t, uint32_t &c, size_t &kElem) {
+    t = fastDiv(idx, l.chunkDiv);
+    c = idx - t * l.chunks;
     const uint32_t tok = tb + t;
     const uint32_t blk = fastDiv(tok, l.blockDiv);
     const uint32_t off = tok - blk * p.blockTokens;
-    const char *base = blockAddr(p.base0, p.base1, p.slotBytes, p.table,
-                                 s * p.maxBlocks + blk);
-    const size_t elem =
-        (isV ? vOffset : 0) + kHead + static_cast<size_t>(off) * D;
-    unsigned char *dst =
-        stage + (static_cast<size_t>(isV ? l.tile : 0) + t) * l.rowStride +
-        c * 16;
-    if (l.aligned) {
-      cpAsync16(dst, base + elem * es + c * 16);
-      continue;
+    kElem = kHead + static_cast<size_t>(off) * D;
+    return blockAddr(p.base0, p.base1, p.slotBytes, p.table,
+                     s * p.maxBlocks + blk);
+  };
+  if (l.aligned) {
+#pragma unroll 4
+    for (uint32_t idx = threadIdx.x; idx < jobs; idx += kTiledThreads) {
+      uint32_t t, c;
+      size_t kElem;
+      const char *src = locate(idx, t, c, kElem) + kElem * es + c * 16;
+      unsigned char *dst =
+          stage + static_cast<size_t>(t) * l.rowStride + c * 16;
+      cpAsync16(dst, src);
+      cpAsync16(dst + vStage, src + vOffset * es);
     }
-    uint32_t w[4];
-#pragma unroll
-    for (int i = 0; i < 4; ++i) {
-      if constexpr (DT == 0) {
-        const uint32_t d = c * 4 + i;
-        w[i] = d < D ? reinterpret_cast<const uint32_t *>(base)[elem + d] : 0u;
-      } else {
-        const uint32_t d = c * 8 + 2 * i;
-        const uint16_t *src = reinterpret_cast<const uint16_t *>(base) + elem;
-        const uint32_t lo = d < D ? src[d] : 0u;
-        const uint32_t hi = d + 1 < D ? src[d + 1] : 0u;
-        w[i] = lo | hi << 16;
-      }
-    }
-    *reinterpret_cast<uint4 *>(dst) = make_uint4(w[0], w[1], w[2], w[3]);
+    return;
+  }
+  for (uint32_t idx = threadIdx.x; idx < jobs; idx += kTiledThreads) {
+    uint32_t t, c;
+    size_t kElem;
+    const char *base = locate(idx, t, c, kElem);
+    unsigned char *dst = stage + static_cast<size_t>(t) * l.rowStride + c * 16;
+    copyChunkElements<DT>(dst, base, kElem, c, D);
+    copyChunkElements<DT>(dst + vStage, base, vOffset + kElem, c, D);
   }
 }
 
@@ -588,10 +610,12 @@ __global__ void __launch_bounds__(kTiledThreads)
     if (pvActive) {
 #pragma unroll
       for (uint32_t g = 0; g < gh; ++g) {
+        // The same for the whole CTA; 1 (the max did not grow) is common.
         const float corr = sCorr[pvHg * gh + g];
+        if (corr != 1.0f)
 #pragma unroll
-        for (uint32_t i = 0; i < vec; ++i)
-          acc[g][i] *= corr;
+          for (uint32_t i = 0; i < vec; ++i)
+            acc[g][i] *= corr;
       }
       for (uint32_t t = pvR; t < n; t += l.pvRows) {
         float v[vec];
