@@ -449,7 +449,8 @@ stageTile(const AttnParams &p, const TiledLayout &l, unsigned char *stage,
     for (uint32_t idx = threadIdx.x; idx < jobs; idx += kTiledThreads) {
       uint32_t t, c;
       size_t kElem;
-      const char *src = locate(idx, t, c, kElem) + kElem * es + c * 16;
+      const char *base = locate(idx, t, c, kElem);
+      const char *src = base + kElem * es + c * 16;
       unsigned char *dst =
           stage + static_cast<size_t>(t) * l.rowStride + c * 16;
       cpAsync16(dst, src);
