@@ -5,10 +5,13 @@
 #   1. builds the runtime with nvcc for sm_90 (CMake + Ninja, CMake + make,
 #      or plain nvcc command lines when CMake is missing);
 #   2. checks correctness on the CUDA backend: kvrt-check (split-tier
-#      attention vs reference, block integrity under random schedules, error
-#      paths) and the example decode driver;
+#      attention vs reference on both attention kernels, legacy and tiled,
+#      block integrity under random schedules, error paths) and the example
+#      decode driver (with each kernel: KVRT_CUDA_ATTENTION=legacy|tiled);
 #   3. measures bandwidths, concurrent split-tier reads and a planned decode
-#      loop against the time model (kvrt-bench) and prints a table last.
+#      loop against the time model (kvrt-bench; the decode loop once per
+#      attention kernel, then a table comparing them) and prints a table
+#      last.
 # Results go to $OUT (if set) or build-gpu/results: run.log, kvrt-bench.csv.
 # Exit status: 0 only if the build and all checks passed and the bench ran.
 # Budget: well under 8 minutes (each stage has its own timeout).
@@ -89,6 +92,9 @@ for seed in 1 2 3; do
 done
 if ! (cd "$BUILD" && timeout 60 "$DRIVER" cuda); then
   FAILED+=("example driver (cuda)")
+fi
+if ! (cd "$BUILD" && KVRT_CUDA_ATTENTION=tiled timeout 60 "$DRIVER" cuda); then
+  FAILED+=("example driver (cuda, KVRT_CUDA_ATTENTION=tiled)")
 fi
 if ! timeout 120 "$CHECK" --backend host --seed 1 --delay-us 100; then
   FAILED+=("kvrt-check --backend host")

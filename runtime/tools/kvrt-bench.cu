@@ -13,7 +13,11 @@
 //      planned schedule of promotions/demotions) for several HBM fractions,
 //      with the measured step time next to the time model's prediction
 //        step_time = max(HBM/B_hbm, DRAM/B_dram, H2D/B_h2d, D2H/B_d2h)
-//      from the bandwidths measured in 1-3 and the bytes kvrt counted.
+//      from the bandwidths measured in 1-3 and the bytes kvrt counted;
+//      run once per CUDA attention kernel (KVRT_CUDA_ATTENTION=legacy,
+//      section "decode", then =tiled, section "decode-tiled") on the same
+//      data, followed by a table comparing the two kernels plan by plan
+//      (step ms, attention read GB/s, speed-up; section "kernels").
 // Prints a table last; --csv FILE also writes the rows as CSV (also with
 // --dry-run-host): checked before any measurement, written through a
 // temporary and renamed over FILE only when the run succeeded.
@@ -303,8 +307,41 @@ kvrt_schedule *makePlan(const kvrt_cache_config &c, uint32_t hbmPerSeq,
   return s;
 }
 
-void measureDecode(const Bandwidths &bw, bool quick, bool systemDram,
-                   bool hostDryRun) {
+/// One plan's decode loop: measured and modelled step time and the rate
+/// attention read the KV cache at.
+struct DecodeResult {
+  std::string plan;
+  double fraction = 0, ms = 0, modelMs = 0, readGBs = 0;
+};
+
+/// Sets KVRT_CUDA_ATTENTION for the caches created until the returned
+/// object is destroyed, then restores the caller's value.
+struct ScopedKernel {
+  std::string saved;
+  bool had = false;
+  explicit ScopedKernel(const char *kernel) {
+    const char *env = std::getenv("KVRT_CUDA_ATTENTION");
+    had = env != nullptr;
+    if (env)
+      saved = env;
+    setenv("KVRT_CUDA_ATTENTION", kernel, 1);
+  }
+  ~ScopedKernel() {
+    if (had)
+      setenv("KVRT_CUDA_ATTENTION", saved.c_str(), 1);
+    else
+      unsetenv("KVRT_CUDA_ATTENTION");
+  }
+};
+
+/// The decode loop of every plan with the attention kernel `kernel`; rows
+/// go to `section`.
+std::vector<DecodeResult> measureDecode(const Bandwidths &bw, bool quick,
+                                        bool systemDram, bool hostDryRun,
+                                        const char *kernel,
+                                        const std::string &section) {
+  ScopedKernel scoped(kernel);
+  std::vector<DecodeResult> results;
   kvrt_context_options o;
   kvrt_context_options_init(&o);
   o.backend = hostDryRun ? KVRT_BACKEND_HOST : KVRT_BACKEND_CUDA;
@@ -345,9 +382,9 @@ void measureDecode(const Bandwidths &bw, bool quick, bool systemDram,
     c.num_seqs /= 2;
   }
   std::printf("\n[5] decode loop: %u layers, %u seqs x %u tokens, %.2f GiB "
-              "of KV (bf16)\n",
+              "of KV (bf16), attention kernel %s\n",
               c.num_layers, c.num_seqs, c.max_blocks_per_seq * c.block_tokens,
-              total * double(kvrt_block_bytes(&c)) / (1 << 30));
+              total * double(kvrt_block_bytes(&c)) / (1 << 30), kernel);
   size_t qn = size_t(c.num_seqs) * c.num_q_heads * c.head_dim;
   size_t kn = size_t(c.num_seqs) * c.num_kv_heads * c.head_dim;
   std::vector<float> q(qn), k(kn), v(kn);
@@ -425,6 +462,8 @@ void measureDecode(const Bandwidths &bw, bool quick, bool systemDram,
     KVRT_CHECK(kvrt_counters_get(cache, &total));
     double measuredMs = 1e3 * total.step_seconds_total / total.steps;
     double maxMs = 1e3 * modelMax / measured, sumMs = 1e3 * modelSum / measured;
+    double readGBs = (total.bytes_read[0] + total.bytes_read[1]) / 1e6 /
+                     (measuredMs * total.steps);
     char name[64], note[200];
     std::snprintf(name, sizeof(name), "decode %s f=%.3f", p.name,
                   double(hbmPerSeq) / c.max_blocks_per_seq);
@@ -432,22 +471,49 @@ void measureDecode(const Bandwidths &bw, bool quick, bool systemDram,
                   "model max=%.3f ms sum=%.3f ms measured/model=%.2f; "
                   "attention reads %.1f GB/s; per step HBM %.1f MB DRAM %.1f "
                   "MB H2D %.2f MB D2H %.2f MB",
-                  maxMs, sumMs, measuredMs / maxMs,
-                  (total.bytes_read[0] + total.bytes_read[1]) / 1e6 /
-                      (measuredMs * total.steps),
+                  maxMs, sumMs, measuredMs / maxMs, readGBs,
                   total.bytes_read[0] / 1e6 / total.steps,
                   total.bytes_read[1] / 1e6 / total.steps,
                   total.bytes_promoted / 1e6 / total.steps,
                   total.bytes_demoted / 1e6 / total.steps);
-    record("decode", name, measuredMs, "ms", note);
+    record(section, name, measuredMs, "ms", note);
+    results.push_back({p.name, double(hbmPerSeq) / c.max_blocks_per_seq,
+                       measuredMs, maxMs, readGBs});
     kvrt_schedule_destroy(plan);
   }
   for (void *b : {dq, dk, dv, dout})
     kvrt_buffer_free(ctx, b);
   kvrt_cache_destroy(cache);
   kvrt_context_destroy(ctx);
+  return results;
 }
 
+/// The two kernels side by side, plan by plan (same cache shape, data,
+/// plans and step count), printed and recorded in section "kernels".
+void compareKernels(const std::vector<DecodeResult> &legacy,
+                    const std::vector<DecodeResult> &tiled) {
+  std::printf("\n==== attention kernels on the same decode loop "
+              "(KVRT_CUDA_ATTENTION) ====\n");
+  std::printf("%-22s %6s %10s %10s %10s %10s %10s %8s\n", "plan", "f_hbm",
+              "model ms", "legacy ms", "legacy GB/s", "tiled ms", "tiled GB/s",
+              "speed-up");
+  for (size_t i = 0; i < legacy.size() && i < tiled.size(); ++i) {
+    const DecodeResult &a = legacy[i], &b = tiled[i];
+    double speedUp = a.ms / b.ms;
+    std::printf("%-22s %6.3f %10.3f %10.3f %10.1f %10.3f %10.1f %7.2fx\n",
+                a.plan.c_str(), a.fraction, a.modelMs, a.ms, a.readGBs, b.ms,
+                b.readGBs, speedUp);
+    char name[64], note[200];
+    std::snprintf(name, sizeof(name), "tiled speed-up %s", a.plan.c_str());
+    std::snprintf(note, sizeof(note),
+                  "legacy %.3f ms (%.1f GB/s), tiled %.3f ms (%.1f GB/s), "
+                  "model %.3f ms; tiled/model %.2f",
+                  a.ms, a.readGBs, b.ms, b.readGBs, a.modelMs,
+                  b.ms / a.modelMs);
+    rows.push_back({"kernels", name, speedUp, "x", note});
+  }
+  std::fflush(stdout);
+}
 
 /// Why `path` cannot be the --csv output, checked before any measurement:
 /// empty when it can be.
@@ -580,7 +646,12 @@ int main(int argc, char **argv) {
     Bandwidths fake;
     fake.hbm = 3000;
     fake.dram = fake.h2d = fake.d2h = 50;
-    measureDecode(fake, true, false, true);
+    // The host backend has one kernel: both runs exercise the calls and
+    // the comparison table only.
+    auto legacy = measureDecode(fake, true, false, true, "legacy", "decode");
+    auto tiled =
+        measureDecode(fake, true, false, true, "tiled", "decode-tiled");
+    compareKernels(legacy, tiled);
     if (csv && !writeCsv(csv, csvText("host backend (dry run)")))
       return 1;
     std::printf("kvrt-bench --dry-run-host: done\n");
@@ -659,13 +730,17 @@ int main(int argc, char **argv) {
   CUDA_CHECK(cudaFreeHost(host));
   CUDA_CHECK(cudaFreeHost(host2));
 
-  measureDecode(bw, env.quick, systemDram && pageable, false);
+  auto legacy = measureDecode(bw, env.quick, systemDram && pageable, false,
+                              "legacy", "decode");
+  auto tiled = measureDecode(bw, env.quick, systemDram && pageable, false,
+                             "tiled", "decode-tiled");
+  compareKernels(legacy, tiled);
 
   std::printf("\n==== kvrt-bench summary (%s) ====\n", prop.name);
-  std::printf("%-10s %-36s %12s %-6s\n", "section", "measurement", "value",
+  std::printf("%-12s %-36s %12s %-6s\n", "section", "measurement", "value",
               "unit");
   for (const Row &r : rows)
-    std::printf("%-10s %-36s %12.3f %-6s\n", r.section.c_str(), r.name.c_str(),
+    std::printf("%-12s %-36s %12.3f %-6s\n", r.section.c_str(), r.name.c_str(),
                 r.value, r.unit.c_str());
   if (csv && !writeCsv(csv, csvText(prop.name)))
     return 1;

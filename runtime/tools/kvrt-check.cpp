@@ -4,10 +4,13 @@
 // framework dependencies, so the same checks run in CTest on the host
 // backend and on a GPU machine (bench/gpu/run.sh) on the CUDA backend:
 //   attention   split-tier outputs vs the single-tier reference (< 1e-5)
-//               under random placements and migrations, with appends;
+//               under random placements and migrations, with appends; on
+//               the CUDA backend once per attention kernel
+//               (KVRT_CUDA_ATTENTION=legacy, then =tiled);
 //   integrity   random schedules keep every block's bytes (checksums);
 //   errors      over capacity, mismatched plan, allocation failure give
-//               their status and leave the cache unchanged.
+//               their status and leave the cache unchanged; on CUDA, an
+//               unknown KVRT_CUDA_ATTENTION value is refused.
 //
 // usage: kvrt-check [--backend host|cuda] [--seed N] [--delay-us N]
 //                   [--only attention|integrity|errors]
@@ -314,6 +317,28 @@ bool checkErrors(const Options &o) {
            kvrt_status_name(st));
     std::printf("  errors    allocation: %s\n", kvrt_last_error());
   }
+  if (o.backend == KVRT_BACKEND_CUDA) {
+    // An unknown attention kernel name is refused when the cache is made.
+    Fixture f;
+    if (!makeContext(o, f))
+      return false;
+    const char *env = std::getenv("KVRT_CUDA_ATTENTION");
+    std::string saved = env ? env : "";
+    setenv("KVRT_CUDA_ATTENTION", "fastest", 1);
+    kvrt_status st = kvrt_cache_create(f.ctx, &c, &f.cache);
+    std::string message = kvrt_last_error();
+    if (env)
+      setenv("KVRT_CUDA_ATTENTION", saved.c_str(), 1);
+    else
+      unsetenv("KVRT_CUDA_ATTENTION");
+    EXPECT(st == KVRT_ERR_INVALID_ARGUMENT && !f.cache &&
+               message.find("KVRT_CUDA_ATTENTION") != std::string::npos &&
+               message.find("fastest") != std::string::npos,
+           "KVRT_CUDA_ATTENTION=fastest: expected KVRT_ERR_INVALID_ARGUMENT "
+           "naming the variable and the value, got %s: %s",
+           kvrt_status_name(st), message.c_str());
+    std::printf("  errors    attention kernel: %s\n", message.c_str());
+  }
   Fixture f;
   if (!makeContext(o, f))
     return false;
@@ -436,10 +461,37 @@ int main(int argc, char **argv) {
       {"bf16 gqa4 d128 bs16 window 300", KVRT_DTYPE_BF16, 2, 2, 8, 128, 16, 2,
        48, 300},
       {"f16 mha d33 bs5 window 1", KVRT_DTYPE_F16, 2, 3, 3, 33, 5, 2, 4, 1},
+      // Several tiles per split of the CUDA tiled kernel with a partial
+      // last tile, a group that is not a power of two, padded head dims.
+      {"bf16 gqa3 d96 bs16 window 200", KVRT_DTYPE_BF16, 2, 2, 6, 96, 16, 2, 40,
+       200},
+      {"f32 gqa16 d256 bs16 long", KVRT_DTYPE_F32, 2, 1, 16, 256, 16, 2, 24, 0},
+      {"bf16 gqa8 d256 bs16 long", KVRT_DTYPE_BF16, 2, 1, 8, 256, 16, 2, 24, 0},
+      {"f16 gqa5 d40 bs7 window 50", KVRT_DTYPE_F16, 2, 2, 10, 40, 7, 2, 30,
+       50},
   };
-  if (o.only.empty() || o.only == "attention")
-    for (const Shape &s : shapes)
-      checkAttention(o, s);
+  if (o.only.empty() || o.only == "attention") {
+    // The CUDA backend reads KVRT_CUDA_ATTENTION when a cache is created:
+    // every shape runs on both kernels; the caller's setting is restored.
+    std::vector<const char *> kernels = {nullptr};
+    if (o.backend == KVRT_BACKEND_CUDA)
+      kernels = {"legacy", "tiled"};
+    const char *env = std::getenv("KVRT_CUDA_ATTENTION");
+    std::string saved = env ? env : "";
+    for (const char *kernel : kernels) {
+      if (kernel) {
+        setenv("KVRT_CUDA_ATTENTION", kernel, 1);
+        std::printf("  attention kernel: %s (KVRT_CUDA_ATTENTION=%s)\n", kernel,
+                    kernel);
+      }
+      for (const Shape &s : shapes)
+        checkAttention(o, s);
+    }
+    if (env)
+      setenv("KVRT_CUDA_ATTENTION", saved.c_str(), 1);
+    else
+      unsetenv("KVRT_CUDA_ATTENTION");
+  }
   if (o.only.empty() || o.only == "integrity")
     checkIntegrity(o);
   if (o.only.empty() || o.only == "errors")
