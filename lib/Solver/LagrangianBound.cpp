@@ -76,6 +76,15 @@ struct Ctx {
   /// Window of each step 0..D (a table: the division was a visible share
   /// of the per-run work).
   std::vector<uint32_t> stepWindow;
+  /// Per window, the terms of runMatrix that do not depend on the run, for
+  /// a run that is not an append step (its entry count is then T), each
+  /// computed by the same operation as there (solveValue), and the window's
+  /// end step.
+  struct RunConst {
+    double dem, prom, tHH;
+    uint32_t end;
+  };
+  std::vector<RunConst> runConst;
 };
 
 class BlockSolver {
@@ -84,6 +93,10 @@ public:
 
   /// Minimum relaxed cost of block j; optionally attribute and plan.
   double solve(BlockId j, Accum *accum, BlockPlan *plan);
+  /// The same value as solve(j, nullptr, nullptr), by the same
+  /// floating-point operations in the same order, without the run records
+  /// (the bound's hot loop: no Run copies, per-window terms from a table).
+  double solveValue(BlockId j) const;
 
 private:
   uint32_t winOf(uint32_t step) const { return ctx.stepWindow[step]; }
@@ -299,6 +312,144 @@ double BlockSolver::solve(BlockId j, Accum *accum, BlockPlan *plan) {
   return std::min(totH, totD);
 }
 
+double BlockSolver::solveValue(BlockId j) const {
+  const BlockAccesses &acc = ctx.acc;
+  const uint32_t l = acc.layerOf(j), b = acc.seqOf(j);
+  const uint32_t f = acc.firstToken(j);
+  const uint32_t P = ctx.P, nSteps = ctx.D, T = ctx.T;
+  const bool created = f >= P;
+  const uint32_t s0 = created ? f - P : 0;
+  const uint32_t appBeg = created ? s0 : 0;
+  const uint32_t appEnd =
+      uint32_t(std::min<uint64_t>(nSteps, std::max<int64_t>(0, int64_t(f) + T - P)));
+  auto entries = [&](uint32_t i) {
+    uint64_t n = std::min<uint64_t>(T, uint64_t(P) + i - f);
+    return double(std::max<uint64_t>(1, n));
+  };
+  // A run that is not an append step has T entries (its steps are at or
+  // after appEnd, or the block is a full prompt block): entries(i) = T.
+  const double entFull = double(T);
+  // The transition's residence records (transition()).
+  const double recA = double((ctx.L - l) * ctx.B - b),
+               recN = double(l * ctx.B + b);
+  llvm::ArrayRef<uint32_t> evs = acc.blockEvents(j);
+  const uint32_t *ev = evs.data(), *evEnd = ev + evs.size();
+  const uint32_t *stepWindow = ctx.stepWindow.data();
+  const WinCost *win = ctx.win.data();
+  const Ctx::RunConst *rc = ctx.runConst.data();
+  uint32_t c = 0;
+  const uint32_t stop = std::min(nSteps, acc.deathStep(j));
+  double vH = 0, vD = 0;
+  // The previous run: its last step, entry count, window and kind
+  // (transition()'s arguments and the terminal term).
+  uint32_t prevLast = 0, prevW = 0;
+  double prevEnt = 0;
+  bool prevAppend = false, prevAppendRun = false, prevCreation = false;
+  bool first = true;
+  for (uint32_t i = s0; i < stop;) {
+    while (ev < evEnd && BlockAccesses::eventStep(*ev) <= i) {
+      c += BlockAccesses::eventIsAdd(*ev) ? 1 : uint32_t(-1);
+      ++ev;
+    }
+    const uint32_t w = stepWindow[i];
+    const bool creation = created && i == s0;
+    const bool append = i >= appBeg && i < appEnd;
+    uint32_t end;
+    double ent;
+    if (append) {
+      end = i + 1;
+      ent = entries(i);
+    } else {
+      end = std::min<uint32_t>(stop, rc[w].end);
+      if (ev < evEnd)
+        end = std::min(end, BlockAccesses::eventStep(*ev));
+      if (i < appBeg)
+        end = std::min(end, appBeg);
+      ent = entFull;
+    }
+    const uint32_t len = end - i;
+    // The transition into this run (transition()) and the dynamic
+    // program's step to the run's start state.
+    double inH, inD;
+    if (first) {
+      inH = inD = 0;
+    } else {
+      const WinCost &a = win[stepWindow[prevLast]], &n = win[w];
+      double dem = prevEnt * std::min(a.dem, n.dem);
+      double prom = prevEnt * std::min(a.prom, n.prom);
+      double resid = a.lambda * recA + n.lambda * recN;
+      double xHH = dem + prom < resid ? dem + prom : resid;
+      double xHD = dem, xDH = prom, xDD = 0;
+      if (prevAppend) {
+        xHH += a.appH;
+        xHD += std::min(a.appH, a.appD);
+        xDH += a.appD;
+        xDD += a.appD;
+      }
+      inH = std::min(vH + xHH, vD + xDH);
+      inD = std::min(vH + xHD, vD + xDD);
+    }
+    // The run (runMatrix) and the step to its end state.
+    const WinCost &wc = win[w];
+    double hH, hD;
+    if (creation) {
+      hH = wc.appH;
+      hD = wc.appD;
+    } else {
+      hH = double(c) * wc.hit;
+      hD = double(c) * wc.miss;
+    }
+    if (len == 1) {
+      // The off-diagonal entries are infinite: each minimum is the finite
+      // sum.
+      vH = inH + hH;
+      vD = inD + hD;
+    } else {
+      const Ctx::RunConst &k0 = rc[w];
+      const double k = len;
+      const double dem = k0.dem, prom = k0.prom, tHH = k0.tHH;
+      double mHH = k * hH + (k - 1) * tHH;
+      double mDD = k * hD;
+      if (len >= 3) {
+        double hdh = 2 * hH + (k - 2) * hD + dem + prom;
+        mHH = hdh < mHH ? hdh : mHH;
+        double dhd = 2 * hD + (k - 2) * hH + (k - 3) * tHH + prom + dem;
+        mDD = dhd < mDD ? dhd : mDD;
+      }
+      double hd0 = hH + dem + (k - 1) * hD;
+      double hd1 = (k - 1) * hH + (k - 2) * tHH + dem + hD;
+      double mHD = std::min(hd0, hd1);
+      double dh0 = hD + prom + (k - 1) * hH + (k - 2) * tHH;
+      double dh1 = (k - 1) * hD + prom + hH;
+      double mDH = std::min(dh0, dh1);
+      double nH = std::min(inH + mHH, inD + mDH);
+      double nD = std::min(inH + mHD, inD + mDD);
+      vH = nH;
+      vD = nD;
+    }
+    prevLast = end - 1;
+    prevW = w;
+    prevEnt = ent;
+    prevAppend = append && !creation;
+    prevAppendRun = append;
+    prevCreation = creation;
+    first = false;
+    i = end;
+  }
+  if (first)
+    return 0;
+  // The terminal term (solve()).
+  double termH = 0, termD = 0;
+  if (prevAppendRun && !prevCreation) {
+    const WinCost &w = win[prevW];
+    double termAppMin = std::min(w.appH, w.appD);
+    termH = termAppMin;
+    termD = w.appD;
+  }
+  double totH = vH + termH, totD = vD + termD;
+  return std::min(totH, totD);
+}
+
 void BlockSolver::attributeRun(const Run &r, unsigned a, unsigned b,
                                unsigned shape, Accum &accum) const {
   const ResourceCosts &cs = ctx.costs;
@@ -504,6 +655,16 @@ DualValue LagrangianBound::evaluate(const DualPrices &prices, bool gradient,
                   dot(mu, costs.appendHbm), dot(mu, costs.appendDram),
                   std::max(0.0, prices.lambda[w])};
   }
+  ctx.runConst.resize(W);
+  for (size_t w = 0; w < W; ++w) {
+    // runMatrix's terms at T entries, by its operations.
+    const WinCost &c = ctx.win[w];
+    const double ent = double(acc.tokensPerBlock());
+    double dem = ent * c.dem, prom = ent * c.prom;
+    double resid = c.lambda * double(ctx.L * ctx.B);
+    ctx.runConst[w] = {dem, prom, std::min(resid, dem + prom),
+                       uint32_t((w + 1) * prices.windowSteps)};
+  }
   const uint64_t N = acc.totalBlocks();
   stride = std::max<uint32_t>(1, stride);
   if (plan) {
@@ -532,7 +693,10 @@ DualValue LagrangianBound::evaluate(const DualPrices &prices, bool gradient,
           plan->offsets[j] = plan->switches.size();
         if (j % stride != 0)
           continue;
-        s += solver.solve(BlockId(j), gradient ? &accums[c] : nullptr, plan);
+        s += gradient || plan
+                 ? solver.solve(BlockId(j), gradient ? &accums[c] : nullptr,
+                                plan)
+                 : solver.solveValue(BlockId(j));
       }
       sums[c] = s;
     }
