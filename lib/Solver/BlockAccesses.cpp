@@ -109,36 +109,42 @@ BlockAccesses::buildOnePass(const TraceSource &trace, BlockAccesses a,
   // are never both resident (peak about one copy, not two).
   //
   // Each key's events are placed in two stable passes: first grouped by
-  // bucket of kBucketBlocks consecutive blocks (few output streams), then
-  // each bucket scattered to its blocks' rows, whose events lie together
-  // (about a cache's worth): scattering straight into all the rows of a key
-  // missed the caches at nearly every event. Both passes keep the events'
-  // order, so every row holds its events in the same (step) order as a
-  // direct scatter would.
+  // bucket of 2^kBucketShift consecutive blocks (few output streams) into
+  // the key's part of the index, where each bucket lands on its own rows;
+  // then each bucket, copied out (about a cache's worth), scattered to its
+  // blocks' rows. Scattering straight into all the rows of a key missed
+  // the caches at nearly every event. Both passes keep the events' order,
+  // so every row holds its events in the same (step) order as a direct
+  // scatter would.
   constexpr uint32_t kBucketShift = 8;
   const uint64_t buckets = (K >> kBucketShift) + 1;
   a.events.reserve(a.offsets[keys * K]);
-  std::vector<uint64_t> cur(K), bucketCur(buckets);
-  std::vector<uint32_t> grouped;
+  std::vector<uint64_t> bucketCur(buckets);
+  std::vector<uint32_t> bucket;
   for (uint64_t key = 0; key < keys; ++key) {
     const uint64_t *row = a.offsets.data() + key * K;
-    const uint64_t base = row[0];
     a.events.resize(a.offsets[(key + 1) * K]);
-    grouped.resize(buf[key].size);
+    uint32_t *ev = a.events.data();
+    auto bucketBegin = [&](uint64_t k) {
+      return row[std::min<uint64_t>(k << kBucketShift, K)];
+    };
     for (uint64_t k = 0; k < buckets; ++k)
-      bucketCur[k] =
-          row[std::min<uint64_t>(k << kBucketShift, K)] - base;
+      bucketCur[k] = bucketBegin(k);
     buf[key].forEach([&](uint32_t v) {
-      grouped[bucketCur[v >> (16 + kBucketShift)]++] = v;
+      ev[bucketCur[v >> (16 + kBucketShift)]++] = v;
     });
     buf[key] = ChunkBuffer();
-    for (uint64_t k = 0; k < K; ++k)
-      cur[k] = row[k];
-    uint32_t *ev = a.events.data();
-    for (uint32_t v : grouped)
-      ev[cur[v >> 16]++] = v & 0xffff;
+    for (uint64_t k = 0; k < buckets; ++k) {
+      bucket.assign(ev + bucketBegin(k), ev + bucketBegin(k + 1));
+      uint64_t first = std::min<uint64_t>(k << kBucketShift, K);
+      uint64_t cur[1u << kBucketShift];
+      uint64_t n = std::min<uint64_t>(K, (k + 1) << kBucketShift) - first;
+      for (uint64_t i = 0; i < n; ++i)
+        cur[i] = row[first + i];
+      for (uint32_t v : bucket)
+        ev[cur[(v >> 16) - first]++] = v & 0xffff;
+    }
   }
-  grouped = std::vector<uint32_t>();
   if (progress)
     progress("indexing trace", 1.0);
   return std::move(a);
