@@ -21,13 +21,14 @@ namespace {
 constexpr uint64_t kChunk = uint64_t(1) << 20;
 
 /// An append-only buffer of 32-bit words in fixed chunks (no reallocation
-/// copies, no growth slack beyond one chunk).
+/// copies, no growth slack beyond one chunk). Chunks are not zeroed: every
+/// word is written before it is read.
 struct ChunkBuffer {
   std::vector<std::unique_ptr<uint32_t[]>> chunks;
   uint64_t size = 0;
   void push(uint32_t v) {
     if (size % kChunk == 0)
-      chunks.push_back(std::make_unique<uint32_t[]>(kChunk));
+      chunks.push_back(std::unique_ptr<uint32_t[]>(new uint32_t[kChunk]));
     chunks.back()[size % kChunk] = v;
     ++size;
   }
