@@ -570,6 +570,14 @@ DualValue LagrangianBound::evaluate(const DualPrices &prices, bool gradient,
           plan->offsets[j] = plan->switches.size();
         if (j % stride != 0)
           continue;
+        if (stride > 1 && j + stride < end) {
+          // A sampled evaluation jumps between blocks: start loading the
+          // next sampled block's first events (a hint; no effect on values).
+          const char *next = reinterpret_cast<const char *>(
+              acc.blockEvents(BlockId(j + stride)).data());
+          for (int k = 0; k < 4; ++k)
+            __builtin_prefetch(next + 64 * k);
+        }
         s += gradient || plan
                  ? solver.solveFast<true>(
                        BlockId(j), gradient ? &accums[c] : nullptr, plan)
