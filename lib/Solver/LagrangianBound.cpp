@@ -123,7 +123,6 @@ private:
   const Ctx &ctx;
   std::vector<Run> runs;
   std::vector<uint8_t> stateScratch;
-  double v[2];
 };
 
 template <bool Keep>
