@@ -10,8 +10,13 @@
 //    (unittests/Solver/ReferenceBalancedPolicy.h), in the same run; both
 //    make the same decisions (BalancedPolicyTest), so the ratio is the
 //    speed-up. Sparsity 0.4 (the HBM is full of read blocks) and 0.6.
-//  * BM_LagrangianFullEvaluation: one bound evaluation over every block at
-//    the initial multipliers (the last phase of the bound).
+//  * BM_LagrangianFullEvaluation{,Reference}: one bound evaluation over
+//    every block at the initial multipliers (the last phase of the bound),
+//    the library's and the evaluation as first written
+//    (unittests/Solver/ReferenceLagrangian.h; same value bit for bit,
+//    LagrangianKernelTest), in the same run; BM_LagrangianGradient{Library,
+//    Reference}: one sampled evaluation with subgradient data (stride 29),
+//    as in the dual ascent.
 //  * BM_WindowPlan{Library,Reference}: one plan of the window placement
 //    (the solver's candidate options) with 16-token blocks, sparsity 0.6,
 //    HBM for 58 % of the blocks (the README default's proportions), the
@@ -33,6 +38,7 @@
 #include "kvopt/Solver/WindowPlacement.h"
 
 #include "ReferenceBalancedPolicy.h"
+#include "ReferenceLagrangian.h"
 #include "ReferenceWindowPlacement.h"
 
 #include "benchmark/benchmark.h"
@@ -112,6 +118,44 @@ void BM_LagrangianFullEvaluation(benchmark::State &state) {
   state.SetItemsProcessed(int64_t(s.acc.accesses()) * state.iterations());
 }
 BENCHMARK(BM_LagrangianFullEvaluation)->Arg(256)->Unit(benchmark::kMillisecond);
+
+/// The same evaluation as first written (ReferenceLagrangian.h), same run.
+void BM_LagrangianFullEvaluationReference(benchmark::State &state) {
+  const Shape &s = shape(0.4, uint32_t(state.range(0)));
+  LagrangianBound lb(s.acc, s.costs, s.problem.capacityBlocks);
+  DualPrices prices = lb.initialPrices(LagrangianOptions().windows);
+  double bound = 0;
+  for (auto _ : state)
+    bound = reference::evaluate(s.acc, s.costs, s.problem.capacityBlocks,
+                                prices, false)
+                .bound;
+  state.counters["bound_s"] = bound;
+  state.SetItemsProcessed(int64_t(s.acc.accesses()) * state.iterations());
+}
+BENCHMARK(BM_LagrangianFullEvaluationReference)
+    ->Arg(256)
+    ->Unit(benchmark::kMillisecond);
+
+/// One sampled evaluation with subgradient data, as in the dual ascent
+/// (every 29th block, the stride of the 40 % full-scale run), library and
+/// first-written evaluation.
+void runGradient(benchmark::State &state, bool reference) {
+  const Shape &s = shape(0.4, uint32_t(state.range(0)));
+  LagrangianBound lb(s.acc, s.costs, s.problem.capacityBlocks);
+  DualPrices prices = lb.initialPrices(LagrangianOptions().windows);
+  double bound = 0;
+  for (auto _ : state)
+    bound = reference ? reference::evaluate(s.acc, s.costs,
+                                            s.problem.capacityBlocks, prices,
+                                            true, nullptr, 29)
+                            .raw
+                      : lb.evaluate(prices, true, nullptr, 29).raw;
+  state.counters["value_s"] = bound;
+}
+void BM_LagrangianGradientLibrary(benchmark::State &st) { runGradient(st, false); }
+void BM_LagrangianGradientReference(benchmark::State &st) { runGradient(st, true); }
+BENCHMARK(BM_LagrangianGradientLibrary)->Arg(256)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_LagrangianGradientReference)->Arg(256)->Unit(benchmark::kMillisecond);
 
 /// The window planner's shape: the seed's, with 16-token blocks.
 struct WindowShape {

@@ -277,22 +277,33 @@ private:
     // The generator state, the bitset's words and its low-word mark in
     // locals: through the references the compiler reloaded and stored them
     // at every try (the same numbers are drawn in the same order).
+    // Branch-free tries: whether a draw is new is about as likely as not
+    // at the seed shapes' densities (a mispredicted branch per try was
+    // most of the generator's time); every try stores its token in the
+    // next free slot of `added` and advances the slot only when the token
+    // is new, so the accepted tokens, their order and the draws are the
+    // same as with a branch.
     Rng r = rng;
     uint64_t *bits = s.bits.data();
     uint64_t low = s.lowWord;
-    while (count && tries < maxTries) {
+    const size_t before = added.size();
+    added.resize(before + count);
+    uint32_t *out = added.data() + before;
+    uint64_t got = 0;
+    while (got < count && tries < maxTries) {
       uint32_t t = lo + uint32_t(r.below(span));
       ++tries;
       uint64_t &word = bits[t >> 6];
       uint64_t bit = uint64_t(1) << (t & 63);
-      if (word & bit)
-        continue;
+      uint64_t isNew = (word & bit) == 0;
       word |= bit;
-      if ((t >> 6) < low)
-        low = t >> 6;
-      added.push_back(t);
-      --count;
+      uint64_t tw = t >> 6;
+      low = isNew && tw < low ? tw : low;
+      out[got] = t;
+      got += isNew;
     }
+    added.resize(before + got);
+    count -= got;
     rng = r;
     s.lowWord = low;
     if (!count)

@@ -21,13 +21,14 @@ namespace {
 constexpr uint64_t kChunk = uint64_t(1) << 20;
 
 /// An append-only buffer of 32-bit words in fixed chunks (no reallocation
-/// copies, no growth slack beyond one chunk).
+/// copies, no growth slack beyond one chunk). Chunks are not zeroed: every
+/// word is written before it is read.
 struct ChunkBuffer {
   std::vector<std::unique_ptr<uint32_t[]>> chunks;
   uint64_t size = 0;
   void push(uint32_t v) {
     if (size % kChunk == 0)
-      chunks.push_back(std::make_unique<uint32_t[]>(kChunk));
+      chunks.push_back(std::unique_ptr<uint32_t[]>(new uint32_t[kChunk]));
     chunks.back()[size % kChunk] = v;
     ++size;
   }
@@ -107,14 +108,43 @@ BlockAccesses::buildOnePass(const TraceSource &trace, BlockAccesses a,
   // (no page is touched yet) and grow it one (layer, seq) at a time while
   // that key's buffers are freed, so the buffered events and the index
   // are never both resident (peak about one copy, not two).
+  //
+  // Each key's events are placed in two stable passes: first grouped by
+  // bucket of 2^kBucketShift consecutive blocks (few output streams) into
+  // the key's part of the index, where each bucket lands on its own rows;
+  // then each bucket, copied out (about a cache's worth), scattered to its
+  // blocks' rows. Scattering straight into all the rows of a key missed
+  // the caches at nearly every event. Both passes keep the events' order,
+  // so every row holds its events in the same (step) order as a direct
+  // scatter would.
+  constexpr uint32_t kBucketShift = 8;
+  const uint64_t buckets = (K >> kBucketShift) + 1;
   a.events.reserve(a.offsets[keys * K]);
-  std::vector<uint64_t> cur(a.offsets.begin(), a.offsets.end() - 1);
+  std::vector<uint64_t> bucketCur(buckets);
+  std::vector<uint32_t> bucket;
   for (uint64_t key = 0; key < keys; ++key) {
+    const uint64_t *row = a.offsets.data() + key * K;
     a.events.resize(a.offsets[(key + 1) * K]);
+    uint32_t *ev = a.events.data();
+    auto bucketBegin = [&](uint64_t k) {
+      return row[std::min<uint64_t>(k << kBucketShift, K)];
+    };
+    for (uint64_t k = 0; k < buckets; ++k)
+      bucketCur[k] = bucketBegin(k);
     buf[key].forEach([&](uint32_t v) {
-      a.events[cur[key * K + (v >> 16)]++] = v & 0xffff;
+      ev[bucketCur[v >> (16 + kBucketShift)]++] = v;
     });
     buf[key] = ChunkBuffer();
+    for (uint64_t k = 0; k < buckets; ++k) {
+      bucket.assign(ev + bucketBegin(k), ev + bucketBegin(k + 1));
+      uint64_t first = std::min<uint64_t>(k << kBucketShift, K);
+      uint64_t cur[1u << kBucketShift];
+      uint64_t n = std::min<uint64_t>(K, (k + 1) << kBucketShift) - first;
+      for (uint64_t i = 0; i < n; ++i)
+        cur[i] = row[first + i];
+      for (uint32_t v : bucket)
+        ev[cur[(v >> 16) - first]++] = v & 0xffff;
+    }
   }
   if (progress)
     progress("indexing trace", 1.0);

@@ -40,15 +40,24 @@ struct Accum {
   std::vector<ResourceVec> sec;
   std::vector<double> occ;
   explicit Accum(size_t w) : sec(w, ResourceVec{}), occ(w, 0) {}
+  /// sec[w] += v * times. A zero term is skipped: the sums start at +0 and
+  /// only grow by nonnegative finite products, and s + (+-0) == s for such
+  /// s, so the sums are the same bit for bit; many runs add zero (no reads
+  /// or no moves), and each add is a step of a dependency chain through
+  /// the accumulator in memory.
   void add(uint32_t w, const ResourceVec &v, double times) {
+    if (times == 0)
+      return;
+    ResourceVec &s = sec[w];
     for (unsigned r = 0; r < kNumResources; ++r)
-      sec[w][r] += v[r] * times;
+      if (v[r] != 0)
+        s[r] += v[r] * times;
   }
 };
 
-/// A transition between consecutive steps i -> i+1 of one block.
+/// A transition between consecutive steps i -> i+1 of one block (what the
+/// attribution needs; its costs enter the dynamic program directly).
 struct Transition {
-  double cost[2][2];
   bool hhRoundTrip;  ///< HH priced as demote + promote
   bool hdAppendHbm;  ///< HD append charged as the HBM append
   uint32_t demWin, promWin, wi, wn;
@@ -76,20 +85,33 @@ struct Ctx {
   /// Window of each step 0..D (a table: the division was a visible share
   /// of the per-run work).
   std::vector<uint32_t> stepWindow;
+  /// Per window, the terms of a run's cost matrix that do not depend on
+  /// the run, for a run that is not an append step (its entry count is
+  /// then T), and the window's end step.
+  struct RunConst {
+    double dem, prom, tHH;
+    uint32_t end;
+  };
+  std::vector<RunConst> runConst;
 };
 
 class BlockSolver {
 public:
   explicit BlockSolver(const Ctx &ctx) : ctx(ctx) {}
 
-  /// Minimum relaxed cost of block j; optionally attribute and plan.
-  double solve(BlockId j, Accum *accum, BlockPlan *plan);
+  /// Minimum relaxed cost of block j.
+  double solveValue(BlockId j) { return solveFast<false>(j, nullptr, nullptr); }
+  /// Minimum relaxed cost of block j by a forward dynamic program over its
+  /// runs. With Keep, the runs are recorded with their choices, shapes and
+  /// transition data, backtracked, and attributed (accum) and planned
+  /// (plan). The floating-point operations and their order are those of
+  /// the evaluation as first written (unittests/Solver/ReferenceLagrangian.h,
+  /// LagrangianKernelTest): only their arrangement changed (no run records
+  /// without Keep, per-window terms from a table).
+  template <bool Keep>
+  double solveFast(BlockId j, Accum *accum, BlockPlan *plan);
 
 private:
-  uint32_t winOf(uint32_t step) const { return ctx.stepWindow[step]; }
-  Transition transition(uint32_t i, double ent, bool appendStep,
-                        uint32_t l, uint32_t b) const;
-  void runMatrix(const Run &r, double out[2][2], uint8_t shape[2][2]) const;
   void backtrack(BlockId j, unsigned endState, double termAppendMin,
                  Accum *accum, BlockPlan *plan);
   void attributeRun(const Run &r, unsigned a, unsigned b, unsigned shape,
@@ -101,101 +123,16 @@ private:
   const Ctx &ctx;
   std::vector<Run> runs;
   std::vector<uint8_t> stateScratch;
-  double v[2];
 };
 
-Transition BlockSolver::transition(uint32_t i, double ent, bool appendStep,
-                                   uint32_t l, uint32_t b) const {
-  Transition t;
-  t.wi = winOf(i);
-  t.wn = winOf(i + 1);
-  const WinCost &a = ctx.win[t.wi], &n = ctx.win[t.wn];
-  // A move between the reads of steps i and i+1 can happen at any record
-  // in between, i.e. in a group of window wi or wn: take the cheaper.
-  t.demWin = n.dem < a.dem ? t.wn : t.wi;
-  t.promWin = n.prom < a.prom ? t.wn : t.wi;
-  double dem = ent * std::min(a.dem, n.dem);
-  double prom = ent * std::min(a.prom, n.prom);
-  // Records from this block's record in step i up to (excluding) its
-  // record in step i+1: (L-l)B - b in step i, lB + b in step i+1.
-  double resid = a.lambda * double((ctx.L - l) * ctx.B - b) +
-                 n.lambda * double(l * ctx.B + b);
-  t.hhRoundTrip = dem + prom < resid;
-  t.cost[H][H] = t.hhRoundTrip ? dem + prom : resid;
-  t.cost[H][D] = dem;
-  t.cost[D][H] = prom;
-  t.cost[D][D] = 0;
-  t.hdAppendHbm = true;
-  if (appendStep) {
-    // The new token goes to the block's tier after this record's
-    // demotions and before its promotions (Policy.h).
-    t.cost[H][H] += a.appH;
-    t.hdAppendHbm = a.appH <= a.appD;
-    t.cost[H][D] += std::min(a.appH, a.appD);
-    t.cost[D][H] += a.appD;
-    t.cost[D][D] += a.appD;
-  }
-  return t;
-}
-
-/// Shapes (bound.md, "runs"): for (a, b) = HH: 0 all H, 1 H D..D H;
-/// DD: 0 all D, 1 D H..H D; HD: 0 H D..D, 1 H..H D; DH: 0 D H..H, 1 D..D H.
-void BlockSolver::runMatrix(const Run &r, double out[2][2],
-                            uint8_t shape[2][2]) const {
-  const WinCost &w = ctx.win[r.w];
-  double k = r.len;
-  double hH, hD;
-  if (r.creation) {
-    hH = w.appH;
-    hD = w.appD;
-  } else {
-    hH = double(r.c) * w.hit;
-    hD = double(r.c) * w.miss;
-  }
-  shape[0][0] = shape[0][1] = shape[1][0] = shape[1][1] = 0;
-  if (r.len == 1) {
-    out[H][H] = hH;
-    out[D][D] = hD;
-    out[H][D] = out[D][H] = kInf;
-    return;
-  }
-  double dem = r.ent * w.dem, prom = r.ent * w.prom;
-  double resid = w.lambda * double(ctx.L * ctx.B);
-  double tHH = std::min(resid, dem + prom);
-  double allH = k * hH + (k - 1) * tHH;
-  double allD = k * hD;
-  out[H][H] = allH;
-  out[D][D] = allD;
-  if (r.len >= 3) {
-    double hdh = 2 * hH + (k - 2) * hD + dem + prom;
-    if (hdh < allH) {
-      out[H][H] = hdh;
-      shape[H][H] = 1;
-    }
-    double dhd = 2 * hD + (k - 2) * hH + (k - 3) * tHH + prom + dem;
-    if (dhd < allD) {
-      out[D][D] = dhd;
-      shape[D][D] = 1;
-    }
-  }
-  double hd0 = hH + dem + (k - 1) * hD;
-  double hd1 = (k - 1) * hH + (k - 2) * tHH + dem + hD;
-  out[H][D] = std::min(hd0, hd1);
-  shape[H][D] = hd1 < hd0;
-  double dh0 = hD + prom + (k - 1) * hH + (k - 2) * tHH;
-  double dh1 = (k - 1) * hD + prom + hH;
-  out[D][H] = std::min(dh0, dh1);
-  shape[D][H] = dh1 < dh0;
-}
-
-double BlockSolver::solve(BlockId j, Accum *accum, BlockPlan *plan) {
+template <bool Keep>
+double BlockSolver::solveFast(BlockId j, Accum *accum, BlockPlan *plan) {
   const BlockAccesses &acc = ctx.acc;
   const uint32_t l = acc.layerOf(j), b = acc.seqOf(j);
   const uint32_t f = acc.firstToken(j);
   const uint32_t P = ctx.P, nSteps = ctx.D, T = ctx.T;
   const bool created = f >= P;
   const uint32_t s0 = created ? f - P : 0;
-  // Steps at which a token is appended to this block: [appBeg, appEnd).
   const uint32_t appBeg = created ? s0 : 0;
   const uint32_t appEnd =
       uint32_t(std::min<uint64_t>(nSteps, std::max<int64_t>(0, int64_t(f) + T - P)));
@@ -203,99 +140,189 @@ double BlockSolver::solve(BlockId j, Accum *accum, BlockPlan *plan) {
     uint64_t n = std::min<uint64_t>(T, uint64_t(P) + i - f);
     return double(std::max<uint64_t>(1, n));
   };
-  llvm::ArrayRef<uint32_t> ev = acc.blockEvents(j);
-  size_t evPos = 0;
+  // A run that is not an append step has T entries (its steps are at or
+  // after appEnd, or the block is a full prompt block): entries(i) = T.
+  const double entFull = double(T);
+  // Records of HBM residence between a step's record and the next one's.
+  const double recA = double((ctx.L - l) * ctx.B - b),
+               recN = double(l * ctx.B + b);
+  llvm::ArrayRef<uint32_t> evs = acc.blockEvents(j);
+  const uint32_t *ev = evs.data(), *evEnd = ev + evs.size();
+  const uint32_t *stepWindow = ctx.stepWindow.data();
+  const WinCost *win = ctx.win.data();
+  const Ctx::RunConst *rc = ctx.runConst.data();
   uint32_t c = 0;
-  // The runs are kept only for the backtrack; the bound alone needs the
-  // dynamic program's two values and the previous run (one pass, the same
-  // operations in the same order as over a stored list).
-  const bool keep = accum || plan;
-  runs.clear();
-  Run prev;
-  bool first = true;
-  double m[2][2];
-  uint8_t shape[2][2];
-  // A block of a local layer ends at its death step: no reads, moves or
-  // occupancy after it (bound.md section 3c).
   const uint32_t stop = std::min(nSteps, acc.deathStep(j));
+  double vH = 0, vD = 0;
+  // The previous run: its last step, entry count, window and kind (the
+  // transition out of it and the terminal term).
+  uint32_t prevLast = 0, prevW = 0;
+  double prevEnt = 0;
+  bool prevAppend = false, prevAppendRun = false, prevCreation = false;
+  bool first = true;
+  if (Keep)
+    runs.clear();
   for (uint32_t i = s0; i < stop;) {
-    while (evPos < ev.size() && BlockAccesses::eventStep(ev[evPos]) <= i) {
-      c += BlockAccesses::eventIsAdd(ev[evPos]) ? 1 : uint32_t(-1);
-      ++evPos;
+    while (ev < evEnd && BlockAccesses::eventStep(*ev) <= i) {
+      c += BlockAccesses::eventIsAdd(*ev) ? 1 : uint32_t(-1);
+      ++ev;
     }
-    Run r;
-    r.start = i;
-    r.c = c;
-    r.w = winOf(i);
-    r.creation = created && i == s0;
-    r.append = i >= appBeg && i < appEnd;
-    r.ent = entries(i);
+    const uint32_t w = stepWindow[i];
+    const bool creation = created && i == s0;
+    const bool append = i >= appBeg && i < appEnd;
     uint32_t end;
-    if (r.append) {
+    double ent;
+    if (append) {
       end = i + 1;
+      ent = entries(i);
     } else {
-      end = std::min<uint32_t>(stop, (r.w + 1) * ctx.windowSteps);
-      if (evPos < ev.size())
-        end = std::min(end, BlockAccesses::eventStep(ev[evPos]));
+      end = std::min<uint32_t>(stop, rc[w].end);
+      if (ev < evEnd)
+        end = std::min(end, BlockAccesses::eventStep(*ev));
       if (i < appBeg)
         end = std::min(end, appBeg);
+      ent = entFull;
     }
-    r.len = end - i;
-    i = end;
-    // Forward DP over runs.
-    double in[2];
+    const uint32_t len = end - i;
+    // The transition into this run (between the previous run's last step
+    // and this one's first) and the dynamic program's step to the run's
+    // start state. A move between the reads of those steps can happen at
+    // any record in between, i.e. in a group of either window: the cheaper
+    // is taken. Records from this block's record in step i up to its record
+    // in step i+1: (L-l)B - b in step i, lB + b in step i+1. An append in
+    // the previous step goes to the block's tier after that record's
+    // demotions and before its promotions (Policy.h).
+    Run *r = nullptr;
+    if (Keep) {
+      r = &runs.emplace_back();
+      r->start = i;
+      r->len = end - i;
+      r->c = c;
+      r->w = w;
+      r->ent = ent;
+      r->append = append;
+      r->creation = creation;
+      r->intRoundTrip = false;
+      if (r->len > 1)
+        r->intRoundTrip = ent * (win[w].dem + win[w].prom) <
+                          win[w].lambda * double(ctx.L * ctx.B);
+    }
+    double inH, inD;
     if (first) {
-      // Prompt blocks choose their initial tier freely (initialisation);
-      // a created block's tier is its creation state (run cost).
-      in[H] = in[D] = 0;
-      r.xChoice[H] = r.xChoice[D] = 0;
+      inH = inD = 0;
+      if (Keep)
+        r->xChoice[H] = r->xChoice[D] = 0;
     } else {
-      const Run &p = prev;
-      uint32_t last = p.start + p.len - 1;
-      r.x = transition(last, p.ent, p.append && !p.creation, l, b);
-      for (unsigned a = 0; a < 2; ++a) {
-        double viaH = v[H] + r.x.cost[H][a], viaD = v[D] + r.x.cost[D][a];
-        in[a] = std::min(viaH, viaD);
-        r.xChoice[a] = viaD < viaH ? D : H;
+      const uint32_t wi = stepWindow[prevLast];
+      const WinCost &a = win[wi], &n = win[w];
+      double dem = prevEnt * std::min(a.dem, n.dem);
+      double prom = prevEnt * std::min(a.prom, n.prom);
+      double resid = a.lambda * recA + n.lambda * recN;
+      const bool roundTrip = dem + prom < resid;
+      double xHH = roundTrip ? dem + prom : resid;
+      double xHD = dem, xDH = prom, xDD = 0;
+      if (prevAppend) {
+        xHH += a.appH;
+        xHD += std::min(a.appH, a.appD);
+        xDH += a.appD;
+        xDD += a.appD;
+      }
+      double viaHH = vH + xHH, viaDH = vD + xDH;
+      double viaHD = vH + xHD, viaDD = vD + xDD;
+      inH = std::min(viaHH, viaDH);
+      inD = std::min(viaHD, viaDD);
+      if (Keep) {
+        Transition &t = r->x;
+        t.wi = wi;
+        t.wn = w;
+        t.demWin = n.dem < a.dem ? w : wi;
+        t.promWin = n.prom < a.prom ? w : wi;
+        t.hhRoundTrip = roundTrip;
+        t.hdAppendHbm = prevAppend ? a.appH <= a.appD : true;
+        r->xChoice[H] = viaDH < viaHH ? D : H;
+        r->xChoice[D] = viaDD < viaHD ? D : H;
       }
     }
-    runMatrix(r, m, shape);
-    r.intRoundTrip = false;
-    if (keep && r.len > 1) {
-      const WinCost &w = ctx.win[r.w];
-      r.intRoundTrip =
-          r.ent * (w.dem + w.prom) < w.lambda * double(ctx.L * ctx.B);
+    // The run's cost matrix between its start and end states (shapes,
+    // bound.md "runs": for (a, b) = HH: 0 all H, 1 H D..D H; DD: 0 all D,
+    // 1 D H..H D; HD: 0 H D..D, 1 H..H D; DH: 0 D H..H, 1 D..D H) and the
+    // step to its end state.
+    const WinCost &wc = win[w];
+    double hH, hD;
+    if (creation) {
+      hH = wc.appH;
+      hD = wc.appD;
+    } else {
+      hH = double(c) * wc.hit;
+      hD = double(c) * wc.miss;
     }
-    double nv[2];
-    for (unsigned bb = 0; bb < 2; ++bb) {
-      double fromH = in[H] + m[H][bb], fromD = in[D] + m[D][bb];
-      unsigned a = fromD < fromH ? D : H;
-      nv[bb] = std::min(fromH, fromD);
-      r.rChoice[bb] = uint8_t(a | (shape[a][bb] << 1));
+    if (len == 1) {
+      // The off-diagonal entries are infinite: each minimum is the finite
+      // sum (and its choice the diagonal, shape 0).
+      vH = inH + hH;
+      vD = inD + hD;
+      if (Keep) {
+        r->rChoice[H] = H;
+        r->rChoice[D] = D;
+      }
+    } else {
+      const Ctx::RunConst &k0 = rc[w];
+      const double k = len;
+      const double dem = k0.dem, prom = k0.prom, tHH = k0.tHH;
+      double mHH = k * hH + (k - 1) * tHH;
+      double mDD = k * hD;
+      bool sHH = false, sDD = false;
+      if (len >= 3) {
+        double hdh = 2 * hH + (k - 2) * hD + dem + prom;
+        sHH = hdh < mHH;
+        mHH = sHH ? hdh : mHH;
+        double dhd = 2 * hD + (k - 2) * hH + (k - 3) * tHH + prom + dem;
+        sDD = dhd < mDD;
+        mDD = sDD ? dhd : mDD;
+      }
+      double hd0 = hH + dem + (k - 1) * hD;
+      double hd1 = (k - 1) * hH + (k - 2) * tHH + dem + hD;
+      double mHD = std::min(hd0, hd1);
+      double dh0 = hD + prom + (k - 1) * hH + (k - 2) * tHH;
+      double dh1 = (k - 1) * hD + prom + hH;
+      double mDH = std::min(dh0, dh1);
+      double fHH = inH + mHH, fDH = inD + mDH;
+      double fHD = inH + mHD, fDD = inD + mDD;
+      vH = std::min(fHH, fDH);
+      vD = std::min(fHD, fDD);
+      if (Keep) {
+        // The chosen start state and shape per end state.
+        bool fromD = fDH < fHH;
+        r->rChoice[H] = uint8_t(fromD ? (D | (uint8_t(dh1 < dh0) << 1))
+                                      : (H | (uint8_t(sHH) << 1)));
+        fromD = fDD < fHD;
+        r->rChoice[D] = uint8_t(fromD ? (D | (uint8_t(sDD) << 1))
+                                      : (H | (uint8_t(hd1 < hd0) << 1)));
+      }
     }
-    v[H] = nv[H];
-    v[D] = nv[D];
-    if (keep)
-      runs.push_back(r);
-    prev = r;
+    prevLast = end - 1;
+    prevW = w;
+    prevEnt = ent;
+    prevAppend = append && !creation;
+    prevAppendRun = append;
+    prevCreation = creation;
     first = false;
+    i = end;
   }
   if (first)
     return 0;
   // Terminal: an append in the last step (not the creation) goes to DRAM
   // when the block is demoted at that record, so H pays the cheaper one.
-  const Run &lastRun = prev;
-  double termH = 0, termD = 0, termAppMin = 0;
-  if (lastRun.append && !lastRun.creation) {
-    const WinCost &w = ctx.win[lastRun.w];
-    termAppMin = std::min(w.appH, w.appD);
+  double termH = 0, termD = 0;
+  if (prevAppendRun && !prevCreation) {
+    const WinCost &w = win[prevW];
+    double termAppMin = std::min(w.appH, w.appD);
     termH = termAppMin;
     termD = w.appD;
   }
-  double totH = v[H] + termH, totD = v[D] + termD;
-  unsigned endState = totD < totH ? D : H;
-  if (accum || plan)
-    backtrack(j, endState, termAppMin, accum, plan);
+  double totH = vH + termH, totD = vD + termD;
+  if (Keep)
+    backtrack(j, totD < totH ? D : H, termH, accum, plan);
   return std::min(totH, totD);
 }
 
@@ -504,6 +531,16 @@ DualValue LagrangianBound::evaluate(const DualPrices &prices, bool gradient,
                   dot(mu, costs.appendHbm), dot(mu, costs.appendDram),
                   std::max(0.0, prices.lambda[w])};
   }
+  ctx.runConst.resize(W);
+  for (size_t w = 0; w < W; ++w) {
+    // The run matrix's terms at T entries.
+    const WinCost &c = ctx.win[w];
+    const double ent = double(acc.tokensPerBlock());
+    double dem = ent * c.dem, prom = ent * c.prom;
+    double resid = c.lambda * double(ctx.L * ctx.B);
+    ctx.runConst[w] = {dem, prom, std::min(resid, dem + prom),
+                       uint32_t((w + 1) * prices.windowSteps)};
+  }
   const uint64_t N = acc.totalBlocks();
   stride = std::max<uint32_t>(1, stride);
   if (plan) {
@@ -532,7 +569,18 @@ DualValue LagrangianBound::evaluate(const DualPrices &prices, bool gradient,
           plan->offsets[j] = plan->switches.size();
         if (j % stride != 0)
           continue;
-        s += solver.solve(BlockId(j), gradient ? &accums[c] : nullptr, plan);
+        if (stride > 1 && j + stride < end) {
+          // A sampled evaluation jumps between blocks: start loading the
+          // next sampled block's first events (a hint; no effect on values).
+          const char *next = reinterpret_cast<const char *>(
+              acc.blockEvents(BlockId(j + stride)).data());
+          for (int k = 0; k < 4; ++k)
+            __builtin_prefetch(next + 64 * k);
+        }
+        s += gradient || plan
+                 ? solver.solveFast<true>(
+                       BlockId(j), gradient ? &accums[c] : nullptr, plan)
+                 : solver.solveValue(BlockId(j));
       }
       sums[c] = s;
     }
