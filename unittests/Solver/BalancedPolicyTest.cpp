@@ -11,14 +11,16 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "kvopt/Solver/BalancedPolicy.h"
+#include "ReferenceBalancedPolicy.h"
 #include "kvopt/Core/Error.h"
 #include "kvopt/Core/Hardware.h"
 #include "kvopt/Core/Schedule.h"
 #include "kvopt/Core/Simulator.h"
 #include "kvopt/Core/TraceGenerators.h"
-#include "kvopt/Solver/BalancedPolicy.h"
 #include "kvopt/Solver/ResourceCosts.h"
-#include "ReferenceBalancedPolicy.h"
+
+#include "SolverTestUtil.h"
 
 #include "gtest/gtest.h"
 
@@ -61,25 +63,15 @@ void checkSameDecisions(const Case &c) {
   w.tokensPerBlock = c.tokensPerBlock;
   // Weights about a quarter of a step's KV reads, as at the seed's full
   // scale (at this prompt the model's own weights would leave no deficit).
-  w.weightBytesPerLayerStepOverride = 0.27 * (1 - c.sparsity) * c.prompt *
-                                      double(w.entryBytes()) * c.batch;
+  w.weightBytesPerLayerStepOverride =
+      0.27 * (1 - c.sparsity) * c.prompt * double(w.entryBytes()) * c.batch;
   w.residentWeightBytesOverride = 0;
   auto p = Problem::create(*mem, w);
   ASSERT_TRUE(bool(p)) << errorToString(p.takeError());
   uint64_t all = uint64_t(c.layers) * c.batch * w.blocksPerSeqLayer();
   Problem problem =
       p->withCapacityBlocks(uint64_t(c.capacityFraction * double(all)));
-  GeneratorParams g;
-  g.layers = c.layers;
-  g.batch = c.batch;
-  g.promptLen = c.prompt;
-  g.decodeSteps = c.decode;
-  g.sparsity = c.sparsity;
-  g.swapFraction = 0.1;
-  g.seed = 7;
-  if (c.oddLayerWindow)
-    g.layerWindows.assign(w.model.slidingWindow.begin(),
-                          w.model.slidingWindow.end());
+  GeneratorParams g = kvopt::testing::generatorFor(w, c.sparsity, 0.1, 7);
   auto trace = makeGenerator(g);
   ASSERT_TRUE(bool(trace)) << errorToString(trace.takeError());
   auto acc = BlockAccesses::build(**trace, problem.work);

@@ -8,10 +8,12 @@
 // same order, the same per-step access counts.
 //
 //===----------------------------------------------------------------------===//
+#include "kvopt/Solver/BlockAccesses.h"
 #include "kvopt/Core/Error.h"
 #include "kvopt/Core/Problem.h"
 #include "kvopt/Core/TraceGenerators.h"
-#include "kvopt/Solver/BlockAccesses.h"
+
+#include "SolverTestUtil.h"
 
 #include "gtest/gtest.h"
 
@@ -37,17 +39,7 @@ void checkSameIndex(const Case &c) {
     w.model.slidingWindow[l] = c.oddLayerWindow;
   w.batch = c.batch;
   w.tokensPerBlock = c.tokensPerBlock;
-  GeneratorParams g;
-  g.layers = c.layers;
-  g.batch = c.batch;
-  g.promptLen = c.prompt;
-  g.decodeSteps = c.decode;
-  g.sparsity = c.sparsity;
-  g.swapFraction = 0.3;
-  g.seed = 5;
-  if (c.oddLayerWindow)
-    g.layerWindows.assign(w.model.slidingWindow.begin(),
-                          w.model.slidingWindow.end());
+  GeneratorParams g = kvopt::testing::generatorFor(w, c.sparsity, 0.3, 5);
   auto trace = makeGenerator(g);
   ASSERT_TRUE(bool(trace)) << errorToString(trace.takeError());
   auto acc = BlockAccesses::build(**trace, w);

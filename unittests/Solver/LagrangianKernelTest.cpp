@@ -21,6 +21,8 @@
 #include "kvopt/Solver/LagrangianBound.h"
 #include "kvopt/Solver/ResourceCosts.h"
 
+#include "SolverTestUtil.h"
+
 #include "gtest/gtest.h"
 
 #include <cstring>
@@ -39,14 +41,16 @@ struct Case {
 bool sameBits(double a, double b) { return std::memcmp(&a, &b, 8) == 0; }
 
 void expectSame(const DualValue &ref, const DualValue &lib) {
-  EXPECT_TRUE(sameBits(ref.bound, lib.bound)) << ref.bound << " vs " << lib.bound;
+  EXPECT_TRUE(sameBits(ref.bound, lib.bound))
+      << ref.bound << " vs " << lib.bound;
   EXPECT_TRUE(sameBits(ref.raw, lib.raw)) << ref.raw << " vs " << lib.raw;
   ASSERT_EQ(ref.resourceSeconds.size(), lib.resourceSeconds.size());
   ASSERT_EQ(ref.occupancy.size(), lib.occupancy.size());
   for (size_t w = 0; w < ref.occupancy.size(); ++w) {
     EXPECT_TRUE(sameBits(ref.occupancy[w], lib.occupancy[w])) << "window " << w;
     for (unsigned r = 0; r < kNumResources; ++r)
-      EXPECT_TRUE(sameBits(ref.resourceSeconds[w][r], lib.resourceSeconds[w][r]))
+      EXPECT_TRUE(
+          sameBits(ref.resourceSeconds[w][r], lib.resourceSeconds[w][r]))
           << "window " << w << " resource " << r;
   }
 }
@@ -70,17 +74,7 @@ void checkSameEvaluation(const Case &c) {
   ASSERT_TRUE(bool(p)) << errorToString(p.takeError());
   uint64_t all = uint64_t(c.layers) * c.batch * w.blocksPerSeqLayer();
   Problem problem = p->withCapacityBlocks(std::max<uint64_t>(1, all / 2));
-  GeneratorParams g;
-  g.layers = c.layers;
-  g.batch = c.batch;
-  g.promptLen = c.prompt;
-  g.decodeSteps = c.decode;
-  g.sparsity = c.sparsity;
-  g.swapFraction = 0.3;
-  g.seed = 11;
-  if (c.oddLayerWindow)
-    g.layerWindows.assign(w.model.slidingWindow.begin(),
-                          w.model.slidingWindow.end());
+  GeneratorParams g = kvopt::testing::generatorFor(w, c.sparsity, 0.3, 11);
   auto trace = makeGenerator(g);
   ASSERT_TRUE(bool(trace)) << errorToString(trace.takeError());
   auto acc = BlockAccesses::build(**trace, problem.work);
@@ -124,9 +118,9 @@ void checkSameEvaluation(const Case &c) {
       }
       for (bool gradient : {false, true})
         for (uint32_t stride : {1u, 3u}) {
-          DualValue ref = reference::evaluate(*acc, *costs,
-                                              problem.capacityBlocks, q,
-                                              gradient, nullptr, stride);
+          DualValue ref =
+              reference::evaluate(*acc, *costs, problem.capacityBlocks, q,
+                                  gradient, nullptr, stride);
           DualValue lib = lb.evaluate(q, gradient, nullptr, stride);
           expectSame(ref, lib);
         }

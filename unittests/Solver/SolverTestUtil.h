@@ -11,6 +11,7 @@
 #include "kvopt/Core/Problem.h"
 #include "kvopt/Core/Random.h"
 #include "kvopt/Core/Trace.h"
+#include "kvopt/Core/TraceGenerators.h"
 
 #include <memory>
 
@@ -21,6 +22,24 @@ struct Instance {
   Problem problem;
   std::unique_ptr<MemoryTrace> trace;
 };
+
+/// Seed-like generator parameters for workload `w`: its layers, batch,
+/// prompt, decode steps and, when any layer has one, its windows.
+inline GeneratorParams generatorFor(const Workload &w, double sparsity,
+                                    double swapFraction, uint64_t seed) {
+  GeneratorParams g;
+  g.layers = w.model.layers;
+  g.batch = w.batch;
+  g.promptLen = w.promptLen;
+  g.decodeSteps = w.decodeSteps;
+  g.sparsity = sparsity;
+  g.swapFraction = swapFraction;
+  g.seed = seed;
+  if (w.hasWindows())
+    g.layerWindows.assign(w.model.slidingWindow.begin(),
+                          w.model.slidingWindow.end());
+  return g;
+}
 
 /// Sizes of a random instance.
 struct InstanceShape {
@@ -33,7 +52,8 @@ inline MemorySystem randomMemory(Rng &rng) {
   MemorySystem m;
   m.name = "random";
   double hbm = pick() * (1 + double(rng.below(4)));
-  m.tiers.push_back({"hbm", TierKind::HBM, 1e12, hbm, rng.below(2) ? hbm : pick()});
+  m.tiers.push_back(
+      {"hbm", TierKind::HBM, 1e12, hbm, rng.below(2) ? hbm : pick()});
   m.tiers.push_back({"dram", TierKind::DRAM, 1e12, pick(), pick()});
   m.links.push_back({"dram", "hbm", pick(), pick()});
   return m;
@@ -41,7 +61,8 @@ inline MemorySystem randomMemory(Rng &rng) {
 
 /// A trace whose read sets persist: each step every token of the previous
 /// set stays with probability `keep`, others join with probability `join`.
-inline std::unique_ptr<MemoryTrace> randomTrace(Rng &rng, const TraceHeader &h) {
+inline std::unique_ptr<MemoryTrace> randomTrace(Rng &rng,
+                                                const TraceHeader &h) {
   double keep = 0.3 + 0.7 * rng.unit(), join = 0.1 + 0.6 * rng.unit();
   std::vector<std::vector<std::vector<uint32_t>>> sets(h.decodeSteps);
   std::vector<std::vector<uint8_t>> cur(uint64_t(h.layers) * h.batch);
@@ -65,7 +86,8 @@ inline std::unique_ptr<MemoryTrace> randomTrace(Rng &rng, const TraceHeader &h) 
   return std::move(*tr);
 }
 
-inline std::unique_ptr<Instance> randomInstance(Rng &rng, const InstanceShape &s) {
+inline std::unique_ptr<Instance> randomInstance(Rng &rng,
+                                                const InstanceShape &s) {
   Workload w = makePaperWorkload(s.prompt, s.decode);
   w.model.layers = s.layers;
   w.model.slidingWindow.assign(s.layers, 0);
@@ -83,7 +105,8 @@ inline std::unique_ptr<Instance> randomInstance(Rng &rng, const InstanceShape &s
   }
   uint64_t all = uint64_t(s.batch) * s.layers * w.blocksPerSeqLayer();
   uint64_t cap = 1 + rng.below(all);
-  auto inst = std::make_unique<Instance>(Instance{p->withCapacityBlocks(cap), nullptr});
+  auto inst =
+      std::make_unique<Instance>(Instance{p->withCapacityBlocks(cap), nullptr});
   inst->trace = randomTrace(rng, {s.layers, s.batch, s.prompt, s.decode});
   if (!inst->trace)
     return nullptr;
